@@ -1,0 +1,93 @@
+"""The OAuth endpoints at Camio's paths, on django-oauth-toolkit.
+
+A partner sends only what the reference lists; the rest takes the value the flow implies:
+``response_type=code`` on authorize, ``grant_type`` from what was sent, ``redirect_uri`` from the
+grant. Scopes may be comma separated. The token answer is form-encoded unless the request says
+``Accept: application/json``.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
+from oauth2_provider.models import get_application_model, get_grant_model
+from oauth2_provider.views import AuthorizationView, TokenView
+
+from config.api.errors import json_error
+
+_TOKEN_FIELDS = ("access_token", "token_type", "expires_in", "refresh_token", "scope")
+
+
+def _normalise_scope(value: str) -> str:
+    return " ".join(part for part in value.replace(",", " ").split() if part)
+
+
+class CamioAuthorizationView(AuthorizationView):
+    """``GET /api/login/oauth/authorize``: the consent page of a signed-in user."""
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs):
+        if request.method == "GET":
+            params = request.GET.copy()
+            params.setdefault("response_type", "code")
+            if not params.get("redirect_uri") and params.get("client_id"):
+                # The reference makes redirect_uri optional: use the application's first one.
+                app = get_application_model().objects.filter(client_id=params["client_id"]).first()
+                if app is not None and app.redirect_uris.split():
+                    params["redirect_uri"] = app.redirect_uris.split()[0]
+            if "scope" in params:
+                params["scope"] = _normalise_scope(params["scope"])
+            # oauthlib reads the query string itself, so rewrite it rather than request.GET alone.
+            request.META["QUERY_STRING"] = params.urlencode()
+            request.GET = QueryDict(request.META["QUERY_STRING"])
+        return super().dispatch(request, *args, **kwargs)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(sensitive_post_parameters("client_secret", "code", "refresh_token"), name="dispatch")
+class CamioTokenView(TokenView):
+    """``POST /api/login/oauth/access_token``: code (or refresh token) for an access token."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        params = request.POST.copy()
+        # The reference lists these as URL parameters: accept them from the query string too.
+        for key, value in request.GET.items():
+            if key != "access_token":
+                params.setdefault(key, value)
+        if "grant_type" not in params:
+            params["grant_type"] = "refresh_token" if "refresh_token" in params else "authorization_code"
+        if params["grant_type"] == "authorization_code" and "redirect_uri" not in params and params.get("code"):
+            grant = get_grant_model().objects.filter(code=params["code"]).only("redirect_uri").first()
+            if grant is not None:
+                params["redirect_uri"] = grant.redirect_uri
+        if "scope" in params:
+            params["scope"] = _normalise_scope(params["scope"])
+        request.POST = params
+        # oauthlib refuses a token request with a query string; its parameters now travel in the body.
+        request.META["QUERY_STRING"] = ""
+        request.GET = QueryDict()
+        return self._camio_response(request, super().post(request, *args, **kwargs))
+
+    def _camio_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        try:
+            body = json.loads(response.content or b"{}")
+        except ValueError:
+            body = {}
+        if response.status_code != 200:
+            error = body.get("error", "invalid_request")
+            message = body.get("error_description") or error.replace("_", " ").capitalize()
+            return json_error(response.status_code, message, error=error)
+        answer = {key: body[key] for key in _TOKEN_FIELDS if key in body}
+        answer["token_type"] = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
+        wants_json = "application/json" in request.headers.get("Accept", "")
+        if wants_json:
+            out = HttpResponse(json.dumps(answer), content_type="application/json")
+        else:
+            out = HttpResponse(urlencode(answer), content_type="application/x-www-form-urlencoded")
+        out["Cache-Control"] = "no-store"
+        out["Pragma"] = "no-cache"
+        return out

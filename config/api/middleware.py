@@ -1,0 +1,76 @@
+"""Request ids and one log line per request; JSON errors for exceptions outside DRF under /api/."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404
+
+from config.api.errors import json_error
+from config.request_id import request_id_var
+
+access_log = logging.getLogger("camhub.request")
+error_log = logging.getLogger("camhub.api")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestLogMiddleware:
+    """Assigns a request id (a sane incoming ``X-Request-ID`` is kept) and logs one line per request.
+
+    The line has method, path (never the query string: it may carry an access token), status,
+    duration and user id.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            user = getattr(request, "user", None)
+            user_id = user.pk if user is not None and user.is_authenticated else "-"
+            access_log.info(
+                "%s %s %s %.1fms user=%s",
+                request.method,
+                request.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+                user_id,
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+
+class ApiErrorMiddleware:
+    """Under /api/, exceptions that escape a non-DRF view become JSON errors (500s are logged)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not request.path.startswith("/api/"):
+            return None
+        if isinstance(exception, Http404):
+            return json_error(404, "Not found")
+        if isinstance(exception, PermissionDenied):
+            return json_error(403, "You do not have permission to do this")
+        if isinstance(exception, RequestDataTooBig):
+            return json_error(413, "Request body too large")
+        if isinstance(exception, SuspiciousOperation):
+            return json_error(400, "Invalid request")
+        error_log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_error(500, "Internal server error")

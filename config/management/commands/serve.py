@@ -1,0 +1,117 @@
+"""Run the whole service on one machine: migrations, then web (gunicorn), a Celery worker and beat."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+STOP_GRACE_SECONDS = 15
+
+
+class Command(BaseCommand):
+    help = (
+        "Apply migrations, then run the web server, a Celery worker and Celery beat together. "
+        "Ctrl-C (or SIGTERM) stops them all; if one exits, the others are stopped too."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
+        parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+
+    def handle(self, *args, host: str, port: int, web_workers: int, concurrency: int, **options):
+        call_command("migrate", interactive=False, verbosity=1)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        python = sys.executable
+        children = {
+            "web": [
+                python,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                str(web_workers),
+                "--threads",
+                "4",
+                "--graceful-timeout",
+                "10",
+            ],
+            "worker": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(concurrency),
+            ],
+            "beat": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
+            ],
+        }
+        procs: dict[str, subprocess.Popen] = {}
+        stopping = False
+
+        def request_stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"))
+        for name, argv in children.items():
+            # A session of its own: Ctrl-C reaches only us, and we stop the children in order.
+            procs[name] = subprocess.Popen(argv, env=env, start_new_session=True)
+            self.stdout.write(f"started {name} (pid {procs[name].pid})")
+        self.stdout.write(self.style.SUCCESS(f"camhub is serving on http://{host}:{port}/ — Ctrl-C stops it"))
+
+        exit_code = 0
+        while not stopping:
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    self.stderr.write(f"{name} exited with code {proc.returncode}; stopping the others")
+                    exit_code = proc.returncode or 1
+                    stopping = True
+                    break
+            else:
+                time.sleep(0.5)
+        self._stop_all(procs)
+        if exit_code:
+            sys.exit(exit_code)
+
+    def _stop_all(self, procs: dict[str, subprocess.Popen]) -> None:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for name, proc in procs.items():
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                proc.wait(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                self.stderr.write(f"{name} did not stop in time; killing it")
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.stdout.write("stopped")

@@ -1,0 +1,182 @@
+"""The OAuth authorization-code flow at Camio's paths, end to end."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.test import Client
+
+from accounts.services import oauth_application_create
+
+pytestmark = pytest.mark.django_db
+REDIRECT = "https://partner.example.com/camio/oauth"
+
+
+@pytest.fixture
+def partner_app():
+    return oauth_application_create(name="Partner", redirect_uris=[REDIRECT, "https://partner.example.com/alt"])
+
+
+@pytest.fixture
+def browser(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def authorize(browser: Client, app, **params) -> dict:
+    """Run the consent page as a user would: GET it, then POST its form with "allow"."""
+    query = {"client_id": app.client_id, **params}
+    page = browser.get("/api/login/oauth/authorize", query)
+    assert page.status_code == 200, page.content
+    form = page.context["form"]
+    data = {name: form[name].value() or "" for name in form.fields}
+    data["allow"] = "Authorize"
+    answer = browser.post("/api/login/oauth/authorize", data)
+    assert answer.status_code == 302, answer.content
+    location = urlsplit(answer["Location"])
+    return {
+        "base": f"{location.scheme}://{location.netloc}{location.path}",
+        **{k: v[0] for k, v in parse_qs(location.query).items()},
+    }
+
+
+def test_full_flow_with_only_the_documented_parameters(browser, partner_app):
+    app, secret = partner_app
+    redirect = authorize(browser, app, redirect_uri=REDIRECT, state="xyz-987")
+    assert redirect["base"] == REDIRECT
+    assert redirect["state"] == "xyz-987"
+    response = Client().post(
+        "/api/login/oauth/access_token",
+        {"client_id": app.client_id, "client_secret": secret, "code": redirect["code"], "redirect_uri": REDIRECT},
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/x-www-form-urlencoded"
+    body = response.content.decode()
+    assert body.startswith("access_token=")
+    fields = parse_qs(body)
+    assert fields["token_type"] == ["bearer"]
+    assert "refresh_token" in fields
+    api = Client().get("/api/users/me/cameras", HTTP_AUTHORIZATION=f"token {fields['access_token'][0]}")
+    assert api.status_code == 200
+
+
+def test_json_answer_when_accept_says_so_and_redirect_uri_omitted(browser, partner_app):
+    app, secret = partner_app
+    redirect = authorize(browser, app)  # no redirect_uri, no state: the default URI is used
+    assert redirect["base"] == REDIRECT
+    response = Client().post(
+        "/api/login/oauth/access_token",
+        {"client_id": app.client_id, "client_secret": secret, "code": redirect["code"]},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 200
+    data = response.json()
+    assert data["token_type"] == "bearer"
+    assert data["access_token"]
+    assert list(data)[:2] == ["access_token", "token_type"]
+
+
+def test_parameters_in_the_query_string_are_accepted(browser, partner_app):
+    app, secret = partner_app
+    redirect = authorize(browser, app, redirect_uri=REDIRECT)
+    response = Client().post(
+        f"/api/login/oauth/access_token?client_id={app.client_id}&client_secret={secret}"
+        f"&code={redirect['code']}&redirect_uri={REDIRECT}",
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 200, response.content
+
+
+def test_comma_separated_scope(browser, partner_app):
+    app, _ = partner_app
+    redirect = authorize(browser, app, scope="user,")
+    assert "code" in redirect
+
+
+def test_wrong_client_secret_is_refused(browser, partner_app):
+    app, _ = partner_app
+    redirect = authorize(browser, app, redirect_uri=REDIRECT)
+    response = Client().post(
+        "/api/login/oauth/access_token",
+        {"client_id": app.client_id, "client_secret": "wrong", "code": redirect["code"]},
+    )
+    assert response.status_code == 401
+    assert response.json()["message"]
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_code_is_single_use(browser, partner_app):
+    app, secret = partner_app
+    redirect = authorize(browser, app)
+    params = {"client_id": app.client_id, "client_secret": secret, "code": redirect["code"]}
+    assert Client().post("/api/login/oauth/access_token", params).status_code == 200
+    again = Client().post("/api/login/oauth/access_token", params)
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
+
+
+def test_refresh_token_gives_a_new_access_token(browser, partner_app):
+    app, secret = partner_app
+    redirect = authorize(browser, app)
+    first = (
+        Client()
+        .post(
+            "/api/login/oauth/access_token",
+            {"client_id": app.client_id, "client_secret": secret, "code": redirect["code"]},
+            HTTP_ACCEPT="application/json",
+        )
+        .json()
+    )
+    refreshed = Client().post(
+        "/api/login/oauth/access_token",
+        {"client_id": app.client_id, "client_secret": secret, "refresh_token": first["refresh_token"]},
+        HTTP_ACCEPT="application/json",
+    )
+    assert refreshed.status_code == 200, refreshed.content
+    new = refreshed.json()["access_token"]
+    assert new != first["access_token"]
+    assert Client().get("/api/users/me/cameras", HTTP_AUTHORIZATION=f"token {new}").status_code == 200
+
+
+def test_pkce_is_supported(browser, partner_app):
+    import base64
+    import hashlib
+
+    app, secret = partner_app
+    verifier = "v" * 64
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    redirect = authorize(browser, app, code_challenge=challenge, code_challenge_method="S256")
+    base = {"client_id": app.client_id, "client_secret": secret, "code": redirect["code"]}
+    assert Client().post("/api/login/oauth/access_token", {**base, "code_verifier": "wrong" * 10}).status_code == 400
+    redirect = authorize(browser, app, code_challenge=challenge, code_challenge_method="S256")
+    ok = Client().post("/api/login/oauth/access_token", {**base, "code": redirect["code"], "code_verifier": verifier})
+    assert ok.status_code == 200
+
+
+def test_authorize_requires_sign_in(partner_app):
+    app, _ = partner_app
+    response = Client().get("/api/login/oauth/authorize", {"client_id": app.client_id})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_unknown_client_on_authorize_is_an_error_page(browser):
+    response = browser.get("/api/login/oauth/authorize", {"client_id": "nope"})
+    assert response.status_code == 400
+
+
+def test_tokens_are_not_stored_in_clear(browser, partner_app):
+    from oauth2_provider.models import AccessToken
+
+    app, secret = partner_app
+    redirect = authorize(browser, app)
+    data = (
+        Client()
+        .post(
+            "/api/login/oauth/access_token",
+            {"client_id": app.client_id, "client_secret": secret, "code": redirect["code"]},
+            HTTP_ACCEPT="application/json",
+        )
+        .json()
+    )
+    assert not AccessToken.objects.filter(token=data["access_token"]).exists()
