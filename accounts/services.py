@@ -70,3 +70,42 @@ def oauth_application_create(
     app.full_clean(exclude=["client_secret"])
     app.save()
     return app, secret
+
+
+def notification_send(
+    *, user: AbstractBaseUser, kind: str, title: str, body: str = "", data: dict | None = None
+) -> str | None:
+    """Notify ``user`` of ``kind`` (one of NOTIFICATION_TYPES) as their preferences say.
+
+    OFF: nothing. EMAIL: a mail through Django's mail backend (skipped if the user has no email).
+    PUSH: a Notification row the API lists. Returns the method used, or None when nothing was sent.
+    Callers de-duplicate (one alert per outage, per event): this function sends what it is given.
+    """
+    from django.core.mail import send_mail
+
+    from accounts.models import NOTIFICATION_TYPES, Notification
+    from accounts.selectors import account_settings_get
+
+    if kind not in NOTIFICATION_TYPES:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    preference = account_settings_get(user=user).notifications.get(kind, {})
+    if preference.get("state") != "ON":
+        return None
+    if preference.get("method") == "EMAIL":
+        if not user.email:
+            return None
+        send_mail(title, body or title, settings.DEFAULT_FROM_EMAIL, [user.email], fail_silently=False)
+        return "EMAIL"
+    Notification.objects.create(user=user, kind=kind, title=title, body=body, data=data or {})
+    return "PUSH"
+
+
+def muted_names(*, user: AbstractBaseUser, kind: str = "motion_alerts") -> set[str]:
+    """Camera or zone names muted by an ``options`` value such as ``mute driveway,street``."""
+    from accounts.selectors import account_settings_get
+
+    options = account_settings_get(user=user).notifications.get(kind, {}).get("options", "") or ""
+    options = options.strip()
+    if not options.lower().startswith("mute"):
+        return set()
+    return {name.strip().lower() for name in options[4:].split(",") if name.strip()}

@@ -135,6 +135,7 @@ INSTALLED_APPS = [
     "config.apps.ConfigApp",
     "accounts",
     "cameras",
+    "uploads",
 ]
 
 MIDDLEWARE = [
