@@ -353,6 +353,26 @@ DEV_TOKEN_EXPIRE_DAYS = env_int("DEV_TOKEN_EXPIRE_DAYS", 3650, minimum=1)
 CAMERA_OFFLINE_AFTER_SECONDS = env_int("CAMERA_OFFLINE_AFTER_SECONDS", 100, minimum=10)
 HOOKS_ALLOW_PRIVATE_NETWORKS = env_bool("HOOKS_ALLOW_PRIVATE_NETWORKS", False)
 
+# cameras: polling and heartbeats
+CAMERA_POLL_INTERVAL_SECONDS = env_int("CAMERA_POLL_INTERVAL_SECONDS", 30, minimum=5)
+# A device's last sight is written to the database at most this often (the cache has every poll).
+CAMERA_HEARTBEAT_WRITE_SECONDS = env_int("CAMERA_HEARTBEAT_WRITE_SECONDS", 300, minimum=1)
+# An offline camera alerts its owner only after staying offline this long (no paging on a blink).
+CAMERA_ALERT_GRACE_SECONDS = env_int("CAMERA_ALERT_GRACE_SECONDS", 300, minimum=0)
+CELERY_BEAT_SCHEDULE["cameras.heartbeat_sweep"] = {"task": "cameras.heartbeat_sweep", "schedule": 30.0}
+
+# uploads: limits and the FTP gateway
+UPLOAD_MAX_IMAGE_BYTES = env_int("UPLOAD_MAX_IMAGE_BYTES", 20 * 1024 * 1024, minimum=1024)
+UPLOAD_MAX_VIDEO_BYTES = env_int("UPLOAD_MAX_VIDEO_BYTES", 2 * 1024 * 1024 * 1024, minimum=1024)
+# FTP gateway: 0 disables it in `serve`; the host and port are what camera commands are told.
+FTP_GATEWAY_PORT = env_int("FTP_GATEWAY_PORT", 0, minimum=0)
+FTP_GATEWAY_HOST = env_str("FTP_GATEWAY_HOST", "localhost")
+FTP_PASSIVE_PORTS = env_str("FTP_PASSIVE_PORTS", "")  # e.g. 30000-30009
+
+# search: events
+# A camera's items closer than this belong to one event.
+EVENT_GAP_SECONDS = env_int("EVENT_GAP_SECONDS", 30, minimum=1)
+
 # --- logging: one line per request, to stdout ----------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {

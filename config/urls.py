@@ -8,6 +8,8 @@ from config.api import fallback, health
 api_patterns = [
     path("", include("accounts.urls")),
     path("", include("cameras.urls")),
+    path("", include("cameras.zone_urls")),
+    path("", include("uploads.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Last: any other /api/ path is a JSON 404, whatever DEBUG says.
