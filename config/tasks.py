@@ -23,6 +23,10 @@ def enqueue_on_commit(task_name: str, *args, required: bool = True, **kwargs) ->
     """
     task = app.tasks.get(task_name)
     if task is None:
+        # Web processes import tasks modules only when something asks: run Celery's autodiscovery.
+        app.loader.import_default_modules()
+        task = app.tasks.get(task_name)
+    if task is None:
         if required:
             raise LookupError(f"no Celery task named {task_name!r} is registered")
         logger.debug("no consumer for %s; nothing enqueued", task_name)
