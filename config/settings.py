@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "accounts",
     "cameras",
     "uploads",
+    "search",
 ]
 
 MIDDLEWARE = [
