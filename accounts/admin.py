@@ -2,7 +2,8 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from accounts.services import dev_token_create
+from accounts.models import AccountSettings, Guest, Notification
+from accounts.services import dev_token_create, upload_token_rotate
 
 User = get_user_model()
 
@@ -15,8 +16,53 @@ def generate_dev_token(modeladmin, request, queryset):
         messages.success(request, f"Developer token for {user.get_username()}: {token}")
 
 
+@admin.action(description="Rotate the Upload Token (old one stops working at once)")
+def rotate_upload_token(modeladmin, request, queryset):
+    for row in queryset.select_related("user"):
+        upload_token_rotate(user=row.user)
+    messages.success(request, f"Rotated {queryset.count()} upload token(s).")
+
+
+class AccountSettingsInline(admin.StackedInline):
+    model = AccountSettings
+    can_delete = False
+    readonly_fields = ["upload_token", "upload_token_rotated_at"]
+    fields = ["recording_enabled", "notifications", "upload_token", "upload_token_rotated_at"]
+
+
 class CamhubUserAdmin(UserAdmin):
     actions = [generate_dev_token]
+    inlines = [AccountSettingsInline]
+
+
+@admin.register(AccountSettings)
+class AccountSettingsAdmin(admin.ModelAdmin):
+    list_display = ["user", "recording_enabled", "upload_token_rotated_at", "updated_at"]
+    list_filter = ["recording_enabled"]
+    search_fields = ["user__username", "user__email"]
+    readonly_fields = ["user", "upload_token", "upload_token_rotated_at", "updated_at"]
+    fields = ["user", "recording_enabled", "notifications", "upload_token", "upload_token_rotated_at", "updated_at"]
+    actions = [rotate_upload_token]
+
+    def has_add_permission(self, request):
+        return False  # created with the account on first use
+
+
+@admin.register(Guest)
+class GuestAdmin(admin.ModelAdmin):
+    list_display = ["host", "guest", "created_at"]
+    search_fields = ["host__username", "host__email", "guest__username", "guest__email"]
+    raw_id_fields = ["host", "guest"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "kind", "title", "created_at", "read_at"]
+    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__username", "user__email", "title"]
+    readonly_fields = ["created_at"]
+    raw_id_fields = ["user"]
+    date_hierarchy = "created_at"
 
 
 admin.site.unregister(User)

@@ -1,4 +1,4 @@
-"""Account services: developer tokens and partner OAuth applications."""
+"""Account services: tokens, OAuth applications, settings, guests and notifications."""
 
 from __future__ import annotations
 
@@ -6,11 +6,25 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_access_token_model, get_application_model, set_token_value
+
+from accounts.models import (
+    NOTIFICATION_METHODS,
+    NOTIFICATION_STATES,
+    NOTIFICATION_TYPES,
+    AccountSettings,
+    Guest,
+    Notification,
+    new_upload_token,
+)
+from accounts.selectors import account_settings_get
+from config.api.errors import BadRequest, NotFound
 
 Application = get_application_model()
 AccessToken = get_access_token_model()
@@ -81,10 +95,6 @@ def notification_send(
     PUSH: a Notification row the API lists. Returns the method used, or None when nothing was sent.
     Callers de-duplicate (one alert per outage, per event): this function sends what it is given.
     """
-    from django.core.mail import send_mail
-
-    from accounts.models import NOTIFICATION_TYPES, Notification
-    from accounts.selectors import account_settings_get
 
     if kind not in NOTIFICATION_TYPES:
         raise ValueError(f"unknown notification kind {kind!r}")
@@ -102,10 +112,104 @@ def notification_send(
 
 def muted_names(*, user: AbstractBaseUser, kind: str = "motion_alerts") -> set[str]:
     """Camera or zone names muted by an ``options`` value such as ``mute driveway,street``."""
-    from accounts.selectors import account_settings_get
 
     options = account_settings_get(user=user).notifications.get(kind, {}).get("options", "") or ""
     options = options.strip()
     if not options.lower().startswith("mute"):
         return set()
     return {name.strip().lower() for name in options[4:].split(",") if name.strip()}
+
+
+def account_settings_update(*, user: AbstractBaseUser, data: object) -> AccountSettings:
+    """Apply a partial settings update (the reference's POST body); what it does not name is kept.
+
+    ``upload_token`` is read-only and ignored. Unknown keys and invalid values raise BadRequest,
+    and nothing is written unless everything is valid.
+    """
+
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object")
+    unknown = set(data) - {"notifications", "recording_enabled", "upload_token"}
+    if unknown:
+        raise BadRequest(f"Unknown setting {sorted(unknown)[0]!r}")
+    recording = data.get("recording_enabled")
+    if "recording_enabled" in data and not isinstance(recording, bool):
+        raise BadRequest("recording_enabled must be true or false")
+    changes = data.get("notifications", {})
+    if not isinstance(changes, dict):
+        raise BadRequest("notifications must be an object keyed by notification type")
+    for kind, preference in changes.items():
+        if kind not in NOTIFICATION_TYPES:
+            raise BadRequest(f"Unknown notification type {kind!r}; known: {', '.join(NOTIFICATION_TYPES)}")
+        if not isinstance(preference, dict):
+            raise BadRequest(f"notifications.{kind} must be an object with state, method and options")
+        extra = set(preference) - {"state", "method", "options"}
+        if extra:
+            raise BadRequest(f"Unknown field notifications.{kind}.{sorted(extra)[0]}")
+        if "state" in preference and preference["state"] not in NOTIFICATION_STATES:
+            raise BadRequest(f"notifications.{kind}.state must be ON or OFF")
+        if "method" in preference and preference["method"] not in NOTIFICATION_METHODS:
+            raise BadRequest(f"notifications.{kind}.method must be EMAIL or PUSH")
+        options = preference.get("options", "")
+        if not isinstance(options, str) or len(options) > 500:
+            raise BadRequest(f"notifications.{kind}.options must be a string of at most 500 characters")
+        if options.strip() and not options.strip().lower().startswith("mute"):
+            raise BadRequest(f"notifications.{kind}.options must be empty or like 'mute driveway,street'")
+
+    account_settings_get(user=user)  # make sure the row exists before locking it
+    with transaction.atomic():
+        row = AccountSettings.objects.select_for_update().get(user=user)
+        merged = dict(row.notifications)
+        for kind, preference in changes.items():
+            merged[kind] = {**merged.get(kind, {"state": "OFF", "method": "EMAIL", "options": ""}), **preference}
+        row.notifications = merged
+        if "recording_enabled" in data:
+            row.recording_enabled = recording
+        row.save(update_fields=["notifications", "recording_enabled", "updated_at"])
+    return row
+
+
+def upload_token_rotate(*, user: AbstractBaseUser) -> str:
+    """Give the account a new Upload Token (a new "upload code"); the old one stops working at once."""
+
+    account_settings_get(user=user)
+    token = new_upload_token()
+    AccountSettings.objects.filter(user=user).update(
+        upload_token=token, upload_token_rotated_at=timezone.now(), updated_at=timezone.now()
+    )
+    return token
+
+
+def upload_token_hint(*, email: str) -> str:
+    """Enough of an address for an installer to recognise it, no more: ``te...@...``."""
+    local = (email or "").partition("@")[0]
+    return f"{local[:2]}...@..." if local else "...@..."
+
+
+def guest_add(*, host: AbstractBaseUser, email: object) -> Guest:
+    """Share the host's cameras and content, read-only, with the account using ``email``."""
+
+    if not isinstance(email, str) or "@" not in email or len(email) > 254:
+        raise BadRequest("email must be an email address")
+    email = email.strip()
+    if email.lower() == (host.email or "").lower():
+        raise BadRequest("You cannot be your own guest")
+    guest = get_user_model().objects.filter(email__iexact=email, is_active=True).order_by("pk").first()
+    if guest is None:
+        raise NotFound("No account uses that email address")
+    row, _ = Guest.objects.get_or_create(host=host, guest=guest)
+    return row
+
+
+def guest_remove(*, host: AbstractBaseUser, email: str) -> None:
+
+    deleted, _ = Guest.objects.filter(host=host, guest__email__iexact=email.strip()).delete()
+    if not deleted:
+        raise NotFound("No guest with that email address")
+
+
+def notification_mark_read(*, user: AbstractBaseUser, notification_id: int) -> None:
+
+    updated = Notification.objects.filter(user=user, pk=notification_id).update(read_at=timezone.now())
+    if not updated:
+        raise NotFound("No such notification")
