@@ -45,6 +45,10 @@ class Camera(models.Model):
                 name="camera_id_per_owner",
             ),
         ]
+        indexes = [
+            # Serves the heartbeat sweep: cameras whose recorded state may be stale.
+            models.Index(fields=["online_state", "last_seen_at"], name="camera_state_seen"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -73,3 +77,114 @@ class Zone(models.Model):
     @property
     def is_negative(self) -> bool:
         return self.name.startswith("-")
+
+
+class Device(models.Model):
+    """A polling IP camera known by its MAC address; claimed once a user names the camera it becomes.
+
+    ``last_seen_at`` and the addresses are written coalesced (see ``cameras.polling``): the cache
+    holds every poll, the row at most every ``CAMERA_HEARTBEAT_WRITE_SECONDS`` or on a change.
+    """
+
+    # Twelve lowercase hex digits, no separators: the form the poll answers with.
+    mac_address = models.CharField(max_length=12, unique=True)
+    maker = models.CharField(max_length=64)
+    model = models.CharField(max_length=64)
+    user_agent = models.CharField(max_length=200, blank=True, default="")
+    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="Public address, as the server saw it")
+    ip_address_local = models.CharField(max_length=64, blank=True, default="")
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    camera = models.OneToOneField(Camera, null=True, blank=True, on_delete=models.SET_NULL, related_name="device")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        indexes = [
+            # Serves the discovery list: unclaimed devices recently seen from one public address.
+            models.Index(fields=["ip_address", "last_seen_at"], name="device_ip_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return ":".join(self.mac_address[i : i + 2] for i in range(0, 12, 2))
+
+
+class CommandTemplate(models.Model):
+    """One configuration command for the cameras of a maker (and a model, or all its models).
+
+    ``path`` keeps the camera-side placeholders ``$(hwaddr)`` and ``$(localip)`` verbatim: the
+    camera fills them. Server-side placeholders in braces are filled per device (see
+    ``cameras.commands.SERVER_PLACEHOLDERS``); those naming the owner are sent to claimed devices only.
+    """
+
+    AUDIENCE_ALL = "all"
+    AUDIENCE_CLAIMED = "claimed"
+
+    maker = models.CharField(max_length=64)
+    model = models.CharField(max_length=64, blank=True, default="", help_text="Empty: every model of the maker")
+    command_id = models.CharField("id", max_length=64)
+    method = models.CharField(max_length=8, default="GET", choices=[(m, m) for m in ("GET", "POST", "PUT")])
+    path = models.TextField()
+    is_auth_required = models.BooleanField(default=True)
+    regex_response = models.CharField(max_length=200, blank=True, default="")
+    audience = models.CharField(
+        max_length=8,
+        default=AUDIENCE_ALL,
+        choices=[(AUDIENCE_ALL, "every polling device"), (AUDIENCE_CLAIMED, "claimed devices only")],
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["maker", "model", "position", "command_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["maker", "model", "command_id"], name="command_id_per_maker_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.maker} {self.model or '*'}: {self.command_id}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from cameras.commands import OWNER_PLACEHOLDERS, SERVER_PLACEHOLDERS, placeholders_in
+
+        unknown = placeholders_in(self.path) - SERVER_PLACEHOLDERS
+        if unknown:
+            raise ValidationError({"path": f"Unknown placeholder {{{sorted(unknown)[0]}}}"})
+        if placeholders_in(self.path) & OWNER_PLACEHOLDERS and self.audience != self.AUDIENCE_CLAIMED:
+            raise ValidationError({"audience": "A command naming the owner's settings is for claimed devices only"})
+
+
+class StatusTransition(models.Model):
+    """A camera going online or offline, as the heartbeat sweep saw it; offline ones carry the alert."""
+
+    ALERT_NONE = "none"  # online transitions: nothing to tell
+    ALERT_PENDING = "pending"  # offline, grace period running
+    ALERT_SENT = "sent"
+    ALERT_SKIPPED = "skipped"  # back online within the grace period, or muted / notifications off
+
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="transitions")
+    is_online = models.BooleanField()
+    at = models.DateTimeField()
+    # The sight that decided it: the last one before going offline, the first one back.
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    alert = models.CharField(
+        max_length=8,
+        default=ALERT_NONE,
+        choices=[(v, v) for v in (ALERT_NONE, ALERT_PENDING, ALERT_SENT, ALERT_SKIPPED)],
+    )
+    alerted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            # Serves a camera's transition history, newest first.
+            models.Index(fields=["camera", "-at"], name="transition_camera_recent"),
+            # Serves the sweep's lookup of outages whose grace period may be over.
+            models.Index(fields=["alert", "at"], name="transition_alert_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera} {'online' if self.is_online else 'offline'} at {self.at:%Y-%m-%d %H:%M:%S}"

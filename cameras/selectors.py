@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from cameras.models import Camera
+from cameras.models import Camera, StatusTransition
 from config.api.errors import NotFound
 
 
@@ -29,6 +29,20 @@ def online_since() -> datetime:
     return timezone.now() - timedelta(seconds=settings.CAMERA_OFFLINE_AFTER_SECONDS)
 
 
-def camera_is_online(camera: Camera, *, since: datetime | None = None) -> bool:
+def camera_last_seen(camera: Camera, *, polled: dict[int, datetime] | None = None) -> datetime | None:
+    """The latest sight of a camera: the database's, or a poll the cache holds but has not written."""
+    sights = [d for d in (camera.last_seen_at, (polled or {}).get(camera.pk)) if d is not None]
+    return max(sights, default=None)
+
+
+def camera_is_online(
+    camera: Camera, *, since: datetime | None = None, polled: dict[int, datetime] | None = None
+) -> bool:
     since = since or online_since()
-    return camera.last_seen_at is not None and camera.last_seen_at >= since
+    seen = camera_last_seen(camera, polled=polled)
+    return seen is not None and seen >= since
+
+
+def camera_transitions(*, camera: Camera, limit: int = 100) -> QuerySet[StatusTransition]:
+    """A camera's online/offline history, newest first."""
+    return StatusTransition.objects.filter(camera=camera).order_by("-at", "-id")[:limit]

@@ -1,5 +1,8 @@
+from dataclasses import asdict
+
 from celery import shared_task
 
+from cameras import heartbeat
 from cameras.storage import camera_storage_prefix, storage_delete_prefix
 
 
@@ -7,3 +10,10 @@ from cameras.storage import camera_storage_prefix, storage_delete_prefix
 def purge_camera_storage(owner_id: int, camera_pk: int) -> int:
     """Remove the stored bytes of a deleted camera."""
     return storage_delete_prefix(camera_storage_prefix(owner_id=owner_id, camera_pk=camera_pk))
+
+
+# Beat sends one every 30 s; a sweep still queued when the next is due is pointless, so it expires.
+@shared_task(name="cameras.heartbeat_sweep", expires=25)
+def heartbeat_sweep() -> dict:
+    """Record online/offline transitions and send due camera_diagnostics alerts."""
+    return asdict(heartbeat.heartbeat_sweep())

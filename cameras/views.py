@@ -2,7 +2,8 @@ from rest_framework.response import Response
 
 from accounts.selectors import acting_owner
 from cameras import selectors, services
-from cameras.serializers import camera_json, zone_json
+from cameras.polling import polled_at
+from cameras.serializers import camera_json, transition_json, zone_json
 from config.api.views import MeAPIView, query_bool
 
 
@@ -13,11 +14,19 @@ class CameraListView(MeAPIView):
         owner = acting_owner(user=request.user, host_email=request.query_params.get("user"))
         fetch_zones = query_bool(request, "fetch_zones")
         cameras = selectors.camera_list(owner=owner)
-        since = selectors.online_since()
         if fetch_zones:
             cameras = cameras.prefetch_related("zones")
-            return Response([camera_json(c, since=since, zones=[zone_json(z) for z in c.zones.all()]) for c in cameras])
-        return Response([camera_json(c, since=since) for c in cameras])
+        cameras = list(cameras)
+        since = selectors.online_since()
+        polled = polled_at(cameras)
+        if fetch_zones:
+            return Response(
+                [
+                    camera_json(c, since=since, polled=polled, zones=[zone_json(z) for z in c.zones.all()])
+                    for c in cameras
+                ]
+            )
+        return Response([camera_json(c, since=since, polled=polled) for c in cameras])
 
 
 class CameraDetailView(MeAPIView):
@@ -25,8 +34,18 @@ class CameraDetailView(MeAPIView):
 
     def get(self, request, token: str, camera: str):
         owner = acting_owner(user=request.user, host_email=request.query_params.get("user"))
-        return Response(camera_json(selectors.camera_get(owner=owner, name=camera)))
+        cam = selectors.camera_get(owner=owner, name=camera)
+        return Response(camera_json(cam, polled=polled_at([cam])))
 
     def delete(self, request, token: str, camera: str):
         services.camera_delete(camera=selectors.camera_get(owner=request.user, name=camera))
         return Response(status=204)
+
+
+class CameraTransitionsView(MeAPIView):
+    """``GET /api/users/me/cameras/:camera/transitions``: online/offline history, newest first."""
+
+    def get(self, request, token: str, camera: str):
+        owner = acting_owner(user=request.user, host_email=request.query_params.get("user"))
+        cam = selectors.camera_get(owner=owner, name=camera)
+        return Response([transition_json(t) for t in selectors.camera_transitions(camera=cam)])

@@ -1,0 +1,90 @@
+"""Configuration polling (open, for IP cameras) and device discovery and claiming (for users)."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.utils.http import parse_etags
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.response import Response
+
+from cameras import devices
+from cameras.addresses import client_ip
+from cameras.polling import poll_parse, poll_respond
+from cameras.serializers import camera_json, device_json
+from config.api.errors import ApiError, BadRequest, json_error
+from config.api.views import MeAPIView
+
+_POLL_METHODS = ("GET", "POST", "PUT")
+_MAX_POLL_BODY = 4096
+
+
+def _poll_params(request: HttpRequest) -> QueryDict | dict:
+    """Query string first; a POST/PUT may instead send a form or a JSON object."""
+    if request.method == "GET" or request.GET.get("maker") or not request.body:
+        return request.GET
+    if len(request.body) > _MAX_POLL_BODY:
+        raise BadRequest("Request body too large for a poll")
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("Malformed JSON body") from None
+        if not isinstance(data, dict):
+            raise BadRequest("The body must be a JSON object")
+        return {**request.GET.dict(), **data}
+    if request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        return request.POST
+    if request.content_type == "application/x-www-form-urlencoded":  # a PUT: Django parses only POST
+        return QueryDict(request.body, encoding=request.encoding)
+    return request.GET
+
+
+@csrf_exempt
+def camera_poll(request: HttpRequest, mac_address: str) -> HttpResponse:
+    """``GET|POST|PUT /api/cameras/:mac_address``: a camera's configuration, and its heartbeat.
+
+    Open (cameras hold no credentials) and kept off DRF's authentication and throttling: many
+    cameras share one public address, and this answers in a few milliseconds from the cache.
+    """
+    if request.method not in _POLL_METHODS:
+        return json_error(405, f'Method "{request.method}" not allowed.', headers={"Allow": ", ".join(_POLL_METHODS)})
+    try:
+        poll = poll_parse(
+            mac_address=mac_address,
+            params=_poll_params(request),
+            ip_address=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        body, etag = poll_respond(poll)
+    except ApiError as exc:
+        return json_error(exc.status_code, exc.message)
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    wanted = request.META.get("HTTP_IF_NONE_MATCH", "")
+    if wanted:
+        tags = parse_etags(wanted)
+        if "*" in tags or etag in tags or f"W/{etag}" in tags:
+            return HttpResponse(status=304, headers=headers)
+    return HttpResponse(body, content_type="application/json", headers=headers)
+
+
+class DeviceListView(MeAPIView):
+    """``GET /api/users/me/devices``: unclaimed devices recently polling from the caller's address."""
+
+    def get(self, request, token: str):
+        return Response([device_json(d) for d in devices.devices_near(ip_address=client_ip(request))[:100]])
+
+
+class DeviceClaimView(MeAPIView):
+    """``POST /api/users/me/devices/:mac_address/claim`` with ``{"name": …}``: the camera it becomes."""
+
+    def post(self, request, token: str, mac_address: str):
+        data = request.data if isinstance(request.data, dict) else {}
+        camera, created = devices.device_claim(
+            owner=request.user, mac_address=mac_address, name=data.get("name"), near_ip=client_ip(request)
+        )
+        return Response(camera_json(camera), status=201 if created else 200)

@@ -1,0 +1,110 @@
+"""Polling devices: discovery from the caller's network, claiming (naming the camera it becomes)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import DateTimeField, QuerySet, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from cameras.models import Camera, Device
+from cameras.polling import device_forget, mac_normalize
+from config.api.errors import BadRequest, Conflict, NotFound
+
+
+def discovery_since() -> datetime:
+    """Devices seen after this are offered for claiming; the row's sight may lag by a write window."""
+    window = max(600, 2 * settings.CAMERA_HEARTBEAT_WRITE_SECONDS)
+    return timezone.now() - timedelta(seconds=window)
+
+
+def devices_near(*, ip_address: str | None) -> QuerySet[Device]:
+    """Unclaimed devices recently seen polling from ``ip_address`` (the caller's own network)."""
+    if not ip_address:
+        return Device.objects.none()
+    return Device.objects.filter(
+        camera__isnull=True, ip_address=ip_address, last_seen_at__gte=discovery_since()
+    ).order_by("-last_seen_at")
+
+
+def camera_name_validate(name: object) -> str:
+    if not isinstance(name, str) or not 1 <= len(name) <= 64:
+        raise BadRequest("name must be 1 to 64 characters")
+    if not name.isprintable() or name != name.strip() or "/" in name:
+        raise BadRequest("name must be printable characters, without '/' or surrounding spaces")
+    return name
+
+
+@transaction.atomic
+def device_claim(
+    *, owner: AbstractBaseUser, mac_address: str, name: object, near_ip: str | None = None, check_near: bool = True
+) -> tuple[Camera, bool]:
+    """Make the polling device ``mac_address`` the owner's camera ``name``.
+
+    Creates the camera, or links the owner's camera of that name, with ``camera_id`` = the MAC.
+    A user may claim only a device polling from their own public address (``near_ip``), so a
+    known MAC alone cannot divert someone else's camera; admin passes ``check_near=False``.
+    Returns the camera and whether it was created. The device's next poll carries the owner's
+    settings (its cached entry is dropped).
+    """
+    mac = mac_normalize(mac_address)
+    name = camera_name_validate(name)
+    device = Device.objects.select_for_update().filter(mac_address=mac).first()
+    unknown = NotFound("No unclaimed device with that MAC address is polling from your network")
+    if device is None:
+        raise unknown
+    if device.camera_id is not None:
+        if Camera.objects.filter(pk=device.camera_id, owner=owner).exists():
+            raise Conflict("You have already claimed this device")
+        raise unknown  # someone else's: say no more than for an unknown device
+    if check_near and (
+        device.ip_address is None
+        or device.ip_address != near_ip
+        or device.last_seen_at is None
+        or device.last_seen_at < discovery_since()
+    ):
+        raise unknown
+    camera = Camera.objects.select_for_update().filter(owner=owner, name=name).first()
+    if camera is not None:
+        if camera.camera_id not in ("", mac):
+            raise Conflict(f"Camera {name!r} already has the camera_id {camera.camera_id!r}")
+        if Device.objects.filter(camera=camera).exists():
+            raise Conflict(f"Camera {name!r} is already linked to another device")
+    if Camera.objects.filter(owner=owner, camera_id=mac).exclude(pk=getattr(camera, "pk", None)).exists():
+        raise Conflict("Another of your cameras already has this MAC address as its camera_id")
+    created = camera is None
+    if created:
+        camera = Camera.objects.create(owner=owner, name=name, camera_id=mac, last_seen_at=device.last_seen_at)
+    else:
+        changes: dict = {"camera_id": mac}
+        if device.last_seen_at is not None:
+            moment = Value(device.last_seen_at, output_field=DateTimeField())
+            changes["last_seen_at"] = Greatest(Coalesce("last_seen_at", moment), moment)
+        Camera.objects.filter(pk=camera.pk).update(**changes)
+        camera.refresh_from_db()
+    device.camera = camera
+    device.claimed_at = timezone.now()
+    device.save(update_fields=["camera", "claimed_at"])
+    # Now (so this process's next poll sees it) and after commit (a poll in between cached the old claim).
+    device_forget(mac)
+    transaction.on_commit(lambda: device_forget(mac))
+    return camera, created
+
+
+@transaction.atomic
+def device_unclaim(*, device: Device) -> None:
+    """Unlink a device from its camera (the camera and its content stay); it polls as unclaimed."""
+    Device.objects.filter(pk=device.pk).update(camera=None, claimed_at=None)
+    device_forget(device.mac_address)
+    transaction.on_commit(lambda: device_forget(device.mac_address))
+
+
+def device_find(*, mac_address: str) -> Device:
+    device = Device.objects.filter(mac_address=mac_normalize(mac_address)).first()
+    if device is None:
+        raise NotFound("No device with that MAC address")
+    return device

@@ -1,0 +1,326 @@
+"""Configuration polling: each poll answers the device's commands and counts as a heartbeat.
+
+Writes are coalesced. The cache holds, per device, its last poll (rewritten on every poll) and an
+entry with what was last written (addresses, agent) and the claim its commands need. The
+database row is written only when something changed (first sight, maker/model/agent/address, a
+claim), when the device comes back after ``CAMERA_OFFLINE_AFTER_SECONDS`` of silence, or when
+the last write is older than ``CAMERA_HEARTBEAT_WRITE_SECONDS``. So a steady poll costs no query
+and, on Redis, one round trip (read the entry, swap the last poll); readers of "online" (the
+camera API, admin, the heartbeat sweep) merge the cache's last poll in (``polled_at``), which
+keeps ``is_online`` right between writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypedDict
+
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import IntegrityError, transaction
+from django.db.models import DateTimeField, Value
+from django.db.models.functions import Coalesce, Greatest
+
+from accounts.selectors import account_settings_get
+from cameras.commands import (
+    TEMPLATES_VERSION_KEY,
+    ClaimInfo,
+    CommandJSON,
+    commands_for,
+    templates_for,
+    templates_version,
+)
+from cameras.models import Camera, Device
+from config.api.errors import BadRequest
+
+_MAC = re.compile(r"^(?:[0-9a-f]{2}:){5}[0-9a-f]{2}$|^[0-9a-f]{12}$")
+# An entry outlives any sensible poll interval; a device silent this long reloads from the database.
+ENTRY_TTL_SECONDS = 7 * 24 * 3600
+
+
+class DeviceEntry(TypedDict):
+    id: int
+    maker: str
+    model: str
+    user_agent: str
+    ip: str | None
+    local: str
+    written_at: float  # epoch seconds of the last database write of the sight
+    claim: ClaimInfo | None
+
+
+class PollAnswer(TypedDict):
+    commands: list[CommandJSON]
+    ip_address: str
+    mac_address: str
+    maker: str
+    model: str
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class Poll:
+    mac_address: str
+    maker: str
+    model: str
+    ip_address_local: str
+    ip_address: str | None
+    user_agent: str
+
+
+def mac_normalize(raw: str) -> str:
+    """``12:34:56:78:90:12`` or ``123456789012`` (any case) as twelve lowercase hex digits."""
+    value = (raw or "").strip().lower()
+    if not _MAC.match(value):
+        raise BadRequest("mac_address must look like 12:34:56:78:90:12 or 123456789012")
+    return value.replace(":", "")
+
+
+def device_key(mac_address: str) -> str:
+    return f"cameras:dev:{mac_address}"
+
+
+def seen_key(mac_address: str) -> str:
+    return f"cameras:seen:{mac_address}"
+
+
+def device_forget(mac_address: str) -> None:
+    """Drop a device's cached entry: its next poll reloads the claim from the database."""
+    cache.delete(device_key(mac_address))
+
+
+def _text(params, name: str, *, required: bool, limit: int = 64) -> str:
+    value = params.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise BadRequest(f"{name} is required")
+        return ""
+    if not isinstance(value, str) or len(value) > limit or not value.isprintable():
+        raise BadRequest(f"{name} must be printable text of at most {limit} characters")
+    return value.strip()
+
+
+def poll_parse(*, mac_address: str, params, ip_address: str | None, user_agent: str) -> Poll:
+    """Validate one poll's parameters (``maker`` and ``model`` required; BadRequest otherwise)."""
+    return Poll(
+        mac_address=mac_normalize(mac_address),
+        maker=_text(params, "maker", required=True),
+        model=_text(params, "model", required=True),
+        ip_address_local=_text(params, "ip_address_local", required=False),
+        ip_address=ip_address,
+        user_agent=(user_agent or "")[:200],
+    )
+
+
+# One command instead of a pipeline: redis-py builds a sizeable object per pipeline, which costs
+# more than the poll's own work. Returns the entry, the templates version and the previous poll.
+_EXCHANGE_LUA = """
+local found = redis.call('MGET', KEYS[1], KEYS[2])
+local previous = redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2], 'GET')
+return {found[1] or false, found[2] or false, previous or false}
+"""
+_scripts: dict[int, tuple[object, object, object]] = {}
+
+
+def _exchange_script(client_side) -> tuple[object, object]:
+    """A redis client and the registered script, kept per process: Django's backend builds a new
+    client object (with its table of response callbacks) for every operation, which we skip."""
+    found = _scripts.get(id(client_side))
+    if found is None:
+        # Every key lives on the write server (Django's Redis backend does not shard keys).
+        client = client_side.get_client(None, write=True)
+        # Holding client_side keeps its id from being reused by another cache's client.
+        found = _scripts[id(client_side)] = (client_side, client, client.register_script(_EXCHANGE_LUA))
+    return found[1], found[2]
+
+
+def _exchange(mac_address: str, now: float) -> tuple[DeviceEntry | None, object, float | None]:
+    """Read the device's entry and the templates version, and swap in this poll as its last.
+
+    Returns (entry, templates version, previous poll). On Redis this is one round trip (a script:
+    MGET, SET … GET); other cache backends take two calls of Django's cache API.
+    """
+    backend = caches["default"]
+    keys = (device_key(mac_address), TEMPLATES_VERSION_KEY, seen_key(mac_address))
+    if isinstance(backend, RedisCache):
+        client_side = backend._cache  # Django's RedisCacheClient: its client and serializer
+        client, script = _exchange_script(client_side)
+        raw_entry, raw_version, raw_previous = script(
+            keys=[backend.make_and_validate_key(k) for k in keys],
+            args=[client_side._serializer.dumps(now), ENTRY_TTL_SECONDS],
+            client=client,
+        )
+        loads = client_side._serializer.loads
+        return (
+            None if raw_entry is None else loads(raw_entry),
+            None if raw_version is None else loads(raw_version),
+            None if raw_previous is None else float(loads(raw_previous)),
+        )
+    found = backend.get_many(list(keys))
+    backend.set(keys[2], now, timeout=ENTRY_TTL_SECONDS)
+    return found.get(keys[0]), found.get(keys[1]), found.get(keys[2])
+
+
+def _needs_write(entry: DeviceEntry | None, poll: Poll, now: float, previous: float | None) -> bool:
+    if entry is None or previous is None:
+        return True
+    if (entry["maker"], entry["model"], entry["user_agent"], entry["ip"], entry["local"]) != (
+        poll.maker,
+        poll.model,
+        poll.user_agent,
+        poll.ip_address,
+        poll.ip_address_local,
+    ):
+        return True
+    if now - previous > settings.CAMERA_OFFLINE_AFTER_SECONDS:
+        return True  # back after an outage: the sweep reads "back online" from the database
+    return now - entry["written_at"] >= settings.CAMERA_HEARTBEAT_WRITE_SECONDS
+
+
+def _claim_info(device: Device) -> ClaimInfo | None:
+    camera = device.camera
+    if camera is None:
+        return None
+    try:
+        account = camera.owner.account_settings  # joined by the caller's select_related
+    except ObjectDoesNotExist:
+        account = account_settings_get(user=camera.owner)
+    changed = max(
+        (d for d in (device.claimed_at, account.upload_token_rotated_at) if d is not None),
+        default=camera.created_at,
+    )
+    return ClaimInfo(
+        camera_pk=camera.pk,
+        camera_name=camera.name,
+        owner_id=camera.owner_id,
+        upload_token=account.upload_token,
+        changed_at=changed.timestamp(),
+    )
+
+
+def _write(poll: Poll, now: float) -> DeviceEntry:
+    """Record the sight in the database and reload what the commands need (claim, token)."""
+    at = datetime.fromtimestamp(now, tz=UTC)
+    fields = {
+        "maker": poll.maker,
+        "model": poll.model,
+        "user_agent": poll.user_agent,
+        "ip_address": poll.ip_address,
+        "ip_address_local": poll.ip_address_local,
+        "last_seen_at": at,
+    }
+    device = (
+        Device.objects.select_related("camera__owner__account_settings").filter(mac_address=poll.mac_address).first()
+    )
+    if device is None:
+        try:
+            with transaction.atomic():
+                device = Device.objects.create(mac_address=poll.mac_address, **fields)
+        except IntegrityError:  # another process saw its first poll at the same moment
+            device = Device.objects.select_related("camera__owner").get(mac_address=poll.mac_address)
+    else:
+        Device.objects.filter(pk=device.pk).update(**fields)
+    if device.camera_id is not None:
+        moment = Value(at, output_field=DateTimeField())
+        # Only forward: an upload may have recorded a later sight already.
+        Camera.objects.filter(pk=device.camera_id).update(
+            last_seen_at=Greatest(Coalesce("last_seen_at", moment), moment)
+        )
+    return DeviceEntry(
+        id=device.pk,
+        maker=poll.maker,
+        model=poll.model,
+        user_agent=poll.user_agent,
+        ip=poll.ip_address,
+        local=poll.ip_address_local,
+        written_at=now,
+        claim=_claim_info(device),
+    )
+
+
+def _heartbeat(poll: Poll, now: float) -> tuple[DeviceEntry, object]:
+    """Record one poll (cache always, database when due); returns the entry and templates version."""
+    entry, version, previous = _exchange(poll.mac_address, now)
+    if version is None:
+        version = templates_version()
+    if entry is None or _needs_write(entry, poll, now, previous):
+        entry = _write(poll, now)
+        cache.set(device_key(poll.mac_address), entry, timeout=ENTRY_TTL_SECONDS)
+    return entry, version
+
+
+def _answer(poll: Poll, entry: DeviceEntry, version: object) -> PollAnswer:
+    templates = templates_for(maker=poll.maker, model=poll.model, version=version)
+    return PollAnswer(
+        commands=commands_for(
+            templates=templates,
+            mac_address=poll.mac_address,
+            maker=poll.maker,
+            model=poll.model,
+            claim=entry["claim"],
+        ),
+        ip_address=poll.ip_address or "",
+        mac_address=poll.mac_address,
+        maker=poll.maker,
+        model=poll.model,
+        user_agent=poll.user_agent,
+    )
+
+
+def poll_record(poll: Poll, *, now: float | None = None) -> PollAnswer:
+    """Record one poll as a heartbeat and answer the device's configuration."""
+    entry, version = _heartbeat(poll, time.time() if now is None else now)
+    return _answer(poll, entry, version)
+
+
+# Per process: the encoded answer and its ETag for everything an answer depends on. A device
+# polls the same configuration for days, so its answer is built once, not on every poll.
+_answers: dict[tuple, tuple[bytes, str]] = {}
+_ANSWERS_MAX = 20_000
+
+
+def poll_respond(poll: Poll, *, now: float | None = None) -> tuple[bytes, str]:
+    """Record one poll as a heartbeat; returns the JSON answer and its (strong) ETag."""
+    entry, version = _heartbeat(poll, time.time() if now is None else now)
+    claim = entry["claim"]
+    key = (
+        version,
+        poll,
+        None if claim is None else (claim["camera_name"], claim["upload_token"], claim["changed_at"]),
+        settings.FTP_GATEWAY_HOST,
+        settings.FTP_GATEWAY_PORT,
+        settings.PUBLIC_BASE_URL,
+        settings.CAMERA_POLL_INTERVAL_SECONDS,
+    )
+    found = _answers.get(key)
+    if found is None:
+        body = json.dumps(_answer(poll, entry, version), separators=(",", ":")).encode()
+        found = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+        if len(_answers) >= _ANSWERS_MAX:
+            _answers.clear()
+        _answers[key] = found
+    return found
+
+
+def polled_at(cameras: list[Camera]) -> dict[int, datetime]:
+    """The last poll the cache holds for each claimed camera (by pk); one cache round trip per 500."""
+    macs = {c.camera_id: c.pk for c in cameras if _MAC.match(c.camera_id or "")}
+    seen: dict[int, datetime] = {}
+    chunk = list(macs)
+    for start in range(0, len(chunk), 500):
+        part = chunk[start : start + 500]
+        found = cache.get_many([device_key(m) for m in part] + [seen_key(m) for m in part])
+        for mac in part:
+            entry, last = found.get(device_key(mac)), found.get(seen_key(mac))
+            claim = entry.get("claim") if isinstance(entry, dict) else None
+            # The entry proves the device is this camera's: a camera_id alone could be anything.
+            if claim and claim["camera_pk"] == macs[mac] and last is not None:
+                seen[macs[mac]] = datetime.fromtimestamp(float(last), tz=UTC)
+    return seen
