@@ -38,6 +38,8 @@ class Content(models.Model):
     storage_key = models.CharField(max_length=512, unique=True)
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
+    # Kept so a retry that names its body by SHA-1 (``hash=``) is recognised before it is re-sent.
+    sha1 = models.CharField(max_length=40, blank=True, default="")
     captured_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     img_type = models.CharField(max_length=1, choices=ImgType.choices, default=ImgType.MOTION)

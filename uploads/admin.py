@@ -1,0 +1,107 @@
+"""Content in the admin: thumbnails, playback links, filters by kind, trigger and camera."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from uploads.models import Content
+from uploads.renditions import RenditionError, content_image_bytes
+from uploads.views import ranged_response
+
+THUMB_W, THUMB_H = 160, 120
+
+
+@admin.register(Content)
+class ContentAdmin(admin.ModelAdmin):
+    list_display = ["thumbnail", "public_id", "camera", "owner", "kind", "img_type", "captured_at", "size"]
+    list_filter = ["kind", "img_type", "upload_mode", "content_type", ("camera", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["public_id", "name", "camera__name", "owner__username", "owner__email", "sha256"]
+    list_select_related = ["camera", "owner"]
+    date_hierarchy = "captured_at"
+    ordering = ["-captured_at"]
+    raw_id_fields = ["owner", "camera", "alternate_of"]
+    readonly_fields = ["preview", "playback", "created_at", "storage_key", "poster_key", "sha256", "sha1", "size"]
+    fields = [
+        "preview",
+        "playback",
+        "public_id",
+        "owner",
+        "camera",
+        "kind",
+        "content_type",
+        "name",
+        "captured_at",
+        "created_at",
+        "img_type",
+        "upload_mode",
+        "rotation",
+        "options",
+        ("width", "height"),
+        ("duration", "codec"),
+        "alternate_of",
+        "storage_key",
+        "poster_key",
+        "size",
+        "sha256",
+        "sha1",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # content arrives by upload only
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/thumbnail/", view(self.thumbnail_view), name="uploads_content_thumbnail"),
+            path("<int:pk>/media/", view(self.media_view), name="uploads_content_media"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="")
+    def thumbnail(self, obj: Content) -> str:
+        url = reverse("admin:uploads_content_thumbnail", args=[obj.pk])
+        return format_html('<img src="{}" width="80" loading="lazy" alt="">', url)
+
+    @admin.display(description="image")
+    def preview(self, obj: Content) -> str:
+        url = reverse("admin:uploads_content_thumbnail", args=[obj.pk])
+        return format_html('<img src="{}?w=640&h=480" style="max-width:640px" alt="">', url)
+
+    @admin.display(description="media")
+    def playback(self, obj: Content) -> str:
+        url = reverse("admin:uploads_content_media", args=[obj.pk])
+        if obj.kind == Content.Kind.VIDEO:
+            return format_html('<video src="{}" controls preload="metadata" style="max-width:640px"></video>', url)
+        return format_html('<a href="{}" target="_blank">open the original ({})</a>', url, obj.content_type)
+
+    def _content(self, request, pk: int) -> Content:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(Content.objects.select_related("camera"), pk=pk)
+
+    def thumbnail_view(self, request, pk: int):
+        content = self._content(request, pk)
+        w = _bounded(request.GET.get("w"), THUMB_W)
+        h = _bounded(request.GET.get("h"), THUMB_H)
+        try:
+            data = content_image_bytes(content, w=w, h=h, quality=80)
+        except RenditionError as exc:
+            raise Http404("no image for this content") from exc
+        response = HttpResponse(data, content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+    def media_view(self, request, pk: int):
+        return ranged_response(request, self._content(request, pk))
+
+
+def _bounded(raw: str | None, default: int) -> int:
+    try:
+        return min(max(int(raw or default), 16), 1280)
+    except ValueError:
+        return default

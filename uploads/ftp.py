@@ -1,0 +1,181 @@
+"""The FTP gateway: cameras that can only push by FTP log in with their Upload Token.
+
+The user name is the Upload Token (any password: the token is the secret, as in the reference's
+``ftpAlarm`` command). Files stored under ``/<camera name>/`` (deeper folders too) enter the same
+ingest service as HTTP uploads, with ``parse_timestamp`` on: FTP cameras name files after their
+capture time and send no other metadata. Each session writes into its own temporary folder, which
+is emptied as files are ingested and removed at disconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import close_old_connections, connection
+from pyftpdlib.authorizers import AuthenticationFailed
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import ThreadedFTPServer
+
+from accounts.selectors import account_for_upload_token
+from config.api.errors import ApiError
+from uploads.ingest import upload_params_parse
+from uploads.services import content_ingest
+
+logger = logging.getLogger(__name__)
+
+# Change folder, list, make folders, store, rename (upload-then-rename cameras), delete their own
+# partial files. Never read: an Upload Token grants no access to content.
+PERMISSIONS = "elmwfd"
+# Names cameras give a file while it is still being written; the rename to the real name ingests.
+PARTIAL_SUFFIXES = (".tmp", ".part", ".partial", ".filepart", ".uploading")
+
+
+class UploadTokenAuthorizer:
+    """pyftpdlib's authorizer interface, backed by the accounts' Upload Tokens."""
+
+    def validate_authentication(self, username: str, password: str, handler) -> None:
+        close_old_connections()
+        try:
+            account = account_for_upload_token(token=username.strip())
+        finally:
+            close_old_connections()
+        if account is None:
+            raise AuthenticationFailed("Unknown Upload Token: log in with it as the user name.")
+        handler.owner_id = account.user_id
+
+    def get_home_dir(self, username: str) -> str:
+        return _spool_root()  # replaced by a private folder per session in handle_auth_success
+
+    def has_user(self, username: str) -> bool:
+        return True
+
+    def has_perm(self, username: str, perm: str, path: str | None = None) -> bool:
+        return perm in PERMISSIONS
+
+    def get_perms(self, username: str) -> str:
+        return PERMISSIONS
+
+    def get_msg_login(self, username: str) -> str:
+        return "Welcome: store files under /<camera name>/"
+
+    def get_msg_quit(self, username: str) -> str:
+        return "Goodbye."
+
+    def impersonate_user(self, username: str, password: str) -> None:
+        pass
+
+    def terminate_impersonation(self, username: str) -> None:
+        pass
+
+
+def _spool_root() -> str:
+    root = Path(settings.DATA_DIR) / "ftp"
+    root.mkdir(parents=True, exist_ok=True)
+    return str(root)
+
+
+class UploadFTPHandler(FTPHandler):
+    authorizer = UploadTokenAuthorizer()
+    banner = "camhub FTP gateway ready."
+    owner_id: int | None = None
+    session_home: str = ""
+
+    def handle_auth_success(self, home, password, msg_login):
+        self.session_home = tempfile.mkdtemp(prefix="session-", dir=_spool_root())
+        super().handle_auth_success(self.session_home, password, msg_login)
+
+    def on_file_received(self, file: str) -> None:
+        if file.lower().endswith(PARTIAL_SUFFIXES):
+            return
+        self._ingest(file)
+
+    def on_incomplete_file_received(self, file: str) -> None:
+        _remove(file)
+
+    def ftp_RNTO(self, path):
+        renamed = super().ftp_RNTO(path)
+        if renamed and os.path.isfile(renamed[1]) and not renamed[1].lower().endswith(PARTIAL_SUFFIXES):
+            self._ingest(renamed[1])
+        return renamed
+
+    def on_disconnect(self) -> None:
+        if self.session_home:
+            shutil.rmtree(self.session_home, ignore_errors=True)
+        connection.close()  # this session's thread is done with the database
+
+    def _ingest(self, file: str) -> None:
+        try:
+            relative = Path(file).resolve().relative_to(Path(self.session_home).resolve())
+        except ValueError:
+            _remove(file)
+            return
+        if len(relative.parts) < 2:
+            logger.warning("FTP upload %s is not under a camera folder; dropped", relative)
+            _remove(file)
+            return
+        camera_name, name = relative.parts[0], relative.name
+        close_old_connections()
+        try:
+            owner = get_user_model().objects.get(pk=self.owner_id)
+            params = upload_params_parse(
+                {"options": "parse_timestamp"},
+                camera_name=camera_name,
+                name=name,
+                content_type=None,
+                camera_id_required=False,
+            )
+            with open(file, "rb") as stream:
+                result = content_ingest(
+                    owner=owner, params=params, stream=stream, declared_length=os.path.getsize(file)
+                )
+            logger.info(
+                "FTP upload %s/%s: %s",
+                camera_name,
+                name,
+                "kept" if result.kept else result.reason,
+            )
+        except ApiError as exc:
+            # The transfer was already acknowledged: the refusal can only be logged.
+            logger.warning("FTP upload %s/%s refused (%s): %s", camera_name, name, exc.status_code, exc.message)
+        except Exception:
+            logger.exception("FTP upload %s/%s failed", camera_name, name)
+        finally:
+            _remove(file)
+            close_old_connections()
+
+
+def _remove(file: str) -> None:
+    try:
+        os.unlink(file)
+    except FileNotFoundError:
+        pass
+
+
+def passive_port_range(spec: str) -> list[int] | None:
+    """``30000-30009`` → that range; "" → any port the system gives."""
+    spec = spec.strip()
+    if not spec:
+        return None
+    low, _, high = spec.partition("-")
+    try:
+        first, last = int(low), int(high or low)
+    except ValueError:
+        raise ValueError(f"FTP passive ports must look like 30000-30009, not {spec!r}") from None
+    if not 0 < first <= last < 65536:
+        raise ValueError(f"FTP passive ports must look like 30000-30009, not {spec!r}")
+    return list(range(first, last + 1))
+
+
+def ftp_server(*, host: str, port: int, passive: str = "") -> ThreadedFTPServer:
+    """The gateway, bound and ready for ``serve_forever()`` (one thread per FTP session)."""
+
+    class Handler(UploadFTPHandler):
+        passive_ports = passive_port_range(passive)
+
+    return ThreadedFTPServer((host, port), Handler)

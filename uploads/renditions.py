@@ -1,0 +1,114 @@
+"""JPEG renditions of content: an image fitted inside a wxh box, a video's poster.
+
+Content never changes after upload, so a rendition is cached under the content's public id and
+the requested size and quality, with no invalidation needed (a deleted item's entry just expires).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from PIL import Image, ImageOps
+
+from config.api.errors import BadRequest
+from uploads.media import MediaError, video_poster
+from uploads.models import Content
+
+MAX_SIDE = 4096
+DEFAULT_QUALITY = 85
+# Small renditions (thumbnails, live images) are what gets asked for again and again; a full-size
+# re-encode of a large image is not worth the cache memory.
+CACHE_MAX_BYTES = 512 * 1024
+CACHE_SECONDS = 24 * 3600
+
+
+class RenditionError(Exception):
+    """The stored bytes cannot be turned into a JPEG (missing from storage, or undecodable)."""
+
+
+def _int_param(query: Mapping, name: str, default: int | None, *, low: int, high: int) -> int | None:
+    raw = query.get(name)
+    if raw is None or str(raw).strip() == "":
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer from {low} to {high}, not {raw!r}") from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be an integer from {low} to {high}, not {raw!r}")
+    return value
+
+
+def rendition_params(
+    query: Mapping, *, default_w: int | None, default_h: int | None
+) -> tuple[int | None, int | None, int]:
+    """``(w, h, quality)`` from a request's query: w and h in 1..4096 (None: no bound), quality 1..100."""
+    w = _int_param(query, "w", default_w, low=1, high=MAX_SIDE)
+    h = _int_param(query, "h", default_h, low=1, high=MAX_SIDE)
+    quality = _int_param(query, "quality", DEFAULT_QUALITY, low=1, high=100)
+    return w, h, quality  # type: ignore[return-value]
+
+
+def _read(key: str) -> bytes:
+    try:
+        with default_storage.open(key, "rb") as f:
+            return f.read()
+    except (FileNotFoundError, OSError) as exc:
+        raise RenditionError(f"stored bytes missing for {key!r}: {exc}") from None
+
+
+def _source_bytes(content: Content) -> bytes:
+    """The image bytes a rendition starts from: the image itself, or the video's poster JPEG."""
+    if content.kind == Content.Kind.IMAGE:
+        return _read(content.storage_key)
+    if content.poster_key:
+        return _read(content.poster_key)
+    # A video without a stored poster (its probe failed at upload): make one now.
+    try:
+        with default_storage.open(content.storage_key, "rb") as f:
+            return video_poster(f)
+    except (FileNotFoundError, MediaError, OSError) as exc:
+        raise RenditionError(f"no poster for video {content.public_id}: {exc}") from None
+
+
+def _fit(data: bytes, w: int | None, h: int | None, quality: int) -> bytes:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img = ImageOps.exif_transpose(img)
+            if w or h:
+                box = (w or img.width, h or img.height)
+                # Keeps the aspect ratio and never enlarges: the result fits inside the box.
+                img.thumbnail(box, Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            img.convert("RGB").save(out, "JPEG", quality=quality, optimize=False)
+            return out.getvalue()
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise RenditionError(f"cannot decode the stored image: {exc}") from None
+
+
+def content_image_bytes(
+    content: Content, *, w: int | None = None, h: int | None = None, quality: int = DEFAULT_QUALITY
+) -> bytes:
+    """A JPEG of ``content`` fitted inside ``w`` x ``h`` (None: that side unbounded); a video's poster.
+
+    A full-size request at the default quality of a JPEG (image or poster) returns the stored bytes
+    unchanged. Raises RenditionError when the stored bytes are missing or unreadable.
+    """
+    original_jpeg = content.kind == Content.Kind.VIDEO or content.content_type == "image/jpeg"
+    if not w and not h and quality == DEFAULT_QUALITY and original_jpeg and content.kind == Content.Kind.IMAGE:
+        return _read(content.storage_key)
+    key = f"rendition:v1:{content.public_id}:{w or 0}x{h or 0}:q{quality}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    source = _source_bytes(content)
+    if not w and not h and quality == DEFAULT_QUALITY and original_jpeg:
+        data = source
+    else:
+        data = _fit(source, w, h, quality)
+    if len(data) <= CACHE_MAX_BYTES:
+        cache.set(key, data, CACHE_SECONDS)
+    return data

@@ -1,0 +1,238 @@
+"""Content writes: the one ingest path of HTTP uploads and the FTP gateway.
+
+Durability: the bytes are stored first (outside any transaction: storage is slow I/O), then the
+row is written in one short transaction, and only then does the caller answer success. If storage
+fails nothing is written (503); if the row cannot be written the stored bytes are removed again.
+A retry of the same camera, name and bytes finds the row the first attempt made.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import IO
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import AccountSettings
+from accounts.selectors import account_settings_get
+from cameras.models import Camera
+from cameras.services import camera_for_upload, camera_record_upload
+from cameras.storage import camera_storage_prefix
+from config.api.errors import BadRequest, ServiceUnavailable
+from config.tasks import enqueue_on_commit
+from uploads.ingest import EXTENSIONS, MediaFacts, UploadParams, media_check, size_limit, spool_body
+from uploads.media import MediaError, video_poster
+from uploads.models import Content, new_public_id
+from uploads.timestamps import capture_time
+
+logger = logging.getLogger(__name__)
+
+# An alternate (options=alternate) supports the item of its camera whose time span overlaps its
+# own; spans this close still count as overlapping (clocks of two encoders differ a little).
+ALTERNATE_TOLERANCE = timedelta(seconds=2)
+ALTERNATE_LOOKBACK = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What became of an upload: the stored item (``created`` False for a repeat), or not kept."""
+
+    camera_name: str
+    content: Content | None = None
+    created: bool = False
+    kept: bool = True
+    reason: str = ""
+
+
+def _existing(*, camera: Camera, name: str, digest: str) -> Content | None:
+    """The camera's item called ``name`` whose bytes have this SHA-256 or SHA-1."""
+    field = "sha256" if len(digest) == 64 else "sha1"
+    # Served by the (camera, name, sha256) unique index.
+    return Content.objects.select_related("camera").filter(camera=camera, name=name, **{field: digest}).first()
+
+
+def _recording_off_reason(*, owner: AbstractBaseUser, account: AccountSettings | None, camera: Camera | None) -> str:
+    account = account if account is not None and account.user_id == owner.pk else account_settings_get(user=owner)
+    if not account.recording_enabled:
+        return "Recording is disabled for this account: the upload was not kept"
+    if camera is not None and not camera.recording_enabled:
+        return f"Recording is disabled for camera {camera.name!r}: the upload was not kept"
+    return ""
+
+
+def _camera(*, owner: AbstractBaseUser, params: UploadParams) -> Camera:
+    try:
+        return camera_for_upload(owner=owner, name=params.camera_name, camera_id=params.camera_id)
+    except IntegrityError:
+        # The camera is new, but its camera_id belongs to another camera of the account.
+        raise BadRequest(f"camera_id {params.camera_id!r} is already used by another camera of this account") from None
+
+
+def _alternate_target(*, camera: Camera, start: datetime, seconds: float | None) -> Content | None:
+    """The camera's primary item whose time span overlaps [start, start + seconds], nearest first."""
+    end = start + timedelta(seconds=seconds or 0)
+    candidates = Content.objects.filter(
+        camera=camera,
+        alternate_of__isnull=True,
+        captured_at__gte=start - ALTERNATE_LOOKBACK,
+        captured_at__lte=end + ALTERNATE_TOLERANCE,
+    ).order_by("-captured_at")[:50]
+    best: tuple[float, Content] | None = None
+    for item in candidates:
+        if "alternate" in item.options:
+            continue  # alternates support primaries, never each other
+        item_end = item.captured_at + timedelta(seconds=item.duration or 0)
+        if item.captured_at <= end + ALTERNATE_TOLERANCE and item_end >= start - ALTERNATE_TOLERANCE:
+            distance = abs((item.captured_at - start).total_seconds())
+            if best is None or distance < best[0]:
+                best = (distance, item)
+    return best[1] if best else None
+
+
+def _store(key: str, file) -> str:
+    """Save to the default storage; any failure of the store is a 503 the sender can retry."""
+    try:
+        return default_storage.save(key, file)
+    except Exception as exc:
+        # Disk full, S3 down or refusing: transient for the sender, whatever the backend's error type.
+        logger.exception("storing %s failed", key)
+        raise ServiceUnavailable("Content storage is unavailable: the upload was not kept, try again") from exc
+
+
+def _delete_quietly(*keys: str) -> None:
+    for key in keys:
+        if not key:
+            continue
+        try:
+            default_storage.delete(key)
+        except Exception:
+            logger.exception("could not remove %s after a failed upload", key)
+
+
+def content_ingest(
+    *,
+    owner: AbstractBaseUser,
+    params: UploadParams,
+    stream: IO[bytes],
+    declared_length: int | None = None,
+    arrived_at: datetime | None = None,
+    account: AccountSettings | None = None,
+) -> IngestResult:
+    """Store one upload for ``owner``: check it, store its bytes, write its row, hand it to analysis.
+
+    ``stream`` is read in chunks to a temporary file (``declared_length`` is checked against the
+    limit before reading). Raises BadRequest (400), PayloadTooLarge (413), UnsupportedMediaType
+    (415) and ServiceUnavailable (503, storage failed: nothing kept). ``account`` is the owner's
+    settings row when the caller already has it (the Upload Token lookup), saving a query.
+    """
+    arrived_at = arrived_at or timezone.now()
+    camera = Camera.objects.filter(owner=owner, name=params.camera_name).first()
+    reason = _recording_off_reason(owner=owner, account=account, camera=camera)
+    if reason:
+        if camera is not None:
+            camera_record_upload(camera=camera, at=arrived_at)  # still a sign of life
+        return IngestResult(camera_name=params.camera_name, kept=False, reason=reason)
+    if params.hash and camera is not None:
+        # A retry that names its bytes is answered before they are read again.
+        existing = _existing(camera=camera, name=params.name, digest=params.hash)
+        if existing is not None:
+            return IngestResult(camera_name=camera.name, content=existing, created=False)
+
+    limit = size_limit(params.content_type)
+    with spool_body(stream, limit=limit, declared_length=declared_length) as body:
+        if params.hash and params.hash not in (body.sha1, body.sha256):
+            raise BadRequest("hash does not match the body: it was damaged or truncated on the way")
+        facts = media_check(body, claimed=params.content_type)
+        if camera is not None:
+            existing = _existing(camera=camera, name=params.name, digest=body.sha256)
+            if existing is not None:
+                return IngestResult(camera_name=camera.name, content=existing, created=False)
+        created_camera = camera is None
+        camera = camera or _camera(owner=owner, params=params)
+        try:
+            return _store_and_record(
+                owner=owner, camera=camera, params=params, body=body, facts=facts, arrived_at=arrived_at
+            )
+        except ServiceUnavailable:
+            if created_camera:
+                # The camera was made for this upload only: nothing of it may remain.
+                Camera.objects.filter(pk=camera.pk).exclude(contents__isnull=False).delete()
+            raise
+
+
+def _store_and_record(
+    *, owner: AbstractBaseUser, camera: Camera, params: UploadParams, body, facts: MediaFacts, arrived_at: datetime
+) -> IngestResult:
+    captured_at = capture_time(params.name, parse_free_text=params.has("parse_timestamp"), arrived_at=arrived_at)
+    public_id = new_public_id()
+    prefix = camera_storage_prefix(owner_id=owner.pk, camera_pk=camera.pk)
+    key = f"{prefix}{captured_at:%Y/%m/%d}/{public_id}{EXTENSIONS[facts.content_type]}"
+    poster = b""
+    if facts.video is not None:
+        try:
+            poster = video_poster(body.file)
+        except MediaError:
+            logger.warning("no poster frame for %s", key)
+        body.file.seek(0)
+
+    stored_key = _store(key, File(body.file, name=key))
+    poster_key = ""
+    committed: list[bool] = []
+    try:
+        if poster:
+            poster_key = _store(f"{prefix}{captured_at:%Y/%m/%d}/{public_id}.poster.jpg", ContentFile(poster))
+        duration = params.video_length or (facts.video.duration if facts.video else None)
+        with transaction.atomic():
+            alternate_of = None
+            if params.has("alternate"):
+                alternate_of = _alternate_target(camera=camera, start=captured_at, seconds=duration)
+            content = Content.objects.create(
+                public_id=public_id,
+                owner=owner,
+                camera=camera,
+                kind=facts.kind,
+                content_type=facts.content_type,
+                name=params.name,
+                storage_key=stored_key,
+                size=body.size,
+                sha256=body.sha256,
+                sha1=body.sha1,
+                captured_at=captured_at,
+                img_type=params.img_type,
+                upload_mode=params.upload_mode,
+                rotation=params.rotation,
+                options=list(params.options),
+                width=facts.width,
+                height=facts.height,
+                duration=duration,
+                codec=facts.video.codec if facts.video else "",
+                poster_key=poster_key,
+                alternate_of=alternate_of,
+            )
+            camera_record_upload(camera=camera, at=arrived_at, width=facts.width, height=facts.height)
+            # Registered first, so it runs before the hand-off below: from here on the row is durable.
+            transaction.on_commit(lambda: committed.append(True))
+            enqueue_on_commit("search.analyze_content", content.pk)
+    except IntegrityError:
+        _delete_quietly(stored_key, poster_key)
+        # A concurrent retry of the same upload committed first: that row is the answer.
+        existing = _existing(camera=camera, name=params.name, digest=body.sha256)
+        if existing is None:
+            raise
+        return IngestResult(camera_name=camera.name, content=existing, created=False)
+    except Exception:
+        if not committed:
+            _delete_quietly(stored_key, poster_key)
+            raise
+        # Stored and committed; only the hand-off to analysis failed (broker down). The upload
+        # stands, and the item can be analysed again from the admin.
+        logger.exception("content %s stored, but its analysis could not be enqueued", public_id)
+    content.camera = camera
+    return IngestResult(camera_name=camera.name, content=content, created=True)

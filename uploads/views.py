@@ -1,0 +1,146 @@
+"""Upload and content endpoints: parse and authorize, call the service, answer."""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpResponse, StreamingHttpResponse
+from rest_framework import exceptions as drf
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import account_for_upload_token, acting_owner
+from config.api.errors import BadRequest, NotFound, ServiceUnavailable
+from config.api.throttling import TokenRateThrottle
+from uploads.ingest import upload_params_parse
+from uploads.renditions import RenditionError, content_image_bytes, rendition_params
+from uploads.selectors import content_get
+from uploads.serializers import upload_answer
+from uploads.services import content_ingest
+from uploads.streaming import stored_chunks
+
+ME = "me"  # the path token naming the signed-in user
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class UploadThrottle(TokenRateThrottle):
+    """Counts uploads per Upload Token and camera: the cameras of one site share a token and an
+    address, and one busy site must not starve its own cameras of each other's budget."""
+
+    def _ident(self, request) -> str:
+        account = getattr(request, "upload_account", None)
+        if account is not None:
+            return f"upload:{account.pk}:{getattr(request, 'upload_camera', '')}"
+        return super()._ident(request)
+
+
+def _body_stream(request):
+    """The raw body as a stream, and its declared length (None when sent chunked)."""
+    meta = request.META
+    raw_length = meta.get("CONTENT_LENGTH") or ""
+    if not raw_length and "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+        # Django reads nothing without a Content-Length; the server has already de-chunked this.
+        return meta["wsgi.input"], None
+    try:
+        length = int(raw_length or 0)
+    except ValueError:
+        raise BadRequest("Content-Length must be a number") from None
+    if length < 0:
+        raise BadRequest("Content-Length must be a number")
+    return request, length
+
+
+class ContentView(APIView):
+    """``POST|PUT /api/users/:token/cameras/:camera/content/[:name]`` (upload) and
+    ``GET /api/users/me/cameras/:camera/content/:id`` (the bytes)."""
+
+    permission_classes = [AllowAny]  # each method authorizes itself: Upload Token or OAuth
+    throttle_classes = [UploadThrottle]
+
+    def initial(self, request, *args, **kwargs):
+        token = kwargs.get("token", "")
+        request.upload_account = None
+        request.upload_camera = kwargs.get("camera", "")
+        if request.method in ("POST", "PUT") and token != ME:
+            request.upload_account = account_for_upload_token(token=token)
+            if request.upload_account is None:
+                raise drf.AuthenticationFailed("Unknown Upload Token")
+        super().initial(request, *args, **kwargs)
+
+    def _uploader(self, request, token: str):
+        if request.upload_account is not None:
+            return request.upload_account.user
+        if not request.user or not request.user.is_authenticated:
+            raise drf.NotAuthenticated("Sign in (Authorization: token …) to upload as 'me'")
+        return request.user
+
+    def post(self, request, token: str, camera: str, name: str = ""):
+        owner = self._uploader(request, token)
+        params = upload_params_parse(
+            request.query_params, camera_name=camera, name=name, content_type=request.META.get("CONTENT_TYPE")
+        )
+        stream, length = _body_stream(request._request)
+        result = content_ingest(
+            owner=owner, params=params, stream=stream, declared_length=length, account=request.upload_account
+        )
+        status = 201 if result.created else 200
+        return Response(upload_answer(result), status=status)
+
+    put = post
+
+    def get(self, request, token: str, camera: str, name: str = ""):
+        if token != ME:
+            raise NotFound("Unknown user token: use 'me' for the signed-in user")
+        if not request.user or not request.user.is_authenticated:
+            raise drf.NotAuthenticated()
+        if not name:
+            raise NotFound("Name the content: /content/:id")
+        owner = acting_owner(user=request.user, host_email=request.query_params.get("user"))
+        content = content_get(owner=owner, camera_name=camera, public_id=name)
+        query = request.query_params
+        if any(query.get(p) not in (None, "") for p in ("w", "h", "quality")):
+            w, h, quality = rendition_params(query, default_w=None, default_h=None)
+            try:
+                data = content_image_bytes(content, w=w, h=h, quality=quality)
+            except RenditionError as exc:
+                raise ServiceUnavailable("The content's bytes cannot be read right now") from exc
+            response = HttpResponse(data, content_type="image/jpeg")
+        else:
+            response = ranged_response(request, content)
+        response["Cache-Control"] = "private, max-age=86400"
+        response["ETag"] = f'"{content.sha256}"'
+        return response
+
+
+def ranged_response(request, content) -> HttpResponse | StreamingHttpResponse:
+    """The stored bytes, whole or one ``Range: bytes=a-b`` of them (video players seek with it)."""
+    size = content.size
+    start, end, status = 0, size - 1, 200
+    match = _RANGE.match(request.META.get("HTTP_RANGE", "").strip())
+    if match and (match.group(1) or match.group(2)):
+        first, last = match.group(1), match.group(2)
+        if first:
+            start = int(first)
+            end = min(int(last), size - 1) if last else size - 1
+        else:  # the last N bytes
+            start = max(0, size - int(last))
+        if start >= size or start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        status = 206
+    length = end - start + 1
+    if length == 0:
+        return HttpResponse(b"", content_type=content.content_type)
+    try:
+        chunks = stored_chunks(content.storage_key, start=start, length=length)
+    except Exception as exc:
+        # Missing file, S3 unreachable: the store's trouble, not the caller's.
+        raise ServiceUnavailable("The content's bytes cannot be read right now") from exc
+    response = StreamingHttpResponse(chunks, status=status, content_type=content.content_type)
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return response
