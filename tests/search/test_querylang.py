@@ -197,3 +197,84 @@ def test_more_orders_and_joiners():
     assert (p.start, p.end) == (utc(2026, 11, 20, 19), utc(2026, 11, 20, 20))
     p = q("nov 2 to nov 4")
     assert (p.start, p.end) == (utc(2026, 11, 2), utc(2026, 11, 5))
+
+
+# --- harder dates --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, start, end",
+    [
+        # A day, then a range of times on it.
+        ("yesterday between 7pm and 9pm", utc(2026, 11, 20, 19), utc(2026, 11, 20, 21)),
+        ("monday from 9am to noon", utc(2026, 11, 16, 9), utc(2026, 11, 16, 12)),
+        # One-word and bare-start ranges.
+        ("7pm-9pm", utc(2026, 11, 21, 19), utc(2026, 11, 21, 21)),
+        ("7-9pm", utc(2026, 11, 21, 19), utc(2026, 11, 21, 21)),
+        ("11-1pm", utc(2026, 11, 21, 11), utc(2026, 11, 21, 13)),
+        ("12-2pm", utc(2026, 11, 21, 12), utc(2026, 11, 21, 14)),
+        ("7 to 9am", utc(2026, 11, 21, 7), utc(2026, 11, 21, 9)),
+        ("yesterday 7-9pm", utc(2026, 11, 20, 19), utc(2026, 11, 20, 21)),
+        # "last <weekday>" is that day; said on that weekday, a week ago ("this" is today).
+        ("last monday", utc(2026, 11, 16), utc(2026, 11, 17)),
+        ("last saturday", utc(2026, 11, 14), utc(2026, 11, 15)),
+        ("this saturday", utc(2026, 11, 21), utc(2026, 11, 22)),
+        ("on friday at 7pm", utc(2026, 11, 20, 19), utc(2026, 11, 20, 20)),
+        # Days without a year are the most recent; a range's end is the first one from its start.
+        ("dec 25", utc(2025, 12, 25), utc(2025, 12, 26)),
+        ("12/25", utc(2025, 12, 25), utc(2025, 12, 26)),
+        ("december 25 to january 2", utc(2025, 12, 25), utc(2026, 1, 3)),
+        ("nov 20 to nov 25", utc(2026, 11, 20), utc(2026, 11, 26)),
+        ("feb 29", utc(2024, 2, 29), utc(2024, 3, 1)),
+        # An ISO date and time in one word; a dangling joiner belongs to the date.
+        ("2026-11-20T10:00", utc(2026, 11, 20, 10), utc(2026, 11, 20, 10, 1)),
+        ("7pm to", utc(2026, 11, 21, 19), utc(2026, 11, 21, 20)),
+        ("since yesterday", utc(2026, 11, 20), NOW),
+        ("last week", NOW - timedelta(weeks=1), NOW),
+        ("the past 2 weeks", NOW - timedelta(weeks=2), NOW),
+        ("until 9pm yesterday", None, None),
+    ],
+)
+def test_harder_dates(text, start, end):
+    p = q(text)
+    if start is None:
+        return  # only: no crash
+    assert (p.start, p.end) == (start, end), text
+    assert p.labels == [] and p.sources == []
+
+
+def test_dates_mixed_with_terms_keep_the_terms():
+    p = q("front people 7-9pm not street")
+    assert p.sources == ["front"] and p.labels == ["people"] and p.excluded_labels == ["street"]
+    assert (p.start, p.end) == (utc(2026, 11, 21, 19), utc(2026, 11, 21, 21))
+    p = q("mailbox last tuesday car")
+    assert p.zones == ["mailbox"] and p.labels == ["car"] and p.start == utc(2026, 11, 17)
+
+
+def test_zone_words_across_daylight_saving():
+    # 2026-07-04 is summer: ET is UTC-4, PT UTC-7.
+    eastern = q("2026-07-04 3pm to 5pm ET")
+    assert eastern.start.astimezone(UTC) == utc(2026, 7, 4, 19)
+    pacific = q("2026-07-04 9am PT")
+    assert pacific.start.astimezone(UTC) == utc(2026, 7, 4, 16)
+    assert pacific.end.astimezone(UTC) == utc(2026, 7, 4, 17)
+
+
+@pytest.mark.parametrize("text", ["last 0 hours", "last 99999999999 days", "past 0 minutes"])
+def test_impossible_relative_windows_are_errors_not_crashes(text):
+    with pytest.raises(QueryError):
+        q(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["11-20", "feb 30", "13/45", "99:99", "24pm", "0am", "summer", "fall", "autumn", "spring break", "3-4"],
+)
+def test_more_words_that_are_not_dates(text):
+    p = q(text)
+    assert p.start is None and p.end is None, text
+
+
+def test_hooks_ignore_dates_entirely():
+    p = parse_query("front people yesterday 7pm to 9pm", cameras=CAMERAS, now=NOW, with_dates=False)
+    assert p.start is None and "yesterday" in p.labels

@@ -1,0 +1,105 @@
+"""Admin for Camios (shared slices, their tokens and expiry) and their downloads."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from config.api.errors import ApiError
+from search.camios import camio_query_normalize
+from search.models import Camio, Download
+from search.selectors import camio_content_queryset, camio_is_active
+from search.serializers import CamioQueryInput
+
+
+class CamioForm(forms.ModelForm):
+    """Checks an edited query as the API does (known cameras and events, valid dates)."""
+
+    class Meta:
+        model = Camio
+        fields = ("owner", "name", "type", "query", "expires_at")
+
+    def clean(self):
+        data = super().clean()
+        owner, query = data.get("owner"), data.get("query")
+        if owner is None or query is None:
+            return data
+        parsed = CamioQueryInput(data=query if isinstance(query, dict) else {"query": query})
+        if not parsed.is_valid():
+            raise forms.ValidationError(f"query: {parsed.errors}")
+        try:
+            data["query"] = camio_query_normalize(owner=owner, query=parsed.validated_data)
+        except ApiError as exc:
+            raise forms.ValidationError(f"query: {exc.message}") from None
+        return data
+
+
+class DownloadInline(admin.TabularInline):
+    model = Download
+    extra = 0
+    can_delete = False
+    fields = ("public_id", "requester", "status", "items_done", "items_total", "size", "created_at", "finished_at")
+    readonly_fields = fields
+    show_change_link = True
+
+
+@admin.register(Camio)
+class CamioAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner", "type", "short_token", "created_at", "expires_at", "is_active")
+    list_filter = ("type",)
+    search_fields = ("name", "owner__email", "owner__username", "short_token", "=view_token")
+    list_select_related = ("owner",)
+    raw_id_fields = ("owner",)
+    readonly_fields = ("view_token", "short_token", "created_at", "items_in_slice")
+    fields = (
+        "owner",
+        "name",
+        "type",
+        "query",
+        "expires_at",
+        "view_token",
+        "short_token",
+        "created_at",
+        "items_in_slice",
+    )
+    form = CamioForm
+    inlines = [DownloadInline]
+    actions = ["expire_now"]
+
+    @admin.display(boolean=True, description="active")
+    def is_active(self, obj: Camio) -> bool:
+        return camio_is_active(obj)
+
+    @admin.display(description="items in the slice")
+    def items_in_slice(self, obj: Camio) -> int | str:
+        if obj.pk is None:
+            return "-"
+        return camio_content_queryset(obj).count()
+
+    @admin.action(description="Expire now (revokes the view tokens)")
+    def expire_now(self, request, queryset) -> None:
+        count = queryset.update(expires_at=timezone.now())
+        self.message_user(request, f"{count} Camio(s) expired.", messages.SUCCESS)
+
+
+@admin.register(Download)
+class DownloadAdmin(admin.ModelAdmin):
+    list_display = ("public_id", "camio", "requester", "status", "items_done", "items_total", "size", "created_at")
+    list_filter = ("status",)
+    search_fields = ("public_id", "requester__email", "camio__name")
+    list_select_related = ("camio", "requester")
+    raw_id_fields = ("camio", "requester")
+    readonly_fields = (
+        "public_id",
+        "camio",
+        "requester",
+        "status",
+        "items_total",
+        "items_done",
+        "storage_key",
+        "size",
+        "error",
+        "created_at",
+        "finished_at",
+    )

@@ -1,0 +1,41 @@
+"""A compact visual descriptor of an item (and of an event: its cover item's), for similarity.
+
+Layout (61 floats, each in [0, 1], rounded to 3 decimals):
+
+- ``[0:48]`` colour layout: the frame cut into a 4x4 grid (row by row from the top left), the mean
+  B, G, R of each cell / 255 — where things are and what colour, coarsely;
+- ``[48:61]`` colour names: the share of the whole frame's pixels named each of the thirteen
+  colours of ``search.querylang.COLORS`` (in that order; sums to 1).
+
+``descriptor_distance`` compares two: the mean absolute difference of the layouts plus the L1
+distance of the colour shares halved, each in [0, 1], averaged: 0 = same picture, 1 = opposite.
+An empty descriptor (not analysed) is at distance 1 from everything.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from search.analysis.colour import colour_histogram
+
+GRID = 4
+LENGTH = GRID * GRID * 3 + 13
+
+
+def frame_descriptor(frame: np.ndarray) -> list[float]:
+    """The descriptor of a BGR frame (any size; work frames are cheapest)."""
+    cells = cv2.resize(frame, (GRID, GRID), interpolation=cv2.INTER_AREA).astype(np.float64) / 255.0
+    small = cv2.resize(frame, (40, max(1, frame.shape[0] * 40 // frame.shape[1])), interpolation=cv2.INTER_AREA)
+    values = np.concatenate([cells.reshape(-1), colour_histogram(small)])
+    return [round(float(v), 3) for v in values]
+
+
+def descriptor_distance(a: list[float], b: list[float]) -> float:
+    """Distance in [0, 1] between two descriptors (see the module docstring)."""
+    if len(a) != LENGTH or len(b) != LENGTH:
+        return 1.0
+    va, vb = np.asarray(a), np.asarray(b)
+    layout = float(np.abs(va[:48] - vb[:48]).mean())
+    names = float(np.abs(va[48:] - vb[48:]).sum()) / 2
+    return round((layout + names) / 2, 4)

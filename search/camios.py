@@ -1,0 +1,97 @@
+"""Camio services: create (with a normalized query and a default name), delete (revokes at once).
+
+A Camio shares a *query*, not a list of results: content that arrives later and matches is in it
+(until ``end_date``). Viewers holding its token may narrow the query, never widen it (see
+``search.selectors.search_run``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from cameras.models import Camera
+from config.api.dates import camio_date
+from config.api.errors import BadRequest, NotFound
+from search.models import Camio, Event
+from search.querylang import ParsedQuery
+from search.selectors import SHORT_TOKEN_LENGTH, read_stored_date
+
+
+def camio_query_normalize(*, owner: AbstractBaseUser, query: dict) -> dict:
+    """The stored form of a validated Query: canonical camera names, lower-case labels, known events.
+
+    Unknown cameras or events of the owner are a 400 (a Camio naming nothing would share nothing
+    by mistake).
+    """
+    names = list(dict.fromkeys(query.get("cameras") or []))
+    cameras: list[str] = []
+    if names:
+        known = {c.lower(): c for c in Camera.objects.filter(owner=owner).values_list("name", flat=True)}
+        missing = [n for n in names if n.lower() not in known]
+        if missing:
+            raise BadRequest(f"Unknown camera(s): {', '.join(missing)}")
+        cameras = list(dict.fromkeys(known[n.lower()] for n in names))
+    events = list(dict.fromkeys(query.get("events") or []))
+    if events:
+        found = set(Event.objects.filter(owner=owner, public_id__in=events).values_list("public_id", flat=True))
+        missing = [e for e in events if e not in found]
+        if missing:
+            raise BadRequest(f"Unknown event(s): {', '.join(missing[:5])}")
+    labels = list(dict.fromkeys(label.strip().lower() for label in query.get("labels") or [] if label.strip()))
+    return {
+        "cameras": cameras,
+        "labels": labels,
+        "events": events,
+        "start_date": camio_date(query.get("start_date")),
+        "end_date": camio_date(query.get("end_date")),
+        "sort": query.get("sort") or "desc",
+    }
+
+
+def camio_describe(query: dict) -> str:
+    """A default name: the query's description (the same words the query language uses)."""
+
+    parsed = ParsedQuery(
+        sources=list(query["cameras"]),
+        labels=list(query["labels"]),
+        start=read_stored_date(query["start_date"]),
+        end=read_stored_date(query["end_date"]),
+    )
+    text = parsed.describe()
+    if query["events"]:
+        count = len(query["events"])
+        events = f"{count} event" + ("s" if count != 1 else "")
+        text = events if text == "everything" else f"{text}, {events}"
+    return text[:200]
+
+
+def camio_create(
+    *,
+    owner: AbstractBaseUser,
+    query: dict,
+    name: str | None = None,
+    type: str = Camio.Type.PUBLIC,
+    expires_at: datetime | None = None,
+) -> Camio:
+    """Share the slice ``query`` of the owner's content; returns the Camio with its tokens."""
+    normalized = camio_query_normalize(owner=owner, query=query)
+    name = (name or "").strip() or camio_describe(normalized)
+    with transaction.atomic():
+        return Camio.objects.create(owner=owner, name=name, type=type, query=normalized, expires_at=expires_at)
+
+
+def camio_get_owned(*, owner: AbstractBaseUser, token: str) -> Camio:
+    """One of the owner's Camios by its view token or short token (expired ones too); else 404."""
+    field = "short_token" if len(token) == SHORT_TOKEN_LENGTH else "view_token"
+    camio = Camio.objects.filter(owner=owner, **{field: token}).first()
+    if camio is None:
+        raise NotFound("Unknown Camio")
+    return camio
+
+
+def camio_delete(*, owner: AbstractBaseUser, token: str) -> None:
+    """Delete the owner's Camio: both its tokens stop working at once (they are looked up live)."""
+    camio_get_owned(owner=owner, token=token).delete()

@@ -1,0 +1,366 @@
+"""Downloads of a Camio: a zip of its content, built by a task, announced by a signed expiring link.
+
+Who may download: any signed-in user who holds the Camio's view token (long or short) when the
+Camio is public (the token already lets them see every item, so a zip widens nothing); when it is
+private, only its owner and the owner's guests. A download's status is the requester's alone.
+
+The zip is built item by item into a temporary file (never in memory), then streamed into
+``default_storage`` (files locally, multipart upload on S3). Entries are stored, not deflated:
+JPEG and MP4 do not compress, and storing keeps the build I/O-bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple, TypedDict
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Guest
+from config.api.dates import camio_date
+from config.api.errors import NotFound
+from config.tasks import enqueue_on_commit
+from search.models import Camio, Download
+from search.selectors import camio_content_queryset, camio_for_view_token
+from uploads.models import Content
+
+logger = logging.getLogger(__name__)
+
+_LINK_SALT = "camhub.search.download-link"
+# Progress is written at most this often (and at the end): a row update per item would cost more
+# than copying a 100 KB image.
+_PROGRESS_EVERY_SECONDS = 0.5
+_COPY_CHUNK = 1024 * 1024
+
+_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+}
+
+
+class DownloadJSON(TypedDict):
+    id: str
+    status: str
+    items_total: int
+    items_done: int
+    size: int | None
+    date_created: str | None
+    date_finished: str | None
+    error: str
+    url: str | None
+
+
+# --- who may see a Camio ------------------------------------------------------------------------
+
+
+def camio_viewable_by(*, camio: Camio, user: AbstractBaseUser | None) -> bool:
+    """Whether ``user`` (None or anonymous: nobody signed in) may see this Camio's slice.
+
+    Public: anyone holding its token. Private: its owner and the owner's guests, signed in.
+    """
+    if camio.type == Camio.Type.PUBLIC:
+        return True
+    if user is None or not user.is_authenticated:
+        return False
+    if user.pk == camio.owner_id:
+        return True
+    return Guest.objects.filter(host_id=camio.owner_id, guest_id=user.pk).exists()
+
+
+def camio_for_viewer(*, token: str, user: AbstractBaseUser | None) -> Camio:
+    """The Camio ``token`` opens for ``user``; NotFound when unknown, expired, revoked or not theirs.
+
+    A private Camio the caller may not see answers as an unknown one: the answer tells nothing of
+    whether the token exists.
+    """
+    camio = camio_for_view_token(token)
+    if camio is None or not camio_viewable_by(camio=camio, user=user):
+        raise NotFound("Unknown, expired or revoked Camio token")
+    return camio
+
+
+# --- requests and status ------------------------------------------------------------------------
+
+
+def download_create(*, token: str, requester: AbstractBaseUser) -> tuple[Download, bool]:
+    """Start (or join) the requester's download of the Camio ``token`` opens.
+
+    Returns ``(download, created)``. A pending or running download of the same Camio by the same
+    requester is returned instead of a second one, so repeated clicks build one zip.
+    """
+    camio = camio_for_viewer(token=token, user=requester)
+    with transaction.atomic():
+        # Serializes concurrent requests of one requester (row lock on the user).
+        type(requester).objects.select_for_update().filter(pk=requester.pk).first()
+        existing = (
+            Download.objects.filter(
+                camio=camio, requester=requester, status__in=[Download.Status.PENDING, Download.Status.RUNNING]
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        if existing is not None:
+            return existing, False
+        download = Download.objects.create(camio=camio, requester=requester)
+        enqueue_on_commit("search.build_download", download.pk)
+    return download, True
+
+
+def download_get(*, public_id: str, requester: AbstractBaseUser, token: str) -> Download:
+    """The requester's download ``public_id`` of the Camio ``token`` names; NotFound for anyone else's."""
+    download = Download.objects.select_related("camio").filter(public_id=public_id, requester=requester).first()
+    if (
+        download is None
+        or download.camio is None
+        or token not in (download.camio.view_token, download.camio.short_token)
+    ):
+        raise NotFound("Unknown download")
+    return download
+
+
+def download_json(download: Download) -> DownloadJSON:
+    """The status resource (the requester's view: a fresh link while the zip is ready)."""
+    ready = download.status == Download.Status.READY and download_is_servable(download)
+    return {
+        "id": download.public_id,
+        "status": download.status,
+        "items_total": download.items_total,
+        "items_done": download.items_done,
+        "size": download.size,
+        "date_created": camio_date(download.created_at),
+        "date_finished": camio_date(download.finished_at),
+        "error": download.error,
+        "url": download_link(download) if ready else None,
+    }
+
+
+# --- links --------------------------------------------------------------------------------------
+
+
+def download_link(download: Download) -> str:
+    """An absolute, signed link to the zip; it works for ``DOWNLOAD_LINK_SECONDS`` from now."""
+    signed = signing.dumps(download.public_id, salt=_LINK_SALT, compress=False)
+    return settings.PUBLIC_BASE_URL + reverse("download-file", kwargs={"signed": signed})
+
+
+def download_for_link(signed: str) -> Download:
+    """The ready download a link names. NotFound for a forged, expired or revoked link."""
+    try:
+        public_id = signing.loads(signed, salt=_LINK_SALT, max_age=settings.DOWNLOAD_LINK_SECONDS)
+    except signing.SignatureExpired:
+        raise NotFound("This download link has expired") from None
+    except signing.BadSignature:
+        raise NotFound("Invalid download link") from None
+    download = Download.objects.select_related("camio__owner").filter(public_id=public_id).first()
+    if download is None or download.status != Download.Status.READY or not download_is_servable(download):
+        raise NotFound("This download is no longer available")
+    return download
+
+
+def download_is_servable(download: Download) -> bool:
+    """Ready and its Camio still shared: deleting or expiring a Camio revokes its downloads too."""
+    camio = download.camio
+    return bool(download.storage_key) and camio is not None and camio_for_view_token(camio.view_token) is not None
+
+
+# --- building the zip ---------------------------------------------------------------------------
+
+
+class ZipItem(NamedTuple):
+    """What the zip needs of one content item (plain tuples: no model instances per row)."""
+
+    public_id: str
+    storage_key: str
+    content_type: str
+    captured_at: datetime
+    size: int
+    camera: str
+
+
+def zip_items(contents: QuerySet[Content]) -> Iterator[ZipItem]:
+    """The items of a content queryset, oldest first, streamed from the database in chunks."""
+    rows = contents.order_by("captured_at", "pk").values_list(
+        "public_id", "storage_key", "content_type", "captured_at", "size", "camera__name"
+    )
+    return (ZipItem(*row) for row in rows.iterator(chunk_size=1000))
+
+
+def _entry_name(item: ZipItem) -> str:
+    ext = _EXTENSIONS.get(item.content_type, "bin")
+    stamp = item.captured_at.astimezone(UTC).strftime("%Y-%m-%dT%H-%M-%S.%f")[:-3]
+    return f"{item.camera}/{stamp}Z_{item.public_id}.{ext}"
+
+
+def zip_contents(contents: Iterable[ZipItem], target, *, on_progress=None) -> int:
+    """Write ``contents`` (see :func:`zip_items`) as a zip into the binary file ``target``.
+
+    Each item is copied from storage in 1 MB chunks, so memory stays flat whatever the sizes.
+    A ``manifest.json`` at the end lists the entries. Items whose bytes are missing are listed
+    there with ``"missing": true`` rather than failing the whole zip. Returns the item count.
+    ``on_progress(done)`` is called after each item.
+    """
+    manifest = []
+    done = 0
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for content in contents:
+            name = _entry_name(content)
+            entry = {
+                "id": content.public_id,
+                "file": name,
+                "camera": content.camera,
+                "content_type": content.content_type,
+                "date_created": camio_date(content.captured_at),
+            }
+            try:
+                source = default_storage.open(content.storage_key, "rb")
+            except FileNotFoundError:
+                entry["missing"] = True
+                logger.warning("download: content %s has no bytes in storage", content.public_id)
+            else:
+                info = zipfile.ZipInfo(name, date_time=_zip_time(content))
+                info.compress_type = zipfile.ZIP_STORED
+                info.file_size = content.size  # lets zipfile choose zip64 up front for huge videos
+                with source, archive.open(info, "w") as sink:
+                    shutil.copyfileobj(source, sink, _COPY_CHUNK)
+            manifest.append(entry)
+            done += 1
+            if on_progress is not None:
+                on_progress(done)
+        archive.writestr("manifest.json", json.dumps({"items": manifest}))
+    return done
+
+
+def _zip_time(content: ZipItem) -> tuple[int, int, int, int, int, int]:
+    t = content.captured_at.astimezone(UTC)
+    # Zip timestamps cannot predate 1980.
+    return (max(t.year, 1980), t.month, t.day, t.hour, t.minute, t.second)
+
+
+def download_build(*, download_id: int) -> None:
+    """Build the zip of a download, record progress and the result, and email the link.
+
+    Runs in a worker. Claims the row with a conditional update, so a duplicate delivery of the
+    task skips a finished download; a redelivery after a worker died rebuilds it from scratch.
+    """
+    claimed = Download.objects.filter(
+        pk=download_id, status__in=[Download.Status.PENDING, Download.Status.RUNNING]
+    ).update(status=Download.Status.RUNNING, items_done=0, error="")
+    if not claimed:
+        return
+    download = Download.objects.select_related("camio__owner", "requester").get(pk=download_id)
+    camio = download.camio
+    if camio is None or camio_for_view_token(camio.view_token) is None:
+        _finish_failed(download, "The Camio was deleted or has expired")
+        return
+    contents = camio_content_queryset(camio)
+    total = contents.count()
+    Download.objects.filter(pk=download.pk).update(items_total=total)
+
+    last_write = time.monotonic()
+
+    def progress(done: int) -> None:
+        nonlocal last_write
+        now = time.monotonic()
+        if now - last_write >= _PROGRESS_EVERY_SECONDS:
+            Download.objects.filter(pk=download.pk).update(items_done=done)
+            last_write = now
+
+    key = f"downloads/{camio.owner_id}/{download.public_id}.zip"
+    # A named file in the data dir: local storage then moves it into place (no second copy);
+    # S3 streams it up as a multipart upload.
+    spool = tempfile.NamedTemporaryFile(dir=settings.DATA_DIR, prefix="download-", suffix=".zip", delete=False)
+    try:
+        with spool:
+            done = zip_contents(zip_items(contents), spool, on_progress=progress)
+            size = spool.tell()
+        with open(spool.name, "rb") as handle:
+            saved_key = default_storage.save(key, _BuiltZip(handle, name=key))
+    except Exception as exc:  # storage or database failure: record it where the requester sees it
+        logger.exception("download %s failed", download.public_id)
+        _finish_failed(download, f"The zip could not be built: {type(exc).__name__}")
+        return
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(spool.name)
+
+    Download.objects.filter(pk=download.pk).update(
+        status=Download.Status.READY,
+        items_total=max(total, done),
+        items_done=done,
+        storage_key=saved_key,
+        size=size,
+        finished_at=timezone.now(),
+    )
+    download.refresh_from_db()
+    _email_link(download)
+
+
+def downloads_purge(*, now: datetime | None = None) -> int:
+    """Delete the zips past their keeping time, or of Camios since deleted; returns how many.
+
+    A zip is kept ``DOWNLOAD_LINK_SECONDS`` after it was built (the life of the emailed link).
+    The row stays, without its file, so the requester's status says to ask again.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.DOWNLOAD_LINK_SECONDS)
+    stale = Download.objects.exclude(storage_key="").filter(
+        Q(finished_at__lt=cutoff) | Q(camio__isnull=True), status=Download.Status.READY
+    )
+    purged = 0
+    for pk, key in stale.values_list("pk", "storage_key").iterator():
+        default_storage.delete(key)  # no error when already gone
+        purged += Download.objects.filter(pk=pk, storage_key=key).update(
+            storage_key="", error="The zip was deleted after its link expired: request a new download"
+        )
+    return purged
+
+
+class _BuiltZip(File):
+    """The finished zip on local disk; FileSystemStorage moves a file that names its path."""
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
+
+
+def _finish_failed(download: Download, message: str) -> None:
+    Download.objects.filter(pk=download.pk).update(
+        status=Download.Status.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
+def _email_link(download: Download) -> None:
+    requester = download.requester
+    if not requester.email:
+        return
+    camio_name = download.camio.name if download.camio else "your Camio"
+    hours = max(1, settings.DOWNLOAD_LINK_SECONDS // 3600)
+    body = (
+        f"Your download of {camio_name} is ready: {download.items_done} items, {download.size} bytes.\n\n"
+        f"{download_link(download)}\n\n"
+        f"The link works for about {hours} hour(s)."
+    )
+    try:
+        send_mail(f"Your download of {camio_name} is ready", body, settings.DEFAULT_FROM_EMAIL, [requester.email])
+    except OSError:
+        # The zip is ready either way: the status resource carries a fresh link.
+        logger.exception("download %s: the email could not be sent", download.public_id)

@@ -1,0 +1,302 @@
+"""Grouping analysed items into events: a camera's happenings, each a run of close items.
+
+Rules
+-----
+- A camera's items closer in time than ``settings.EVENT_GAP_SECONDS`` belong to one event. An item
+  spans ``[captured_at, captured_at + duration]`` (videos have a duration, stills none); it joins
+  every event whose span comes closer than the gap, so an item arriving late that bridges two
+  events merges them into the earlier one.
+- Basis: items uploaded with ``upload_mode=video`` group into video-based events; all others into
+  image-based events, which videos uploaded in image mode join (they back the images they overlap).
+- Heartbeat stills belong to no event. Alternates (``options=alternate``) are attached to the event
+  of the item they support (once that item is placed) and count neither as items nor as cover.
+  ``no_analysis`` items each make an event of their own, which nothing else joins.
+- An event keeps: ``earliest_date`` / ``latest_date`` (its items' span), ``labels`` (the sorted
+  union of its items' labels, plus ``approaching`` / ``departing`` from the moving object's size
+  over its items), ``EventLabel`` rows (the same labels, lower case), ``max_interest_level`` and
+  ``max_interest_score``, ``cover`` (the most interesting item: highest level, then score, then the
+  earliest), ``item_count``, and ``descriptor`` (the cover's, see ``search.analysis.descriptor``:
+  61 floats, a 4x4 colour layout then the thirteen colour shares; compare with
+  ``descriptor_distance``).
+
+Concurrency: placing an item locks its camera row (``select_for_update``) for the short
+transaction that reads and writes the camera's events, so two workers analysing items of one
+camera one after the other never make two events where one belongs; different cameras do not
+wait for each other. The slow part (decoding, motion) runs before, outside any transaction.
+
+Hand-off: when an event is created, or its labels or its ``max_interest_level`` change, the event
+id is handed to ``hooks.event_labels_changed`` after commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from cameras.models import Camera
+from config.tasks import enqueue_on_commit
+from search.analysis.motion import direction_labels
+from search.analysis.pipeline import AnalysisResult
+from search.models import Event, EventLabel, ItemAnalysis
+from uploads.models import Content
+
+__all__ = ["event_reanalyse", "event_rebuild", "item_place"]
+
+HOOK_TASK = "hooks.event_labels_changed"
+# Direction looks at the latest this many moving items of an event (bounded work per item).
+DIRECTION_WINDOW = 30
+DIRECTION_SECONDS = 60
+
+
+def _span(content: Content) -> tuple[datetime, datetime]:
+    end = content.captured_at
+    if content.duration:
+        end += timedelta(seconds=float(content.duration))
+    return content.captured_at, end
+
+
+def _basis(content: Content) -> str:
+    return Event.Basis.VIDEO if content.upload_mode == "video" else Event.Basis.IMAGE
+
+
+def _is_member(content: Content) -> bool:
+    return not content.alternate_of_id and "alternate" not in (content.options or [])
+
+
+def _hand_off(event: Event) -> None:
+    # hooks owns the consumer; required=False: the service still works where hooks is not installed.
+    enqueue_on_commit(HOOK_TASK, event.pk, required=False)
+
+
+def _labels_sync(event: Event) -> None:
+    want = {label.lower()[:64] for label in event.labels}
+    have = set(EventLabel.objects.filter(event=event).values_list("label", flat=True))
+    if have - want:
+        EventLabel.objects.filter(event=event, label__in=have - want).delete()
+    if want - have:
+        EventLabel.objects.bulk_create(
+            [EventLabel(event=event, owner_id=event.owner_id, label=label) for label in sorted(want - have)],
+            ignore_conflicts=True,
+        )
+
+
+def _direction(event: Event, around: datetime | None = None) -> list[str]:
+    """Direction labels from the latest ``DIRECTION_WINDOW`` moving items of ``event`` (those
+    within ``DIRECTION_SECONDS`` of ``around`` when given: a range on the content's time index,
+    so the work per item stays bounded however long the event grows)."""
+    items = ItemAnalysis.objects.filter(event=event, status=ItemAnalysis.Status.DONE)
+    if around is not None:
+        window = timedelta(seconds=DIRECTION_SECONDS)
+        items = items.filter(
+            content__camera_id=event.camera_id,
+            content__captured_at__gte=around - window,
+            content__captured_at__lte=around + window,
+        )
+    rows = list(
+        items.exclude(motion_boxes=[])
+        .order_by("-content__captured_at")
+        .values_list("motion_boxes", flat=True)[:DIRECTION_WINDOW]
+    )
+    areas = [max(b["w"] * b["h"] for b in boxes) for boxes in reversed(rows) if boxes]
+    return direction_labels(areas)
+
+
+def _more_interesting(a: ItemAnalysis, level: int, score: float) -> bool:
+    return (a.interest_level, a.interest_score) > (level, score)
+
+
+def event_rebuild(event: Event) -> bool:
+    """Recompute everything an event keeps from its items; delete it if none is left.
+
+    Returns whether the event's labels or max level changed (or it was deleted).
+    """
+    items = list(
+        ItemAnalysis.objects.filter(event=event)
+        .select_related("content")
+        .order_by("content__captured_at", "content_id")
+    )
+    members = [a for a in items if _is_member(a.content)]
+    if not members:
+        # Alternates of nothing left: detach them, then the event goes.
+        ItemAnalysis.objects.filter(event=event).update(event=None)
+        event.delete()
+        return True
+    before = (list(event.labels), event.max_interest_level)
+    spans = [_span(a.content) for a in members]
+    event.earliest_date = min(s for s, _ in spans)
+    event.latest_date = max(e for _, e in spans)
+    labels: set[str] = set()
+    for a in members:
+        labels.update(a.labels)
+    labels.update(_direction(event))
+    event.labels = sorted(labels)
+    best = members[0]
+    for a in members[1:]:
+        if _more_interesting(a, best.interest_level, best.interest_score):
+            best = a
+    event.cover_id = best.content_id
+    event.max_interest_level = best.interest_level
+    event.max_interest_score = best.interest_score
+    event.descriptor = best.descriptor
+    event.item_count = len(members)
+    event.save()
+    _labels_sync(event)
+    return before != (event.labels, event.max_interest_level)
+
+
+def _event_add(event: Event, analysis: ItemAnalysis, content: Content, *, created: bool) -> bool:
+    """Fold one new item into ``event`` without reading all its items. Returns: labels/level changed."""
+    before = (list(event.labels), event.max_interest_level)
+    start, end = _span(content)
+    if created:
+        event.earliest_date, event.latest_date = start, end
+    else:
+        event.earliest_date = min(event.earliest_date, start)
+        event.latest_date = max(event.latest_date, end)
+    event.item_count = (event.item_count or 0) + 1
+    labels = set(event.labels) | set(analysis.labels)
+    if analysis.motion_boxes:
+        # Direction labels, once earned, stay (a later window may not show the same movement).
+        labels.update(_direction(event, around=content.captured_at))
+    event.labels = sorted(labels)
+    if event.cover_id is None or _more_interesting(analysis, event.max_interest_level, event.max_interest_score):
+        event.cover_id = content.pk
+        event.max_interest_level = analysis.interest_level
+        event.max_interest_score = analysis.interest_score
+        event.descriptor = analysis.descriptor
+    event.save()
+    labels_changed = created or before[0] != event.labels
+    if labels_changed:
+        _labels_sync(event)
+    return labels_changed or before[1] != event.max_interest_level
+
+
+def _candidates(content: Content) -> list[Event]:
+    gap = timedelta(seconds=settings.EVENT_GAP_SECONDS)
+    start, end = _span(content)
+    found = list(
+        Event.objects.filter(
+            camera_id=content.camera_id,
+            basis=_basis(content),
+            earliest_date__lt=end + gap,
+            latest_date__gt=start - gap,
+        ).order_by("earliest_date", "pk")
+    )
+    # no_analysis items are events of their own: nothing joins them. Such an event has one item,
+    # so only single-item candidates need a look (a few rows, not the items of a long event).
+    singles = [e.pk for e in found if e.item_count == 1]
+    if singles:
+        own = {
+            event_id
+            for event_id, options in ItemAnalysis.objects.filter(event_id__in=singles).values_list(
+                "event_id", "content__options"
+            )
+            if "no_analysis" in (options or [])
+        }
+        found = [e for e in found if e.pk not in own]
+    return found
+
+
+def _new_event(content: Content) -> Event:
+    start, end = _span(content)
+    return Event.objects.create(
+        owner_id=content.owner_id,
+        camera_id=content.camera_id,
+        basis=_basis(content),
+        earliest_date=start,
+        latest_date=end,
+    )
+
+
+def _supported_event(content: Content) -> Event | None:
+    """The event an alternate supports: its item's, else the camera's event around its time."""
+    if content.alternate_of_id:
+        return Event.objects.filter(items__content_id=content.alternate_of_id).first()
+    gap = timedelta(seconds=settings.EVENT_GAP_SECONDS)
+    return (
+        Event.objects.filter(
+            camera_id=content.camera_id,
+            earliest_date__lt=content.captured_at + gap,
+            latest_date__gt=content.captured_at - gap,
+        )
+        .order_by("earliest_date")
+        .first()
+    )
+
+
+def item_place(*, content: Content, kind: str, result: AnalysisResult, force: bool = False) -> ItemAnalysis:
+    """Store an item's analysis and put it in its event (creating, extending or merging events).
+
+    ``kind`` is ``search.analysis.pipeline.item_kind(content)``. Without ``force`` an item already
+    done or skipped is left as it is (a concurrent or repeated run found it first).
+    """
+    changed: dict[int, Event] = {}
+    with transaction.atomic():
+        # Serialises the placing of one camera's items (see the module docstring).
+        Camera.objects.select_for_update().filter(pk=content.camera_id).values_list("pk").first()
+        # Under the camera's lock no other run can insert this item's row meanwhile.
+        analysis = ItemAnalysis.objects.filter(pk=content.pk).first()
+        is_new = analysis is None
+        if is_new:
+            analysis = ItemAnalysis(content=content)
+        elif not force and analysis.status in (ItemAnalysis.Status.DONE, ItemAnalysis.Status.SKIPPED):
+            return analysis
+        old_event_id = analysis.event_id
+        for name in ("status", "interest_score", "interest_level", "labels", "motion_boxes", "descriptor", "error"):
+            setattr(analysis, name, getattr(result, name))
+        analysis.analyzed_at = timezone.now()
+
+        event: Event | None = None
+        rebuild = force
+        created = False
+        if kind == "alternate":
+            event = _supported_event(content)
+            rebuild = False  # alternates change nothing an event keeps
+        elif kind == "own":
+            event = Event.objects.filter(pk=old_event_id).first() if old_event_id else None
+            if event is None:
+                event, created = _new_event(content), True
+        elif kind == "motion" and result.status != ItemAnalysis.Status.FAILED:
+            found = _candidates(content)
+            if not found:
+                event, created = _new_event(content), True
+            else:
+                event = found[0]
+                for other in found[1:]:
+                    # The item bridges two events: they become one (the earlier survives).
+                    ItemAnalysis.objects.filter(event=other).update(event=event)
+                    other.delete()
+                    rebuild = True
+        analysis.event = event
+        analysis.save(force_insert=is_new)
+
+        if event is not None and kind != "alternate":
+            # Alternates that arrived before the item they support.
+            ItemAnalysis.objects.filter(content__alternate_of=content).update(event=event)
+            if rebuild or (not created and old_event_id == event.pk):
+                if event_rebuild(event):
+                    changed[event.pk] = event
+            elif _event_add(event, analysis, content, created=created):
+                changed[event.pk] = event
+        if old_event_id and (event is None or old_event_id != event.pk):
+            previous = Event.objects.filter(pk=old_event_id).first()
+            if previous is not None and event_rebuild(previous) and Event.objects.filter(pk=old_event_id).exists():
+                changed[previous.pk] = previous
+        for e in changed.values():
+            _hand_off(e)
+    return analysis
+
+
+def event_reanalyse(event: Event) -> int:
+    """Analyse every item of ``event`` again (the admin action). Returns the number of items."""
+    from search.analysis import content_analyze
+
+    ids = list(
+        ItemAnalysis.objects.filter(event=event).order_by("content__captured_at").values_list("content_id", flat=True)
+    )
+    for content_id in ids:
+        content_analyze(content_id=content_id, force=True)
+    return len(ids)

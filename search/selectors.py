@@ -1,0 +1,651 @@
+"""Reads of the search app: a Camio's slice (content and events) and Camios by token.
+
+A Camio stores a normalized query (see ``search.camios.camio_query_normalize``)::
+
+    {"cameras": ["front"], "labels": ["people"], "events": ["<event public id>"],
+     "start_date": "2026-11-20T10:00:00+00:00" | None, "end_date": … | None, "sort": "desc"}
+
+Every list narrows: cameras are alternatives (empty = all the owner's cameras), labels are all
+required (on the item's event), events are alternatives (empty = any event), and the dates bound
+the content's capture time (events: their earliest date), both ends inclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import NotRequired, TypedDict
+
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
+from django.db.models.functions import Trunc
+from django.utils import timezone
+from rest_framework.exceptions import NotAuthenticated
+
+from accounts.models import Guest
+from accounts.selectors import acting_owner
+from cameras.models import Camera, Zone
+from config.api.errors import BadRequest, Forbidden, NotFound
+from search.models import Camio, Event, EventLabel
+from search.querylang import ParsedQuery, QueryError, parse_query
+from search.similarity import CANDIDATE_WINDOW, rank_by_similarity
+from uploads.models import Content
+
+SHORT_TOKEN_LENGTH = 12
+
+
+@dataclass(frozen=True)
+class CamioScope:
+    """A Camio's stored query, read back into typed values."""
+
+    owner_id: int
+    cameras: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    sort: str = "desc"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_live(self) -> bool:
+        """Shared with no end date: it extends to the future (the live image may be read)."""
+        return self.start is not None and self.end is None
+
+
+def read_stored_date(value) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.UTC)
+
+
+def camio_scope(camio: Camio) -> CamioScope:
+    """The Camio's query as typed values (the stored JSON was validated when it was written)."""
+    query = camio.query or {}
+    return CamioScope(
+        owner_id=camio.owner_id,
+        cameras=tuple(query.get("cameras") or ()),
+        labels=tuple(label.lower() for label in query.get("labels") or ()),
+        events=tuple(query.get("events") or ()),
+        start=read_stored_date(query.get("start_date")),
+        end=read_stored_date(query.get("end_date")),
+        sort=query.get("sort") or "desc",
+    )
+
+
+def camio_is_active(camio: Camio, *, now: datetime | None = None) -> bool:
+    """Not expired, and its owner still active."""
+    now = now or timezone.now()
+    if camio.expires_at is not None and camio.expires_at <= now:
+        return False
+    owner = camio.owner
+    return owner is not None and owner.is_active
+
+
+def camio_for_view_token(token: str) -> Camio | None:
+    """The live Camio a view token (the long one or the 12-character short one) opens, else None.
+
+    None for unknown, expired or revoked (deleted) Camios and for inactive owners. One query, on a
+    unique index (which one is told by the token's length: long tokens are 43 characters).
+    """
+    token = (token or "").strip()
+    if not token or len(token) > 64:
+        return None
+    lookup = {"short_token": token} if len(token) == SHORT_TOKEN_LENGTH else {"view_token": token}
+    now = timezone.now()
+    return (
+        Camio.objects.select_related("owner")
+        .filter(**lookup, owner__is_active=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .first()
+    )
+
+
+def camio_event_q(scope: CamioScope) -> Q:
+    """A ``Q`` on Event for the slice, dates aside (search intersects them with its own window).
+
+    Labels become EXISTS subqueries on EventLabel's (owner, label, event) index, never Python.
+    """
+    q = Q(owner_id=scope.owner_id)
+    if scope.cameras:
+        q &= Q(camera__name__in=list(scope.cameras))
+    if scope.events:
+        q &= Q(public_id__in=list(scope.events))
+    for label in scope.labels:
+        q &= Q(Exists(EventLabel.objects.filter(owner_id=scope.owner_id, label=label, event_id=OuterRef("pk"))))
+    return q
+
+
+def camio_event_queryset(camio: Camio) -> QuerySet[Event]:
+    """The owner's events inside the Camio's slice (by their earliest date); none once expired."""
+    if not camio_is_active(camio):
+        return Event.objects.none()
+    scope = camio_scope(camio)
+    qs = Event.objects.filter(camio_event_q(scope))
+    if scope.start is not None:
+        qs = qs.filter(earliest_date__gte=scope.start)
+    if scope.end is not None:
+        qs = qs.filter(earliest_date__lte=scope.end)
+    return qs
+
+
+def camio_content_q(scope: CamioScope) -> Q:
+    """A ``Q`` on Content for the slice (see :func:`camio_content_queryset`)."""
+    q = Q(owner_id=scope.owner_id)
+    if scope.cameras:
+        q &= Q(camera__name__in=list(scope.cameras))
+    if scope.events:
+        q &= Q(analysis__event__public_id__in=list(scope.events))
+    for label in scope.labels:
+        q &= Q(
+            Exists(
+                EventLabel.objects.filter(owner_id=scope.owner_id, label=label, event_id=OuterRef("analysis__event_id"))
+            )
+        )
+    if scope.start is not None:
+        q &= Q(captured_at__gte=scope.start)
+    if scope.end is not None:
+        q &= Q(captured_at__lte=scope.end)
+    return q
+
+
+def camio_content_queryset(camio: Camio) -> QuerySet[Content]:
+    """The Camio's slice of its owner's content (images and videos); none once expired.
+
+    Cameras and dates apply to the item itself (its capture time). Labels and events apply to the
+    event the item belongs to, so items not (yet) grouped into an event are in the slice only when
+    the Camio names neither labels nor events.
+    """
+    if not camio_is_active(camio):
+        return Content.objects.none()
+    return Content.objects.filter(camio_content_q(camio_scope(camio)))
+
+
+def camio_list(*, owner) -> QuerySet[Camio]:
+    """The owner's Camios, newest first (expired ones too: the owner sees and may delete them)."""
+    return Camio.objects.filter(owner=owner).order_by("-created_at", "-id")
+
+
+# --- search ----------------------------------------------------------------------------------------
+
+MS = timedelta(milliseconds=1)
+
+
+def floor_ms(value: datetime) -> datetime:
+    """``value`` truncated to the millisecond: the precision dates are written with."""
+    return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
+
+
+@dataclass
+class SearchAuth:
+    """Whose data a search reads: one owner (the caller or a host), or the slices of Camios."""
+
+    owners: list[int]
+    camios: list[Camio] = field(default_factory=list)
+    caller_id: int | None = None
+
+    @property
+    def via_view_tokens(self) -> bool:
+        return bool(self.camios)
+
+
+def search_authorize(*, user, host_email: str | None, view_tokens: list[str]) -> SearchAuth:
+    """Authorize a search: by view tokens (public: anyone; private: the owner or its signed-in
+    guests), else the signed-in caller or, with ``user=``, a host they are a guest of."""
+    signed_in = user is not None and user.is_authenticated
+    if view_tokens:
+        camios: list[Camio] = []
+        for token in view_tokens:
+            camio = camio_for_view_token(token)
+            if camio is None:
+                raise Forbidden("Invalid, expired or revoked view token")
+            if camio.type == Camio.Type.PRIVATE:
+                if not signed_in:
+                    raise NotAuthenticated("This Camio is private: sign in as a guest of its owner")
+                # Checked by ids, not by e-mail: an owner without one must not open to everybody.
+                if user.pk != camio.owner_id and not Guest.objects.filter(host_id=camio.owner_id, guest=user).exists():
+                    raise Forbidden("This Camio is private: only its owner's guests may search it")
+            camios.append(camio)
+        owners = list(dict.fromkeys(c.owner_id for c in camios))
+        return SearchAuth(owners=owners, camios=camios, caller_id=user.pk if signed_in else None)
+    if not signed_in:
+        raise NotAuthenticated("Sign in, or give view_tokens")
+    owner = acting_owner(user=user, host_email=host_email)
+    return SearchAuth(owners=[owner.pk], caller_id=user.pk)
+
+
+def _scope_event_q(auth: SearchAuth) -> Q:
+    if not auth.via_view_tokens:
+        return Q(owner_id=auth.owners[0])
+    q = Q(pk__in=[])
+    for camio in auth.camios:
+        scope = camio_scope(camio)
+        part = camio_event_q(scope)
+        if scope.start is not None:
+            part &= Q(earliest_date__gte=scope.start)
+        if scope.end is not None:
+            part &= Q(earliest_date__lte=scope.end)
+        q |= part
+    return q
+
+
+def _scope_content_q(auth: SearchAuth) -> Q | None:
+    if not auth.via_view_tokens:
+        return None
+    q = Q(pk__in=[])
+    for camio in auth.camios:
+        q |= camio_content_q(camio_scope(camio))
+    return q
+
+
+@dataclass
+class SearchPage:
+    """One page of results before rendering (``search.serializers.search_response_json``)."""
+
+    bucket_type: str
+    rows: list = field(default_factory=list)
+    images: dict[int, list[BucketImage]] = field(default_factory=dict)
+    scores: dict[int, float] = field(default_factory=dict)
+    more_results: bool = False
+    date: datetime | None = None
+    earliest_date_considered: datetime | None = None
+    latest_date_considered: datetime | None = None
+    parsed: dict | None = None
+
+
+def _label_exists(label: str) -> Exists:
+    # Both the unique (event, label) index and the (owner, label, event) index can serve this;
+    # naming the owner lets the planner drive from the label when it is rare.
+    return Exists(EventLabel.objects.filter(event_id=OuterRef("pk"), owner_id=OuterRef("owner_id"), label=label))
+
+
+def _cursor(qs: QuerySet, name: str, sort: str, date: datetime | None) -> QuerySet:
+    """Strictly before (desc) or after (asc) the millisecond ``date``: paging never repeats."""
+    if date is None:
+        return qs
+    if sort == "desc":
+        return qs.filter(**{f"{name}__lt": date})
+    return qs.filter(**{f"{name}__gte": floor_ms(date) + MS})
+
+
+def _page(qs: QuerySet, name: str, sort: str, n: int) -> tuple[list, bool, datetime | None]:
+    """The first ``n`` rows in date order, cut so the next page can start at a millisecond.
+
+    Dates are written with millisecond precision, so rows sharing the last millisecond of a page
+    with the first row of the next would be lost or repeated: the page stops before that
+    millisecond (or, when a whole page shares one, takes all of that millisecond).
+    Returns (rows, more_results, the date to continue from).
+    """
+    order = (f"-{name}", "-pk") if sort == "desc" else (name, "pk")
+    rows = list(qs.order_by(*order)[: n + 1])
+    if len(rows) <= n:
+        return rows, False, None
+    boundary = floor_ms(getattr(rows[n], name))
+    kept = [r for r in rows[:n] if floor_ms(getattr(r, name)) != boundary]
+    if kept:
+        return kept, True, floor_ms(getattr(kept[-1], name))
+    same = list(qs.filter(**{f"{name}__gte": boundary, f"{name}__lt": boundary + MS}).order_by(*order))
+    return same, _cursor(qs, name, sort, boundary).exists(), boundary
+
+
+def _considered(page: SearchPage, *, sort: str, date, lower, upper, first, last, next_date, now: datetime) -> None:
+    """Fill the window of dates the page looked through; the next page starts at its far end."""
+    if sort == "desc":
+        top = min(d for d in (date, upper) if d is not None) if (date or upper) else max(now, first or now)
+        page.latest_date_considered = top
+        page.earliest_date_considered = next_date if page.more_results else (lower or last or top)
+    else:
+        bottom = max(d for d in (date, lower) if d is not None) if (date or lower) else (first or now)
+        page.earliest_date_considered = bottom
+        page.latest_date_considered = next_date if page.more_results else (upper or max(now, last or now))
+
+
+@dataclass(frozen=True)
+class _Cam:
+    pk: int
+    name: str
+    owner_id: int
+
+
+def _cameras(auth: SearchAuth) -> list[_Cam]:
+    rows = Camera.objects.filter(owner_id__in=auth.owners).order_by("name").values_list("id", "name", "owner_id")
+    return [_Cam(*row) for row in rows]
+
+
+def _camera_shared(cam: _Cam, auth: SearchAuth) -> bool:
+    """Whether some Camio of the search shares this camera (a Camio naming no camera shares all)."""
+    for camio in auth.camios:
+        if camio.owner_id == cam.owner_id:
+            names = (camio.query or {}).get("cameras") or []
+            if not names or cam.name in names:
+                return True
+    return False
+
+
+def _resolve_sources(names: list[str], cameras: list[_Cam], auth: SearchAuth, *, what: str) -> list[int]:
+    """Camera ids of ``names`` (case-insensitive). Unknown: 400; outside every Camio: 403."""
+    by_name: dict[str, list[_Cam]] = {}
+    for cam in cameras:
+        by_name.setdefault(cam.name.lower(), []).append(cam)
+    ids: list[int] = []
+    for name in names:
+        found = by_name.get(name.lower(), [])
+        if auth.via_view_tokens:
+            found = [cam for cam in found if _camera_shared(cam, auth)]
+            if not found:
+                raise Forbidden(f"{what}: {name!r} is outside the shared Camio (viewers may narrow it, not widen it)")
+        elif not found:
+            raise BadRequest(f"{what}: unknown camera {name!r}")
+        ids.extend(cam.pk for cam in found)
+    return ids
+
+
+def _parse_text(text: str, cameras: list[_Cam], auth: SearchAuth, now: datetime) -> ParsedQuery:
+    zones = Zone.objects.filter(camera__owner_id__in=auth.owners).values_list("name", flat=True).distinct().order_by()
+    try:
+        # A viewer's words resolve only to shared cameras: another camera's name is just a label
+        # (finding nothing), so text can neither widen a Camio nor probe the owner's camera names.
+        names = [c.name for c in cameras if not auth.via_view_tokens or _camera_shared(c, auth)]
+        return parse_query(text, cameras=names, zones=list(zones), now=now)
+    except QueryError as exc:
+        raise BadRequest(f"text: {exc}") from None
+
+
+def _event_in_scope(public_id: str, scope_q: Q, *, what: str) -> Event:
+    event = Event.objects.filter(scope_q, public_id=public_id).order_by().first()
+    if event is None:
+        raise NotFound(f"{what}: unknown event {public_id!r}")
+    return event
+
+
+def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> SearchPage:
+    """Run ``GET /api/search`` (``params``: ``search.serializers.SearchParams``) inside ``auth``.
+
+    Filters are SQL: the scope (owner, or the union of the Camios' slices), cameras by id, each
+    required label an EXISTS on EventLabel, the motion threshold on ``max_interest_level``, and a
+    date window on ``earliest_date`` (the indexes ``event_owner_date``/``event_camera_recent``).
+    Viewers' parameters are ANDed onto the Camios' slices, so they can only narrow them.
+    """
+    now = now or timezone.now()
+    if auth.via_view_tokens and not params.sort_given:
+        # A Camio's own sort is the default order of its viewers.
+        params.sort = camio_scope(auth.camios[0]).sort
+    if params.object_type == "camios":
+        return _search_camios(auth=auth, params=params, now=now)
+
+    scope_q = _scope_event_q(auth)
+    q = scope_q
+    lower: datetime | None = None
+    upper: datetime | None = None
+    parsed_json = None
+    cameras: list[_Cam] | None = None
+    if params.sources or params.text:
+        cameras = _cameras(auth)
+    if params.sources:
+        q &= Q(camera_id__in=_resolve_sources(params.sources, cameras, auth, what="sources"))
+    required = list(params.labels)
+    excluded: list[str] = []
+    if params.text:
+        parsed = _parse_text(params.text, cameras, auth, now)
+        parsed_json = parsed.as_json()
+        if parsed.sources:
+            q &= Q(camera_id__in=_resolve_sources(parsed.sources, cameras, auth, what="text"))
+        if parsed.excluded_sources:
+            excluded_ids = [c.pk for c in cameras if c.name in set(parsed.excluded_sources)]
+            q &= ~Q(camera_id__in=excluded_ids)
+        required += [label.lower() for label in parsed.required_labels]
+        excluded += [label.lower() for label in parsed.excluded_labels]
+        lower, upper = parsed.start, parsed.end
+    for label in dict.fromkeys(required):
+        q &= Q(_label_exists(label))
+    for label in dict.fromkeys(excluded):
+        q &= ~Q(_label_exists(label))
+    if params.min_level > 0:
+        q &= Q(max_interest_level__gte=params.min_level)
+    q &= Q(basis=params.content_type)
+    if lower is not None:
+        q &= Q(earliest_date__gte=lower)
+    if upper is not None:
+        q &= Q(earliest_date__lt=upper)
+
+    date = params.date
+    if params.event_as_date:
+        date = _event_in_scope(params.event_as_date, scope_q, what="event_as_date").earliest_date
+    content_q = _scope_content_q(auth)
+
+    if params.object_type in ("seconds", "hours"):
+        page = _search_timeline(
+            q=q, content_q=content_q, auth=auth, params=params, date=date, lower=lower, upper=upper, now=now
+        )
+        page.parsed = parsed_json
+        return page
+
+    page = SearchPage(bucket_type="event", date=date, parsed=parsed_json)
+    events = _cursor(Event.objects.filter(q), "earliest_date", params.sort, date)
+    if params.event:
+        paragon = _event_in_scope(params.event, scope_q, what="event")
+        order = ("-earliest_date", "-pk") if params.sort == "desc" else ("earliest_date", "pk")
+        window = list(
+            events.exclude(pk=paragon.pk)
+            .order_by(*order)
+            .values_list("pk", "descriptor", "labels", "earliest_date")[: CANDIDATE_WINDOW + 1]
+        )
+        # More beyond the window: the next page ranks the next window (from the date considered).
+        full = len(window) > CANDIDATE_WINDOW
+        window = window[:CANDIDATE_WINDOW]
+        ranked = rank_by_similarity(paragon.descriptor, paragon.labels, [(pk, d, lb) for pk, d, lb, _ in window])
+        top = ranked[: params.num_results]
+        page.scores = dict(top)
+        by_pk = {e.pk: e for e in _for_display(Event.objects.filter(pk__in=page.scores)).order_by()}
+        page.rows = [by_pk[pk] for pk, _ in top if pk in by_pk]
+        first = window[0][3] if window else None
+        last = window[-1][3] if window else None
+        page.more_results = full
+        _considered(
+            page,
+            sort=params.sort,
+            date=date,
+            lower=lower,
+            upper=upper,
+            first=first,
+            last=last,
+            next_date=floor_ms(last) if full else None,
+            now=now,
+        )
+    else:
+        rows, page.more_results, next_date = _page(
+            _for_display(events),
+            "earliest_date",
+            params.sort,
+            params.num_results,
+        )
+        page.rows = rows
+        _considered(
+            page,
+            sort=params.sort,
+            date=date,
+            lower=lower,
+            upper=upper,
+            first=rows[0].earliest_date if rows else None,
+            last=rows[-1].earliest_date if rows else None,
+            next_date=next_date,
+            now=now,
+        )
+    page.images = _bucket_images(
+        [e.pk for e in page.rows], content_q=content_q, kind=params.content_type, boxes=params.fetch_motion_boxes
+    )
+    return page
+
+
+class BucketImage(TypedDict):
+    """One item of a bucket as read for the answer (a row, not a model: 100 of them per page)."""
+
+    id: int
+    public_id: str
+    content_type: str
+    captured_at: datetime
+    kind: str
+    storage_key: str
+    poster_key: str
+    event_id: int
+    labels: list
+    interest_level: int
+    interest_score: float
+    motion_boxes: NotRequired[list]
+
+
+def _for_display(events: QuerySet[Event]) -> QuerySet[Event]:
+    """Events with what a bucket shows: the camera's name and the cover's public id, one query."""
+    return events.defer("descriptor").annotate(source_name=F("camera__name"), cover_public_id=F("cover__public_id"))
+
+
+def _bucket_images(
+    event_ids: list[int], *, content_q: Q | None, kind: str, boxes: bool = False
+) -> dict[int, list[BucketImage]]:
+    """The items of the events (one query), in capture order; in a Camio search, only its slice."""
+    if not event_ids:
+        return {}
+    qs = Content.objects.filter(analysis__event_id__in=event_ids, kind=kind)
+    if content_q is not None:
+        qs = qs.filter(content_q)
+    out: dict[int, list[BucketImage]] = {pk: [] for pk in event_ids}
+    rows = qs.order_by("captured_at", "id").values(
+        "id",
+        "public_id",
+        "content_type",
+        "captured_at",
+        "kind",
+        "storage_key",
+        "poster_key",
+        event_id=F("analysis__event_id"),
+        labels=F("analysis__labels"),
+        interest_level=F("analysis__interest_level"),
+        interest_score=F("analysis__interest_score"),
+        # Decoding a hundred JSON lists costs; only when asked for.
+        **({"motion_boxes": F("analysis__motion_boxes")} if boxes else {}),
+    )
+    for row in rows:
+        out[row["event_id"]].append(row)
+    return out
+
+
+TIMELINE_ROUNDS = 6  # windows of 4, 32, 256, … pages' worth of periods, then no bound at all
+
+
+def _timeline_rows(items: QuerySet, unit: str, sort: str, n: int) -> list[dict]:
+    period = Trunc("captured_at", unit, tzinfo=UTC)
+    return list(
+        items.annotate(period=period)
+        .values("period")
+        .annotate(
+            count=Count("id"),
+            earliest=Min("captured_at"),
+            latest=Max("captured_at"),
+            level=Max("analysis__interest_level"),
+        )
+        .order_by("-period" if sort == "desc" else "period")[: n + 1]
+    )
+
+
+def _search_timeline(*, q: Q, content_q: Q | None, auth: SearchAuth, params, date, lower, upper, now) -> SearchPage:
+    """``seconds``/``hours``: the matching events' items counted per second or hour of capture.
+
+    Items are found through the cameras' (camera, captured_at) index inside a window that starts
+    at the cursor and widens (x8) until a page is full or nothing older (newer) is left, so an
+    account with a million images never has all of them grouped for one page.
+    """
+    unit = "second" if params.object_type == "seconds" else "hour"
+    step = timedelta(seconds=1 if unit == "second" else 3600)
+    n, desc = params.num_results, params.sort == "desc"
+    page = SearchPage(bucket_type=unit, date=date)
+    camera_ids = [c.pk for c in _cameras(auth)]
+    items = Content.objects.filter(
+        camera_id__in=camera_ids,
+        kind=params.content_type,
+        analysis__event__in=Event.objects.filter(q).values("pk"),
+    )
+    if content_q is not None:
+        items = items.filter(content_q)
+    if lower is not None:
+        items = items.filter(captured_at__gte=lower)
+    if upper is not None:
+        items = items.filter(captured_at__lt=upper)
+    items = _cursor(items, "captured_at", params.sort, date)
+
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    if desc:
+        anchor = date or upper or now
+    else:
+        anchor = (floor_ms(date) + MS) if date else lower
+        if anchor is None:
+            # No item is older than the earliest matching event's start (the owner/date index).
+            first = Event.objects.filter(q).order_by("earliest_date").values_list("earliest_date", flat=True).first()
+            anchor = first or now
+    span = step * (n + 1) * 4
+    rows: list[dict] | None = None
+    for _ in range(TIMELINE_ROUNDS):
+        # Window edges on whole periods, so every bucket inside is complete.
+        if desc:
+            edge = epoch + ((anchor - span) - epoch) // step * step
+            if lower is not None and edge <= lower:
+                break
+            window, beyond = items.filter(captured_at__gte=edge), items.filter(captured_at__lt=edge)
+        else:
+            edge = epoch + -((epoch - (anchor + span)) // step) * step
+            if upper is not None and edge >= upper:
+                break
+            window, beyond = items.filter(captured_at__lt=edge), items.filter(captured_at__gte=edge)
+        rows = _timeline_rows(window, unit, params.sort, n)
+        if len(rows) > n or not beyond.exists():
+            break
+        rows = None
+        span *= 8
+    if rows is None:
+        rows = _timeline_rows(items, unit, params.sort, n)
+    page.more_results = len(rows) > n
+    page.rows = rows[:n]
+    # A bucket is a whole period, so the next page starts past the last bucket's far item.
+    edge = None
+    if page.more_results:
+        edge = floor_ms(page.rows[-1]["earliest"] if desc else page.rows[-1]["latest"])
+    _considered(
+        page,
+        sort=params.sort,
+        date=date,
+        lower=lower,
+        upper=upper,
+        first=page.rows[0]["latest" if desc else "earliest"] if page.rows else None,
+        last=page.rows[-1]["earliest" if desc else "latest"] if page.rows else None,
+        next_date=edge,
+        now=now,
+    )
+    return page
+
+
+def _search_camios(*, auth: SearchAuth, params, now: datetime) -> SearchPage:
+    """``camios``: the caller's own Camios (or those of the view tokens), by creation date."""
+    if auth.via_view_tokens:
+        qs = Camio.objects.filter(pk__in=[c.pk for c in auth.camios])
+    else:
+        if auth.owners != [auth.caller_id]:
+            raise Forbidden("A host's Camios are not listed for guests")
+        qs = Camio.objects.filter(owner_id=auth.caller_id)
+    if params.text:
+        qs = qs.filter(name__icontains=params.text)
+    page = SearchPage(bucket_type="camio", date=params.date)
+    rows, page.more_results, next_date = _page(
+        _cursor(qs, "created_at", params.sort, params.date), "created_at", params.sort, params.num_results
+    )
+    page.rows = rows
+    _considered(
+        page,
+        sort=params.sort,
+        date=params.date,
+        lower=None,
+        upper=None,
+        first=rows[0].created_at if rows else None,
+        last=rows[-1].created_at if rows else None,
+        next_date=next_date,
+        now=now,
+    )
+    return page

@@ -1,0 +1,149 @@
+"""Similarity of events: "events that look like this one" (``GET /api/search?event=<id>``).
+
+What it means
+-------------
+Each event carries ``Event.descriptor``, a compact visual vector written by analysis
+(``search.analysis.descriptor``: 61 floats in [0, 1], a 4x4 colour layout (48) then the shares
+of the thirteen colour names (13)). Two events are compared by
+
+    score = 0.7 * visual + 0.3 * labels
+
+- ``visual`` is 1 minus analysis's own descriptor distance for that layout: the mean absolute
+  difference of the colour layouts and half the L1 distance of the colour shares, averaged
+  (1 = same picture, 0 = opposite). Any other vector length is compared by cosine similarity,
+  clipped to [0, 1]. A candidate whose descriptor is missing or not comparable (another length:
+  another analysis version) counts as visual 0, so it never outranks one that looks alike. When
+  the paragon itself has no descriptor, the score is the label overlap alone (on [0, 1]).
+- ``labels`` is the Jaccard overlap of the two events' label sets (zones, objects, colours,
+  directions): size(A and B) / size(A or B), 0 when both are empty.
+
+The score is in [0, 1]; 1 means the same picture with the same labels. Candidates are the events
+the search's other filters select (same scope, sources, labels, motion type, date window), at most
+``CANDIDATE_WINDOW`` of them taken in date order from the search's date; they are scored here in
+one vectorised pass, so the work per request is bounded whatever the account's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+VISUAL_WEIGHT = 0.7
+LABEL_WEIGHT = 0.3
+CANDIDATE_WINDOW = 1000
+# search.analysis.descriptor's layout: 4x4 cells x BGR, then 13 colour-name shares.
+LAYOUT_LENGTH = 48
+ANALYSIS_LENGTH = LAYOUT_LENGTH + 13
+
+
+def label_overlap(a: Sequence[str], b: Sequence[str]) -> float:
+    """Jaccard overlap of two label sets (case-insensitive)."""
+    sa, sb = {x.lower() for x in a}, {x.lower() for x in b}
+    union = sa | sb
+    return len(sa & sb) / len(union) if union else 0.0
+
+
+def _unit(vector: Sequence[float]) -> np.ndarray | None:
+    try:
+        arr = np.asarray(vector, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return None
+    if arr.size == 0 or not np.all(np.isfinite(arr)):
+        return None
+    norm = float(np.linalg.norm(arr))
+    return arr / norm if norm > 0 else None
+
+
+def _vector(value: Sequence[float]) -> np.ndarray | None:
+    if not isinstance(value, list | tuple):
+        return None
+    try:
+        arr = np.asarray(value, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return None
+    if arr.size == 0 or not np.all(np.isfinite(arr)):
+        return None
+    return arr
+
+
+def _visual_many(target: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Visual similarity of each row of ``rows`` (same length as ``target``) to ``target``."""
+    if target.size == ANALYSIS_LENGTH:
+        diff = np.abs(rows - target)
+        layout = diff[:, :LAYOUT_LENGTH].mean(axis=1)
+        names = diff[:, LAYOUT_LENGTH:].sum(axis=1) / 2
+        return np.clip(1.0 - (layout + names) / 2, 0.0, 1.0)
+    unit = _unit(target)
+    if unit is None:
+        return np.zeros(len(rows))
+    norms = np.linalg.norm(rows, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = (rows @ unit) / norms
+    return np.clip(np.nan_to_num(cos, nan=0.0), 0.0, 1.0)
+
+
+def visual_similarity(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Visual similarity in [0, 1] (see the module docstring); None when they cannot be compared."""
+    va, vb = _vector(a), _vector(b)
+    if va is None or vb is None or va.shape != vb.shape:
+        return None
+    if va.size != ANALYSIS_LENGTH and (_unit(va) is None or _unit(vb) is None):
+        return None
+    return float(_visual_many(va, vb[None, :])[0])
+
+
+def event_similarity(
+    paragon_descriptor: Sequence[float],
+    paragon_labels: Sequence[str],
+    descriptor: Sequence[float],
+    labels: Sequence[str],
+) -> float:
+    """The score of one candidate against the paragon (see the module docstring)."""
+    overlap = label_overlap(paragon_labels, labels)
+    if _vector(paragon_descriptor) is None:
+        return overlap
+    visual = visual_similarity(paragon_descriptor, descriptor)
+    return VISUAL_WEIGHT * (visual or 0.0) + LABEL_WEIGHT * overlap
+
+
+def rank_by_similarity(
+    paragon_descriptor: Sequence[float],
+    paragon_labels: Sequence[str],
+    candidates: Sequence[tuple[int, Sequence[float], Sequence[str]]],
+) -> list[tuple[int, float]]:
+    """``[(id, score), …]`` best first; ties keep the candidates' order (their date order).
+
+    ``candidates`` are ``(id, descriptor, labels)``. Descriptors of the paragon's length are
+    scored together in one array operation; the rest count as visual 0.
+    """
+    target = _vector(paragon_descriptor)
+    visual = np.full(len(candidates), np.nan)
+    if target is not None and candidates:
+        size = target.size
+        where = [i for i, (_, d, _labels) in enumerate(candidates) if isinstance(d, list | tuple) and len(d) == size]
+        if where:
+            try:
+                # One conversion for the whole window (a per-row asarray costs more than the maths).
+                matrix = np.array([candidates[i][1] for i in where], dtype=np.float64)
+            except (TypeError, ValueError):  # a malformed row: fall back to one at a time
+                vectors = [_vector(candidates[i][1]) for i in where]
+                where = [i for i, v in zip(where, vectors, strict=True) if v is not None and v.size == size]
+                matrix = np.array([v for v in vectors if v is not None and v.size == size]).reshape(-1, size)
+            finite = np.all(np.isfinite(matrix), axis=1)
+            if finite.any():
+                visual[np.asarray(where)[finite]] = _visual_many(target, matrix[finite])
+    mine = {x.lower() for x in paragon_labels}
+    visual_list = np.nan_to_num(visual, nan=0.0).tolist()
+    scored = []
+    for i, (pk, _descriptor, labels) in enumerate(candidates):
+        theirs = {x.lower() for x in labels or []}
+        union = mine | theirs
+        overlap = len(mine & theirs) / len(union) if union else 0.0
+        if target is None:
+            score = overlap
+        else:
+            score = VISUAL_WEIGHT * visual_list[i] + LABEL_WEIGHT * overlap
+        scored.append((i, pk, round(score, 6)))
+    scored.sort(key=lambda t: (-t[2], t[0]))
+    return [(pk, score) for _, pk, score in scored]

@@ -1,0 +1,4 @@
+"""Celery tasks of the search app (found by autodiscovery through this package)."""
+
+from search.tasks.analysis import *  # noqa: F403
+from search.tasks.downloads import *  # noqa: F403

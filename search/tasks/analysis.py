@@ -1,0 +1,35 @@
+"""Analysis tasks: one per content item.
+
+Ingest enqueues ``search.analyze_content`` on commit (by name, see ``config.tasks``). The task is
+thin: it loads nothing itself and calls the service, which is idempotent (an item already analysed
+is left as it is), so a redelivered message (acks_late) or a manual re-run changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from search.analysis import TransientAnalysisError, content_analysis_failed, content_analyze
+
+__all__ = ["analyze_content"]
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 4
+
+
+@shared_task(bind=True, name="search.analyze_content", max_retries=MAX_RETRIES, acks_late=True)
+def analyze_content(self, content_id: int) -> None:
+    """Analyse one content item and place it in its camera's event."""
+    try:
+        content_analyze(content_id=content_id)
+    except TransientAnalysisError as exc:
+        if self.request.retries >= self.max_retries:
+            # The final failure is recorded on the item, where the admin shows it.
+            content_analysis_failed(content_id=content_id, error=str(exc))
+            logger.warning("analysis of content %s failed for good: %s", content_id, exc)
+            return
+        # Storage hiccups (S3 timeouts, a busy disk) pass; back off 2, 4, 8, 16 s.
+        raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc

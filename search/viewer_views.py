@@ -1,0 +1,116 @@
+"""The embeddable viewer (``/?v=<view token>&key=<api key>``) and the download links of emails.
+
+The viewer is a static page plus a script that calls the public API (search with ``view_tokens``,
+``POST /api/content`` with per-item access tokens): no sign-in, no third-party assets. It alone
+may be framed by other sites; every other page keeps ``X-Frame-Options: DENY``.
+
+``key`` identifies the partner embedding the page: the client id of an OAuth application issued
+in admin (``create_oauth_app``). Page loads are counted per key and day in the cache.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_GET
+from oauth2_provider.models import get_application_model
+
+from config.api.errors import ApiError, json_error
+from search import downloads
+from search.selectors import camio_for_view_token
+
+# Scripts, styles, images and media from this site only (data: for base64 thumbnails); any site
+# may frame the page.
+_VIEWER_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; frame-ancestors *; base-uri 'none'; form-action 'none'"
+)
+_USAGE_DAYS = 40
+
+
+def viewer_usage_key(api_key: str, day: dt.date) -> str:
+    return f"viewer-usage:{api_key}:{day.isoformat()}"
+
+
+def viewer_usage(*, api_key: str, day: dt.date) -> int:
+    """Viewer page loads under ``api_key`` on ``day`` (UTC)."""
+    return int(cache.get(viewer_usage_key(api_key, day)) or 0)
+
+
+def _count_use(api_key: str) -> None:
+    key = viewer_usage_key(api_key, timezone.now().date())
+    cache.add(key, 0, timeout=_USAGE_DAYS * 86400)
+    try:
+        cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=_USAGE_DAYS * 86400)
+
+
+def _api_key_known(api_key: str) -> bool:
+    return get_application_model().objects.filter(client_id=api_key).exists()
+
+
+@require_GET
+@xframe_options_exempt
+def viewer(request: HttpRequest) -> HttpResponse:
+    """The viewer page; problems with ``v`` or ``key`` are a page that says so, with a 4xx status."""
+    token = (request.GET.get("v") or "").strip()
+    api_key = (request.GET.get("key") or "").strip()
+    if not token:
+        return _page(request, status=200, problem="", landing=True)
+    if not api_key:
+        return _page(request, status=400, problem="This viewer link has no API key (the key parameter).")
+    if not _api_key_known(api_key):
+        return _page(request, status=403, problem="This viewer link's API key is not valid.")
+    camio = camio_for_view_token(token)
+    if camio is None:
+        return _page(request, status=404, problem="This Camio link is invalid, has expired or was revoked.")
+    if not downloads.camio_viewable_by(camio=camio, user=None):
+        return _page(request, status=403, problem="This Camio is private: its owner shares it only with guests.")
+    _count_use(api_key)
+    return _page(request, status=200, problem="", camio=camio, token=token)
+
+
+def _page(request, *, status: int, problem: str, landing: bool = False, camio=None, token: str = "") -> HttpResponse:
+    context = {"problem": problem, "landing": landing, "camio": camio, "view_token": token}
+    response = render(request, "search/viewer.html", context, status=status)
+    response["Content-Security-Policy"] = _VIEWER_CSP
+    response["Referrer-Policy"] = "no-referrer"  # the page URL carries the view token
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def download_file(request: HttpRequest, signed: str) -> HttpResponse:
+    """The link of a download email: the zip, while the link is fresh and the Camio still shared."""
+    try:
+        download = downloads.download_for_link(signed)
+    except ApiError as exc:
+        return json_error(exc.status_code, exc.message)
+    safe_name = re.sub(r"[^A-Za-z0-9._-]+", "-", download.camio.name).strip("-.") or "camio"
+    filename = f"{safe_name}-{download.public_id}.zip"
+    try:
+        local = default_storage.path(download.storage_key)
+    except NotImplementedError:
+        # Object storage: hand the client a short-lived presigned URL instead of proxying the zip.
+        url = default_storage.url(
+            download.storage_key,
+            parameters={"ResponseContentDisposition": f'attachment; filename="{filename}"'},
+            expire=300,
+        )
+        return HttpResponseRedirect(url)
+    try:
+        handle = open(local, "rb")  # FileResponse closes it
+    except FileNotFoundError:
+        return json_error(404, "This download is no longer available")
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type="application/zip")
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -1,0 +1,61 @@
+"""The search endpoint and the Camios API: parse, authorize, call a selector or service, serialize."""
+
+from __future__ import annotations
+
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api.errors import BadRequest
+from config.api.views import MeAPIView
+from search import camios, selectors
+from search.serializers import CamioCreateInput, camio_json, search_params_parse, search_response_json
+
+
+class SearchView(APIView):
+    """``GET /api/search``: events, timelines or Camios of the caller, a host, or shared Camios.
+
+    Open to anonymous callers only with ``view_tokens`` (public Camios); everything else needs
+    OAuth, which ``search_authorize`` enforces with a 401.
+    """
+
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        params = search_params_parse(request.query_params)
+        auth = selectors.search_authorize(user=request.user, host_email=params.user, view_tokens=params.view_tokens)
+        page = selectors.search_run(auth=auth, params=params)
+        return Response(search_response_json(page, params, via_view_tokens=auth.via_view_tokens))
+
+
+class CamioListView(MeAPIView):
+    """``GET|POST /api/users/me/camios``: the caller's Camios; create one."""
+
+    def get(self, request, token: str):
+        return Response([camio_json(c) for c in selectors.camio_list(owner=request.user)])
+
+    def post(self, request, token: str):
+        if not isinstance(request.data, dict):
+            raise BadRequest("The body must be a JSON object")
+        serializer = CamioCreateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        attrs = serializer.validated_data
+        camio = camios.camio_create(
+            owner=request.user,
+            query=attrs["query"],
+            name=attrs.get("name"),
+            type=attrs["type"],
+            expires_at=attrs["expires_at"],
+        )
+        return Response(camio_json(camio), status=201)
+
+
+class CamioDetailView(MeAPIView):
+    """``GET|DELETE /api/users/me/camios/:camio`` (its view token or short token)."""
+
+    def get(self, request, token: str, camio: str):
+        return Response(camio_json(camios.camio_get_owned(owner=request.user, token=camio)))
+
+    def delete(self, request, token: str, camio: str):
+        camios.camio_delete(owner=request.user, token=camio)
+        return Response(status=204)
