@@ -1,0 +1,112 @@
+"""Admin: hooks with their health, deliveries with request, response excerpt, latency, redeliver."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from config.api.errors import ApiError
+from hooks import services
+from hooks.models import DailySummary, Delivery, DeliveryAttempt, Hook, MotionAlert
+
+
+@admin.register(Hook)
+class HookAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "owner",
+        "query",
+        "callback_url",
+        "is_active",
+        "disabled_reason",
+        "last_status",
+        "failure_streak",
+        "failing_since",
+        "last_attempt_at",
+    )
+    list_filter = ("paused", "disabled_reason")
+    search_fields = ("owner__email", "owner__username", "callback_url", "query")
+    raw_id_fields = ("owner",)
+    readonly_fields = (
+        "secret",
+        "last_fired_at",
+        "last_status",
+        "last_attempt_at",
+        "failure_streak",
+        "failing_since",
+        "disabled_at",
+        "created_at",
+        "updated_at",
+    )
+
+    @admin.display(boolean=True, description="active")
+    def is_active(self, obj: Hook) -> bool:
+        return obj.active
+
+
+class AttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = (
+        "number",
+        "started_at",
+        "url",
+        "status_code",
+        "latency_ms",
+        "error",
+        "request_headers",
+        "response_excerpt",
+    )
+    readonly_fields = fields
+    ordering = ("number",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("webhook_id", "hook", "state", "attempt_count", "last_status_code", "last_error", "created_at")
+    list_filter = ("state",)
+    search_fields = ("webhook_id", "hook__callback_url", "hook__owner__email")
+    list_select_related = ("hook",)
+    raw_id_fields = ("hook", "event")
+    readonly_fields = (
+        "webhook_id",
+        "body",
+        "state",
+        "attempt_count",
+        "retry_index",
+        "next_attempt_at",
+        "lease_until",
+        "last_status_code",
+        "last_error",
+        "created_at",
+        "completed_at",
+    )
+    inlines = [AttemptInline]
+    actions = ["redeliver"]
+
+    @admin.action(description="Redeliver the selected deliveries now")
+    def redeliver(self, request, queryset) -> None:
+        sent = 0
+        for row in queryset:
+            try:
+                services.delivery_redeliver(delivery=row)
+                sent += 1
+            except ApiError as exc:
+                self.message_user(request, f"{row.webhook_id}: {exc.message}", messages.WARNING)
+        if sent:
+            self.message_user(request, f"{sent} deliveries queued again.", messages.SUCCESS)
+
+
+@admin.register(MotionAlert)
+class MotionAlertAdmin(admin.ModelAdmin):
+    list_display = ("event", "method", "created_at")
+    raw_id_fields = ("event",)
+
+
+@admin.register(DailySummary)
+class DailySummaryAdmin(admin.ModelAdmin):
+    list_display = ("user", "day", "event_count", "method", "created_at")
+    raw_id_fields = ("user",)

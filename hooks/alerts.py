@@ -1,0 +1,133 @@
+"""Motion alerts (one per interesting event) and the camio_daily summary, by account settings.
+
+Both go through ``accounts.services.notification_send``, which honours the user's state (ON/OFF)
+and method (EMAIL, or PUSH recorded as a notification the API lists).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import AccountSettings
+from accounts.services import muted_names, notification_send
+from cameras.models import Zone
+from config.api.dates import camio_date
+from hooks.models import DailySummary, MotionAlert
+from search.models import Event, InterestLevel
+
+logger = logging.getLogger(__name__)
+
+# "Interesting": important motion or better (the reference's imo and lmo).
+ALERT_LEVEL = InterestLevel.IMPORTANT
+
+
+def _claim_once(model, **fields) -> bool:
+    """Create the row that records a send; False when another run already did."""
+    try:
+        with transaction.atomic():
+            model.objects.create(**fields)
+    except IntegrityError:
+        return False
+    return True
+
+
+def event_is_muted(*, event: Event, muted: set[str]) -> bool:
+    """Muted when its camera is muted, or when it was seen only in muted zones."""
+    if not muted:
+        return False
+    if event.camera.name.lower() in muted:
+        return True
+    zone_names = {z.lower() for z in Zone.objects.filter(camera_id=event.camera_id).values_list("name", flat=True)}
+    zones = {label.lower() for label in event.labels} & zone_names
+    return bool(zones) and zones <= muted
+
+
+def motion_alert_for_event(*, event: Event) -> str | None:
+    """Alert the owner once about an interesting event; returns the method used (EMAIL/PUSH) or None.
+
+    The MotionAlert row is written (and committed) before sending, so a relabelled event never
+    alerts twice; the send happens outside any transaction.
+    """
+    if event.max_interest_level < ALERT_LEVEL:
+        return None
+    if not _claim_once(MotionAlert, event=event):
+        return None
+    if event_is_muted(event=event, muted=muted_names(user=event.owner)):
+        return None
+    labels = [label for label in event.labels if not label.startswith("_")]
+    title = f"Motion on {event.camera.name}" + (f": {', '.join(labels[:6])}" if labels else "")
+    body = f"{title}\nat {camio_date(event.earliest_date)}\nevent {event.public_id}"
+    method = notification_send(
+        user=event.owner,
+        kind="motion_alerts",
+        title=title[:200],
+        body=body,
+        data={"event_id": event.public_id, "source": event.camera.name, "labels": list(event.labels)},
+    )
+    if method:
+        MotionAlert.objects.filter(event=event).update(method=method)
+    return method
+
+
+def daily_summary_send(*, user, day: date) -> str | None:
+    """The camio_daily summary of ``day`` (UTC) for ``user``, once; None when nothing was sent."""
+    start = datetime.combine(day, time(0), UTC)
+    events = list(
+        Event.objects.filter(
+            owner=user,
+            max_interest_level__gte=ALERT_LEVEL,
+            earliest_date__gte=start,
+            earliest_date__lt=start + timedelta(days=1),
+        )
+        .select_related("camera")
+        .only("camera__name", "labels")
+    )
+    if not _claim_once(DailySummary, user=user, day=day, event_count=len(events)):
+        return None
+    if not events:
+        return None
+    per_camera = Counter(e.camera.name for e in events)
+    labels = Counter(label for e in events for label in e.labels if not label.startswith("_"))
+    lines = [
+        f"{count} interesting event{'s' if count > 1 else ''} on {name}" for name, count in per_camera.most_common()
+    ]
+    if labels:
+        lines.append("Most seen: " + ", ".join(f"{name} ({n})" for name, n in labels.most_common(8)))
+    title = f"Your camhub day, {day:%Y-%m-%d}: {len(events)} interesting event{'s' if len(events) > 1 else ''}"
+    method = notification_send(
+        user=user,
+        kind="camio_daily",
+        title=title,
+        body="\n".join(lines),
+        data={"day": day.isoformat(), "events": len(events), "cameras": dict(per_camera)},
+    )
+    if method:
+        DailySummary.objects.filter(user=user, day=day).update(method=method)
+    return method
+
+
+def daily_summaries_send(*, now: datetime | None = None) -> int:
+    """Send yesterday's (UTC) summary to every account with camio_daily ON that has not had it.
+
+    Run hourly by beat: the first run after midnight sends; later runs find the row and skip.
+    """
+    now = now or timezone.now()
+    day = (now.astimezone(UTC) - timedelta(days=1)).date()
+    user_ids = list(
+        AccountSettings.objects.filter(notifications__camio_daily__state="ON", user__is_active=True)
+        .exclude(user__in=DailySummary.objects.filter(day=day).values("user"))
+        .values_list("user_id", flat=True)
+    )
+    sent = 0
+    for user in get_user_model().objects.filter(pk__in=user_ids):
+        try:
+            sent += daily_summary_send(user=user, day=day) is not None
+        except Exception:  # one account's mail failure must not stop the others
+            logger.exception("daily summary for user %s failed", user.pk)
+    return sent

@@ -1,0 +1,188 @@
+"""The outbound HTTP client of hooks: sign a message the Standard Webhooks way and POST it.
+
+One function, :func:`post`, does one attempt: check the URL with the SSRF guard, connect to the
+address that was checked (the URL's host travels in ``Host`` and, for https, in SNI and the
+certificate check), never follow redirects, stop at the configured timeouts, and classify the
+outcome: success (2xx), retry (network error, 5xx, 429), gone (410) or failure without retry
+(3xx, other 4xx, a URL the guard refuses).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+from django.conf import settings
+
+from hooks import ssrf
+
+USER_AGENT = "camhub-hooks/1 (+label_hit callbacks; Standard Webhooks)"
+EXCERPT_BYTES = 2048
+
+
+def sign(*, secret: str, msg_id: str, timestamp: int, body: str) -> str:
+    """``v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` with the key of a ``whsec_`` secret."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    digest = hmac.new(key, f"{msg_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signed_headers(*, secret: str, msg_id: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """The headers of one attempt: a fresh timestamp and signature, the same message id."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret=secret, msg_id=msg_id, timestamp=timestamp, body=body),
+    }
+
+
+@dataclass
+class AttemptResult:
+    """What one POST came to; ``retry``/``gone`` tell the caller what to do next."""
+
+    ok: bool
+    status_code: int | None = None
+    error: str = ""
+    retry: bool = False
+    gone: bool = False
+    retry_after: float | None = None  # seconds, from a Retry-After header
+    latency_ms: int = 0
+    response_excerpt: str = ""
+    request_headers: dict[str, str] = field(default_factory=dict)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), else None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+_pool_lock = threading.Lock()
+_http_pool: httpx.Client | None = None
+
+
+def _client_for(scheme: str) -> tuple[httpx.Client, bool]:
+    """(client, close_after). Plain http shares one keep-alive pool per process: connections are
+    keyed by the checked address and every request carries its own Host. https gets a fresh
+    client, so a pooled TLS connection made for one host name is never reused for another."""
+    global _http_pool
+    kwargs = {"follow_redirects": False, "trust_env": False, "http2": False}
+    if scheme == "https":
+        return httpx.Client(**kwargs), True
+    with _pool_lock:
+        if _http_pool is None:
+            limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30)
+            _http_pool = httpx.Client(limits=limits, **kwargs)
+        return _http_pool, False
+
+
+def _address_url(target: ssrf.CheckedTarget, url: str, address: str) -> httpx.URL:
+    # Same scheme, port, path and query; only the host becomes the checked address.
+    return httpx.URL(url).copy_with(host=address)
+
+
+def _host_header(target: ssrf.CheckedTarget) -> str:
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    default = 443 if target.scheme == "https" else 80
+    return host if target.port == default else f"{host}:{target.port}"
+
+
+def post(*, url: str, secret: str, msg_id: str, body: str) -> AttemptResult:
+    """POST ``body`` to ``url`` once, signed; never raises for anything the network does."""
+    headers = signed_headers(secret=secret, msg_id=msg_id, body=body)
+    try:
+        target = ssrf.check_url(url)
+    except ssrf.UnsafeURL as exc:
+        # Refused now (e.g. the name now resolves to a private address): a failure, retried, as
+        # DNS may change back; the failing-hooks sweep disables a hook that stays refused.
+        return AttemptResult(ok=False, error=f"refused: {exc}"[:500], retry=True, request_headers=headers)
+    timeout = httpx.Timeout(settings.HOOK_TIMEOUT_SECONDS, connect=settings.HOOK_CONNECT_TIMEOUT_SECONDS)
+    deadline = time.monotonic() + settings.HOOK_TIMEOUT_SECONDS
+    client, close_after = _client_for(target.scheme)
+    request_headers = {**headers, "host": _host_header(target)}
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    started = time.monotonic()
+    last_error = ""
+    try:
+        # Try each checked address in resolver order until one accepts the connection.
+        for address in target.addresses:
+            try:
+                with client.stream(
+                    "POST",
+                    _address_url(target, url, address),
+                    content=body.encode(),
+                    headers=request_headers,
+                    timeout=timeout,
+                    extensions=extensions,
+                ) as response:
+                    excerpt = bytearray()
+                    for chunk in response.iter_bytes():
+                        excerpt.extend(chunk)
+                        # Keep payloads and time bounded: read a little, then stop.
+                        if len(excerpt) >= EXCERPT_BYTES or time.monotonic() > deadline:
+                            break
+                    return _classify(response, bytes(excerpt[:EXCERPT_BYTES]), started, headers)
+            except httpx.ConnectError as exc:
+                last_error = f"connect error: {exc}" or "connect error"
+                continue
+            except httpx.TimeoutException as exc:
+                return _network_failure(f"timeout: {type(exc).__name__}", started, headers)
+            except httpx.HTTPError as exc:
+                return _network_failure(f"{type(exc).__name__}: {exc}", started, headers)
+        return _network_failure(last_error or "no address to connect to", started, headers)
+    finally:
+        if close_after:
+            client.close()
+
+
+def _network_failure(error: str, started: float, headers: dict[str, str]) -> AttemptResult:
+    return AttemptResult(
+        ok=False,
+        error=error[:500],
+        retry=True,
+        latency_ms=int((time.monotonic() - started) * 1000),
+        request_headers=headers,
+    )
+
+
+def _classify(response: httpx.Response, excerpt: bytes, started: float, headers: dict[str, str]) -> AttemptResult:
+    code = response.status_code
+    result = AttemptResult(
+        ok=200 <= code < 300,
+        status_code=code,
+        latency_ms=int((time.monotonic() - started) * 1000),
+        response_excerpt=excerpt.decode("utf-8", "replace"),
+        request_headers=headers,
+    )
+    if result.ok:
+        return result
+    if 300 <= code < 400:
+        result.error = f"redirect ({code}) to {response.headers.get('location', '?')[:200]} not followed"
+    elif code == 410:
+        result.error, result.gone = "410 Gone: the receiver asked to stop", True
+    elif code == 429 or code >= 500:
+        result.error, result.retry = f"HTTP {code}", True
+        result.retry_after = parse_retry_after(response.headers.get("retry-after"))
+    else:
+        result.error = f"HTTP {code}"
+    return result

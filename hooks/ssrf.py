@@ -1,0 +1,155 @@
+"""The SSRF guard: callback URLs must point at the public internet.
+
+A callback URL is checked when a hook is created or changed, and again at every send, where the
+resolved and checked address is the one connected to (no second DNS lookup a rebinding server
+could answer differently). Refused: loopback, private, shared (CGNAT), link-local (cloud metadata
+at 169.254.169.254 included), multicast, reserved, unspecified and documentation ranges, in
+whatever spelling: IPv4-mapped/compatible IPv6, NAT64, 6to4 and Teredo embeddings, and the
+decimal, octal, hex and short forms the C resolver accepts (``2130706433``, ``0177.1``,
+``0x7f.0.0.1``, ``127.1``). ``HOOKS_ALLOW_PRIVATE_NETWORKS`` turns the guard off (development,
+tests, receivers on a private network).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Ranges `is_global` misses or that carry another address inside them.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_SIXTOFOUR = ipaddress.IPv6Network("2002::/16")
+_TEREDO = ipaddress.IPv6Network("2001::/32")
+_EXTRA_BLOCKED = [
+    ipaddress.IPv4Network("100.64.0.0/10"),  # shared address space (CGNAT; Alibaba's metadata)
+    ipaddress.IPv4Network("192.0.0.0/24"),  # IETF protocol assignments
+    ipaddress.IPv4Network("198.18.0.0/15"),  # benchmarking
+    ipaddress.IPv4Network("240.0.0.0/4"),  # reserved, broadcast
+]
+
+
+class UnsafeURL(ValueError):
+    """A callback URL the guard refuses; the message says why (shown to the API client)."""
+
+
+@dataclass(frozen=True)
+class CheckedTarget:
+    """Where to connect: the URL's parts and the addresses that passed the guard, in resolver order."""
+
+    scheme: str
+    host: str  # as written (a name, or an address literal without brackets)
+    port: int
+    addresses: tuple[str, ...]
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]  # the client address
+    if ip in _NAT64 or ip in _NAT64_LOCAL:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if int(ip) >> 32 == 0 and int(ip) > 1:
+        return ipaddress.IPv4Address(int(ip))  # deprecated IPv4-compatible ::a.b.c.d
+    return None
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """Whether ``ip`` is a public unicast address (any embedded IPv4 address checked too)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.scope_id:
+            return False
+        if ip.ipv4_mapped:
+            return is_public_address(ip.ipv4_mapped)  # the IPv4 address is what is reached
+        inner = _embedded_ipv4(ip)
+        if inner is not None and not is_public_address(inner):
+            return False
+        if ip in _SIXTOFOUR or ip in _TEREDO:
+            return inner is not None
+    if ip.is_multicast or ip.is_unspecified or ip.is_loopback or ip.is_link_local or ip.is_reserved:
+        return False
+    if isinstance(ip, ipaddress.IPv4Address) and any(ip in net for net in _EXTRA_BLOCKED):
+        return False
+    return ip.is_global
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address a host *literal* means, in any spelling the resolver would accept, else None."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    # inet_aton accepts the legacy forms: 2130706433, 0x7f000001, 0177.0.0.1, 127.1.
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):
+        return None
+
+
+def split_url(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an absolute http(s) URL; UnsafeURL if it is not one."""
+    if not isinstance(url, str) or not url:
+        raise UnsafeURL("callback_url must be an absolute http or https URL")
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeURL(f"callback_url is not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsafeURL("callback_url must be an absolute http or https URL")
+    if any(ch.isspace() for ch in url.strip()):
+        raise UnsafeURL("callback_url must not contain spaces")
+    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address ``host`` resolves to (a literal resolves to itself)."""
+    literal = literal_address(host)
+    if literal is not None:
+        return [literal]
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise UnsafeURL(f"callback_url host {host!r} does not resolve: {exc}") from None
+    seen: dict[str, IPAddress] = {}
+    for _family, _type, _proto, _name, sockaddr in infos:
+        address = str(sockaddr[0]).split("%", 1)[0]
+        seen.setdefault(address, ipaddress.ip_address(address))
+    if not seen:
+        raise UnsafeURL(f"callback_url host {host!r} does not resolve")
+    return list(seen.values())
+
+
+def check_url(url: str, *, allow_private: bool | None = None, allow_unresolved: bool = False) -> CheckedTarget:
+    """Resolve ``url``'s host and refuse it unless every address is public.
+
+    Every address must pass (a name resolving to one public and one private address is refused),
+    so whichever the sender connects to is safe. ``allow_unresolved`` (at creation) accepts a name
+    that does not resolve yet: it is checked again at every send.
+    """
+    scheme, host, port = split_url(url)
+    if allow_private is None:
+        allow_private = settings.HOOKS_ALLOW_PRIVATE_NETWORKS
+    name = host.rstrip(".").lower()
+    if not allow_private and (name == "localhost" or name.endswith(".localhost")):
+        # RFC 6761: always loopback, whatever a resolver here says.
+        raise UnsafeURL(f"callback_url must point to a public address, not loopback ({host})")
+    try:
+        addresses = resolve(host, port)
+    except UnsafeURL:
+        if not allow_unresolved:
+            raise
+        addresses = []
+    if not allow_private:
+        for ip in addresses:
+            if not is_public_address(ip):
+                raise UnsafeURL(f"callback_url must point to a public address, not {ip} ({host})")
+    return CheckedTarget(scheme=scheme, host=host, port=port, addresses=tuple(str(ip) for ip in addresses))

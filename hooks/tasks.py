@@ -1,0 +1,50 @@
+"""Hook tasks: thin wrappers that take ids and call the services."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from hooks import alerts, services
+from search.models import Event
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="hooks.event_labels_changed", ignore_result=True)
+def event_labels_changed(event_id: int) -> None:
+    """An event was created or its labels/interest changed (enqueued on commit by analysis)."""
+    event = Event.objects.select_related("camera", "owner").filter(pk=event_id).first()
+    if event is None:
+        return
+    services.hooks_fire_for_event(event=event)
+    try:
+        alerts.motion_alert_for_event(event=event)
+    except Exception:  # a mail server down must not undo or repeat the hooks just fired
+        logger.exception("motion alert for event %s failed", event_id)
+
+
+@shared_task(name="hooks.deliver", ignore_result=True)
+def deliver(delivery_id: int) -> None:
+    """One attempt of a delivery; the service schedules the next one itself (the row holds the state)."""
+    services.delivery_attempt(delivery_id=delivery_id)
+
+
+@shared_task(name="hooks.disable_failing_hooks", ignore_result=True)
+def disable_failing_hooks() -> None:
+    """Hourly: disable hooks failing for days (owners emailed); re-queue deliveries whose task was lost."""
+    services.hooks_disable_failing()
+    services.deliveries_requeue_stuck()
+
+
+@shared_task(name="hooks.requeue_stuck_deliveries", ignore_result=True)
+def requeue_stuck_deliveries() -> None:
+    """Deliveries whose sender died or whose queued task vanished are handed out again."""
+    services.deliveries_requeue_stuck()
+
+
+@shared_task(name="hooks.send_daily_summaries", ignore_result=True)
+def send_daily_summaries() -> None:
+    """Hourly: each account with camio_daily ON gets yesterday's summary once."""
+    alerts.daily_summaries_send()

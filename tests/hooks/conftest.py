@@ -1,0 +1,175 @@
+"""Hooks test kit: real HTTP receivers on loopback, events made through the ORM, short timeouts."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+
+from cameras.models import Camera
+from search.models import Event, InterestLevel
+
+# Test schedule: the production one (5 s … 10 h) shrunk to fractions of a second.
+SHORT_SCHEDULE = (0.2, 0.4, 0.6)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b"ok"
+    delay: float = 0.0  # seconds before answering (a slow or hanging receiver)
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 that answers from a script of replies (last one repeats)."""
+
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self.replies: list[Reply] = [Reply()]
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms Nagle/delayed-ACK stall per keep-alive answer
+
+            def do_POST(self):
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                with receiver._lock:
+                    receiver.requests.append(
+                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
+                    )
+                    n = len(receiver.requests)
+                    reply = receiver.replies[min(n - 1, len(receiver.replies) - 1)]
+                if reply.delay:
+                    time.sleep(reply.delay)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("content-length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except OSError:
+                    pass  # the client gave up (timeout)
+
+            do_GET = do_POST
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def script(self, *replies: Reply) -> None:
+        self.replies = list(replies)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def loopback_ok(settings):
+    """Deliveries may go to loopback receivers; timeouts and retries are short."""
+    settings.HOOKS_ALLOW_PRIVATE_NETWORKS = True
+    settings.HOOK_CONNECT_TIMEOUT_SECONDS = 1
+    settings.HOOK_TIMEOUT_SECONDS = 1
+    settings.HOOK_RETRY_SCHEDULE_SECONDS = SHORT_SCHEDULE
+    return settings
+
+
+@pytest.fixture
+def camera(user):
+    return Camera.objects.create(owner=user, name="front")
+
+
+def make_event(camera, labels, *, level=InterestLevel.IMPORTANT, owner=None) -> Event:
+    now = timezone.now()
+    return Event.objects.create(
+        owner=owner or camera.owner,
+        camera=camera,
+        earliest_date=now - timedelta(seconds=20),
+        latest_date=now,
+        labels=sorted(labels),
+        max_interest_level=level,
+        max_interest_score=0.9,
+        item_count=1,
+    )
+
+
+@pytest.fixture
+def hooks_worker(transactional_db, monkeypatch, request):
+    """The shared ``celery_worker`` (queues celery and hooks) with our worker settings: loopback
+    receivers allowed, 1 s timeouts, a retry schedule of fractions of a second. Asks for
+    ``transactional_db`` by name so that test data is committed where the worker can read it."""
+
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "tests.hooks.worker_settings")
+    return request.getfixturevalue("celery_worker")
+
+
+def spawn_worker(name: str):
+    """Another worker process like the fixture's (for taking over after a kill); the caller stops it."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REDIS_URL, REPO, _database_url_for_subprocess
+
+    env = dict(
+        os.environ,
+        DATABASE_URL=_database_url_for_subprocess(),
+        CELERY_BROKER_URL=REDIS_URL,
+        CACHE_URL=REDIS_URL,
+        PYTHONUNBUFFERED="1",
+    )
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "threads", "--concurrency", "4"]
+    argv += ["--loglevel", "INFO", "--without-mingle", "--without-gossip", "--without-heartbeat"]
+    argv += ["--queues", "celery,hooks", "-n", f"{name}-{os.getpid()}@%h"]
+    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ready = threading.Event()
+    log: list[str] = []
+
+    def pump():
+        for line in proc.stdout:
+            log.append(line)
+            if " ready." in line:
+                ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    if not ready.wait(30):
+        proc.kill()
+        pytest.fail("second worker did not start:\n" + "".join(log))
+    return proc

@@ -1,0 +1,102 @@
+"""Motion alerts by account settings (EMAIL or PUSH, mute options) and the daily summary."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core import mail
+
+from accounts.models import Notification
+from accounts.services import account_settings_update
+from cameras.models import Camera, Zone
+from hooks import alerts
+from hooks.models import DailySummary
+from hooks.tasks import event_labels_changed
+from search.models import Event, InterestLevel
+from tests.factories import make_user
+from tests.hooks.conftest import make_event
+
+pytestmark = pytest.mark.django_db
+
+
+def motion_alerts(user, method="PUSH", options="", state="ON"):
+    account_settings_update(
+        user=user, data={"notifications": {"motion_alerts": {"state": state, "method": method, "options": options}}}
+    )
+
+
+def test_push_alert_is_listed_once_per_event(user, api, camera):
+    motion_alerts(user, "PUSH")
+    event = make_event(camera, ["people", "approaching"])
+    event_labels_changed(event.pk)
+    event.labels = ["people", "approaching", "dog"]
+    event.save()
+    event_labels_changed(event.pk)  # relabelled: no second alert
+    listed = api.get("/api/users/me/notifications").json()
+    assert len(listed) == 1
+    assert listed[0]["type"] == "motion_alerts" and "front" in listed[0]["title"]
+    assert listed[0]["data"]["event_id"] == event.public_id
+
+
+def test_email_alert(user, camera):
+    motion_alerts(user, "EMAIL")
+    event_labels_changed(make_event(camera, ["people"]).pk)
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["alice@example.com"]
+    assert "front" in mail.outbox[0].subject
+
+
+def test_uninteresting_events_and_alerts_off_send_nothing(user, camera):
+    motion_alerts(user, "PUSH")
+    event_labels_changed(make_event(camera, ["leaves"], level=InterestLevel.SIGNIFICANT).pk)
+    motion_alerts(user, "PUSH", state="OFF")
+    event_labels_changed(make_event(camera, ["people"]).pk)
+    assert not Notification.objects.exists() and not mail.outbox
+
+
+def test_later_interest_alerts_then(user, camera):
+    motion_alerts(user, "PUSH")
+    event = make_event(camera, ["people"], level=InterestLevel.ANY)
+    event_labels_changed(event.pk)
+    assert not Notification.objects.exists()
+    Event.objects.filter(pk=event.pk).update(max_interest_level=InterestLevel.LABELED)
+    event_labels_changed(event.pk)
+    assert Notification.objects.count() == 1
+
+
+def test_mute_options_silence_cameras_and_zones(user, camera):
+    street_cam = Camera.objects.create(owner=user, name="street")
+    Zone.objects.create(camera=camera, name="window", polygons=[])
+    Zone.objects.create(camera=camera, name="door", polygons=[])
+    motion_alerts(user, "PUSH", options="mute street,window")
+    event_labels_changed(make_event(street_cam, ["people"]).pk)  # muted camera
+    event_labels_changed(make_event(camera, ["people", "window"]).pk)  # only a muted zone
+    assert not Notification.objects.exists()
+    event_labels_changed(make_event(camera, ["people", "window", "door"]).pk)  # also an unmuted zone
+    event_labels_changed(make_event(camera, ["people"]).pk)  # no zone: the camera is not muted
+    assert Notification.objects.count() == 2
+
+
+def test_alerts_go_to_the_events_owner_only(user, camera):
+    other = make_user("carol")
+    motion_alerts(user, "PUSH")
+    motion_alerts(other, "PUSH")
+    event_labels_changed(make_event(camera, ["people"]).pk)
+    assert list(Notification.objects.values_list("user", flat=True)) == [user.pk]
+
+
+def test_daily_summary_once_per_day(user, camera):
+    account_settings_update(user=user, data={"notifications": {"camio_daily": {"state": "ON", "method": "EMAIL"}}})
+    silent = make_user("dave")  # camio_daily is OFF by default
+    now = datetime(2026, 11, 21, 0, 30, tzinfo=UTC)
+    yesterday = now - timedelta(hours=12)
+    for labels in (["people"], ["people", "dog"]):
+        e = make_event(camera, labels)
+        Event.objects.filter(pk=e.pk).update(earliest_date=yesterday, latest_date=yesterday)
+    e = make_event(camera, ["leaves"], level=InterestLevel.ANY)
+    Event.objects.filter(pk=e.pk).update(earliest_date=yesterday, latest_date=yesterday)
+    assert alerts.daily_summaries_send(now=now) == 1
+    assert alerts.daily_summaries_send(now=now + timedelta(hours=1)) == 0  # the hourly beat again
+    assert len(mail.outbox) == 1
+    assert "2 interesting events" in mail.outbox[0].subject
+    assert "people (2)" in mail.outbox[0].body
+    assert not DailySummary.objects.filter(user=silent).exists()
+    assert DailySummary.objects.get(user=user).event_count == 2

@@ -1,0 +1,183 @@
+"""The hooks API: the reference's shapes, our additions, validation, and who may touch what."""
+
+import pytest
+
+from hooks.models import Delivery, Hook
+from tests.hooks.conftest import make_event
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/users/me/hooks"
+REFERENCE = {
+    "callback_url": "http://example.com/camio/package-delivery",
+    "type": "label_hit",
+    "query": "front gate people approaching mailbox",
+}
+
+
+def test_reference_curl_creates_a_hook(api):
+    # The reference's curl: JSON body, Authorization: token …, POST /api/users/me/hooks.
+    response = api.post(URL, REFERENCE, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert {k: body[k] for k in ("id", "type", "callback_url", "query")} == {"id": body["id"], **REFERENCE}
+    assert body["id"].isdigit()
+    assert body["secret"].startswith("whsec_")
+    assert body["active"] is True
+
+
+def test_list_get_and_delete(api):
+    first = api.post(URL, REFERENCE, format="json").json()
+    second = api.post(
+        URL + "/",
+        {"callback_url": "https://example.com/camio/dog-walker", "type": "label_hit", "query": "kitchen dogbed leash"},
+        format="json",
+    ).json()
+    listed = api.get(URL).json()
+    assert [h["id"] for h in listed] == [first["id"], second["id"]]
+    assert all("secret" not in h for h in listed)  # the secret is shown once
+    got = api.get(f"{URL}/{first['id']}").json()
+    assert got["query"] == REFERENCE["query"] and "secret" not in got
+    assert api.delete(f"{URL}/{first['id']}").status_code == 204
+    assert api.get(f"{URL}/{first['id']}").status_code == 404
+    assert [h["id"] for h in api.get(URL).json()] == [second["id"]]
+
+
+def test_camera_name_is_kept(api):
+    body = api.post(URL, {**REFERENCE, "camera_name": "front"}, format="json").json()
+    assert body["camera_name"] == "front"
+
+
+@pytest.mark.parametrize(
+    ("change", "message_part"),
+    [
+        ({"type": "motion"}, "type"),
+        ({"type": None}, "type"),
+        ({"callback_url": "ftp://example.com/x"}, "callback_url"),
+        ({"callback_url": "/relative/path"}, "callback_url"),
+        ({"callback_url": "http://"}, "callback_url"),
+        ({"callback_url": "http://127.0.0.1:8000/x"}, "public address"),
+        ({"callback_url": "http://169.254.169.254/latest/meta-data"}, "public address"),
+        ({"callback_url": "http://localhost/x"}, "public address"),
+        ({"callback_url": 12}, "callback_url"),
+        ({"query": ""}, "query"),
+        ({"query": "the a"}, "query"),
+        ({"query": "x" * 501}, "query"),
+        ({"cooldown_seconds": -1}, "cooldown_seconds"),
+    ],
+)
+def test_bad_input_is_a_400_with_a_message(api, change, message_part):
+    body = {**REFERENCE, **change}
+    body = {k: v for k, v in body.items() if v is not None}
+    response = api.post(URL, body, format="json")
+    assert response.status_code == 400, response.content
+    assert message_part in response.json()["message"]
+    assert not Hook.objects.exists()
+
+
+def test_missing_fields_and_non_object_bodies_are_400(api):
+    for body in ({"type": "label_hit", "query": "front"}, {"type": "label_hit", "callback_url": "http://e.com/"}):
+        assert api.post(URL, body, format="json").status_code == 400
+    assert api.post(URL, ["x"], format="json").status_code == 400
+    response = api.post(URL, "{not json", content_type="application/json")
+    assert response.status_code == 400 and "message" in response.json()
+
+
+def test_patch_pauses_resumes_and_changes(api):
+    hook = api.post(URL, REFERENCE, format="json").json()
+    paused = api.patch(f"{URL}/{hook['id']}", {"active": False}, format="json").json()
+    assert paused["active"] is False and paused["paused"] is True
+    changed = api.patch(
+        f"{URL}/{hook['id']}", {"query": "back dog", "cooldown_seconds": 60, "active": True}, format="json"
+    ).json()
+    assert (changed["query"], changed["cooldown_seconds"], changed["active"]) == ("back dog", 60, True)
+    assert api.patch(f"{URL}/{hook['id']}", {"callback_url": "http://10.0.0.1/"}, format="json").status_code == 400
+    assert api.patch(f"{URL}/{hook['id']}", {}, format="json").status_code == 400
+    assert api.get(f"{URL}/{hook['id']}").json()["callback_url"] == REFERENCE["callback_url"]
+
+
+def test_resume_clears_a_disable(api, user):
+    hook = api.post(URL, REFERENCE, format="json").json()
+    Hook.objects.filter(pk=hook["id"]).update(disabled_reason="gone")
+    assert api.get(f"{URL}/{hook['id']}").json()["disabled_reason"] == "gone"
+    resumed = api.patch(f"{URL}/{hook['id']}", {"active": True}, format="json").json()
+    assert resumed["active"] is True and resumed["disabled_reason"] is None
+
+
+def test_rotate_secret_shows_a_new_one_once(api):
+    hook = api.post(URL, REFERENCE, format="json").json()
+    rotated = api.post(f"{URL}/{hook['id']}/secret/rotate").json()
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != hook["secret"]
+    assert Hook.objects.get(pk=hook["id"]).secret == rotated["secret"]
+
+
+def test_other_accounts_get_404_on_every_hook_path(api, other_api, user, camera):
+    hook = api.post(URL, REFERENCE, format="json").json()
+    event = make_event(camera, ["people"])
+    delivery = Delivery.objects.create(hook_id=hook["id"], event=event, body="{}", state="failed")
+    base = f"{URL}/{hook['id']}"
+    assert other_api.get(base).status_code == 404
+    assert other_api.patch(base, {"active": False}, format="json").status_code == 404
+    assert other_api.delete(base).status_code == 404
+    assert other_api.post(f"{base}/secret/rotate").status_code == 404
+    assert other_api.get(f"{base}/deliveries").status_code == 404
+    assert other_api.post(f"{base}/deliveries/{delivery.webhook_id}/redeliver").status_code == 404
+    assert other_api.get(URL).json() == []
+    assert Hook.objects.get(pk=hook["id"]).active  # untouched
+
+
+def test_anonymous_and_non_me_tokens_are_refused(api, anon):
+    assert anon.get(URL).status_code == 401
+    assert anon.post(URL, REFERENCE, format="json").status_code == 401
+    assert api.get("/api/users/someone/hooks").status_code == 404
+    assert api.get(f"{URL}/not-a-number").status_code == 404
+
+
+def test_deliveries_list_shows_attempts_and_redeliver_queues_again(api, user, camera):
+    hook = api.post(URL, REFERENCE, format="json").json()
+    event = make_event(camera, ["people"])
+    row = Delivery.objects.create(
+        hook_id=hook["id"], event=event, body="{}", state="failed", attempt_count=1, last_status_code=404
+    )
+    row.attempts.create(
+        number=1, started_at=row.created_at, url="http://x", status_code=404, latency_ms=12, error="HTTP 404"
+    )
+    listed = api.get(f"{URL}/{hook['id']}/deliveries").json()
+    assert listed[0]["id"] == row.webhook_id and listed[0]["event_id"] == event.public_id
+    assert (listed[0]["state"], listed[0]["attempt"], listed[0]["status_code"]) == ("failed", 1, 404)
+    assert listed[0]["attempts"] == [
+        {
+            "attempt": 1,
+            "date": listed[0]["attempts"][0]["date"],
+            "status_code": 404,
+            "latency_ms": 12,
+            "error": "HTTP 404",
+        }
+    ]
+    again = api.post(f"{URL}/{hook['id']}/deliveries/{row.webhook_id}/redeliver")
+    assert again.status_code == 202 and again.json()["state"] == "pending"
+    assert api.get(f"{URL}/{hook['id']}/deliveries?limit=abc").status_code == 400
+
+
+def test_deliveries_list_query_count_does_not_grow(api, user, camera, django_assert_max_num_queries):
+    hook = api.post(URL, REFERENCE, format="json").json()
+    for _ in range(5):
+        d = Delivery.objects.create(hook_id=hook["id"], event=make_event(camera, ["people"]), body="{}")
+        d.attempts.create(number=1, started_at=d.created_at, url="http://x", status_code=500)
+    with django_assert_max_num_queries(6):  # auth, throttle aside: hook, deliveries+events, attempts
+        assert len(api.get(f"{URL}/{hook['id']}/deliveries").json()) == 5
+
+
+def test_redeliver_of_a_paused_hook_is_a_conflict(api, user, camera):
+    hook = api.post(URL, REFERENCE, format="json").json()
+    row = Delivery.objects.create(hook_id=hook["id"], event=make_event(camera, ["people"]), body="{}", state="failed")
+    api.patch(f"{URL}/{hook['id']}", {"active": False}, format="json")
+    response = api.post(f"{URL}/{hook['id']}/deliveries/{row.webhook_id}/redeliver")
+    assert response.status_code == 409 and "resume" in response.json()["message"]
+
+
+def test_api_docs_describe_the_query_grammar(api, admin_client):
+    schema = admin_client.get("/api/schema/?format=json")
+    assert schema.status_code == 200, schema.content[:300]
+    text = schema.content.decode()
+    assert "label_hit" in text and "resolves to one of **your cameras** first" in text
