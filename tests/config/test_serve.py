@@ -1,5 +1,8 @@
-"""`manage.py serve` runs web, worker and beat on the embedded default; Ctrl-C stops them all."""
+"""`manage.py serve` runs web, worker and beat on the embedded default (and the FTP gateway when
+configured); Ctrl-C stops them all."""
 
+import ftplib
+import io
 import os
 import re
 import signal
@@ -99,5 +102,69 @@ def test_serve_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(tmp_p
             pytest.fail("serve did not stop on SIGINT:\n" + "".join(log))
     pids = [int(p) for p in re.findall(r"started \w+ \(pid (\d+)\)", "".join(log))]
     assert len(pids) == 3
+    time.sleep(0.5)
+    assert not [p for p in pids if alive(p)], "children left running"
+
+
+def test_serve_starts_the_ftp_gateway_when_a_port_is_configured(tmp_path):
+    from PIL import Image
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_", "CACHE_URL", "AWS_"))}
+    env["CAMHUB_DATA_DIR"] = str(tmp_path)
+    ftp_port = free_port()
+    env["FTP_GATEWAY_PORT"] = str(ftp_port)
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--port", str(free_port()), "--web-workers", "1", "--concurrency", "1"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    log: list[str] = []
+    threading.Thread(target=lambda: [log.append(line) for line in proc.stdout], daemon=True).start()
+    try:
+        deadline = time.monotonic() + 90
+        while "camhub is serving" not in "".join(log):  # migrations have run
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail("serve did not start:\n" + "".join(log))
+            time.sleep(0.3)
+        manage(env, "create_dev_token", "owner", "--create")
+        code = (
+            "from django.contrib.auth.models import User; from accounts.selectors import account_settings_get; "
+            "print(account_settings_get(user=User.objects.get(username='owner')).upload_token)"
+        )
+        upload_token = manage(env, "shell", "-c", code).strip().splitlines()[-1]
+        image = io.BytesIO()
+        Image.new("RGB", (32, 24), (200, 0, 0)).save(image, "JPEG")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                ftp = ftplib.FTP()  # noqa: S321 - the gateway cameras speak plain FTP to
+                ftp.connect("127.0.0.1", ftp_port, timeout=5)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("the FTP gateway did not start:\n" + "".join(log))
+                time.sleep(0.3)
+        ftp.login(upload_token, "any password")
+        ftp.mkd("porch")
+        ftp.storbinary("STOR porch/snap.jpg", io.BytesIO(image.getvalue()))
+        ftp.quit()
+        count = "from uploads.models import Content; print(Content.objects.filter(camera__name='porch').count())"
+        deadline = time.monotonic() + 30
+        while manage(env, "shell", "-c", count).strip().splitlines()[-1] != "1":
+            if time.monotonic() > deadline:
+                pytest.fail("the FTP upload was not ingested:\n" + "".join(log))
+            time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail("serve did not stop on SIGINT:\n" + "".join(log))
+    pids = [int(p) for p in re.findall(r"started \w+ \(pid (\d+)\)", "".join(log))]
+    assert len(pids) == 4  # web, worker, beat and ftp
     time.sleep(0.5)
     assert not [p for p in pids if alive(p)], "children left running"

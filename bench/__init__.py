@@ -1,0 +1,1 @@
+"""Benchmarks of camhub under gunicorn on PostgreSQL (see docs/benchmarks.md)."""
