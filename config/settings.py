@@ -137,6 +137,7 @@ INSTALLED_APPS = [
     "cameras",
     "uploads",
     "search",
+    "hooks",
 ]
 
 MIDDLEWARE = [
@@ -280,9 +281,11 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: real queues, countdowns and retries with no server to run.
     _broker_dir = DATA_DIR / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Broadcast (pidbox) exchange tables; kombu's default is ./control in the working directory.
+        "control_folder": str(_broker_dir / "control"),
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
@@ -370,9 +373,28 @@ FTP_GATEWAY_PORT = env_int("FTP_GATEWAY_PORT", 0, minimum=0)
 FTP_GATEWAY_HOST = env_str("FTP_GATEWAY_HOST", "localhost")
 FTP_PASSIVE_PORTS = env_str("FTP_PASSIVE_PORTS", "")  # e.g. 30000-30009
 
-# search: events
+# search: events, Camios, shared content, downloads
 # A camera's items closer than this belong to one event.
 EVENT_GAP_SECONDS = env_int("EVENT_GAP_SECONDS", 30, minimum=1)
+# Per-item access tokens in Camio search results expire after this long.
+CONTENT_ACCESS_TOKEN_SECONDS = env_int("CONTENT_ACCESS_TOKEN_SECONDS", 24 * 3600, minimum=60)
+# A ready download's emailed link works this long.
+DOWNLOAD_LINK_SECONDS = env_int("DOWNLOAD_LINK_SECONDS", 7 * 24 * 3600, minimum=60)
+
+# hooks: delivery of label_hit callbacks
+HOOK_CONNECT_TIMEOUT_SECONDS = env_int("HOOK_CONNECT_TIMEOUT_SECONDS", 5, minimum=1)
+HOOK_TIMEOUT_SECONDS = env_int("HOOK_TIMEOUT_SECONDS", 15, minimum=1)
+# A hook whose every attempt failed for this long is disabled and its owner told.
+HOOK_DISABLE_AFTER_DAYS = env_int("HOOK_DISABLE_AFTER_DAYS", 5, minimum=1)
+# Deliveries have their own queue, so a slow receiver never holds up analysis.
+CELERY_TASK_ROUTES = {"hooks.deliver": {"queue": "hooks"}}
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_BEAT_SCHEDULE["hooks.disable_failing_hooks"] = {"task": "hooks.disable_failing_hooks", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["hooks.send_daily_summaries"] = {"task": "hooks.send_daily_summaries", "schedule": 3600.0}
+# Deliveries whose worker died mid-send (or whose queued task was lost) are handed out again.
+CELERY_BEAT_SCHEDULE["hooks.requeue_stuck_deliveries"] = {"task": "hooks.requeue_stuck_deliveries", "schedule": 300.0}
+# Zips whose links expired, or whose Camio was deleted, are removed from storage.
+CELERY_BEAT_SCHEDULE["search.purge_downloads"] = {"task": "search.purge_downloads", "schedule": 3600.0}
 
 # --- logging: one line per request, to stdout ----------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

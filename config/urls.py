@@ -9,7 +9,11 @@ api_patterns = [
     path("", include("accounts.urls")),
     path("", include("cameras.urls")),
     path("", include("cameras.zone_urls")),
+    path("", include("cameras.device_urls")),
     path("", include("uploads.urls")),
+    path("", include("search.urls")),
+    path("", include("search.share_urls")),
+    path("", include("hooks.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Last: any other /api/ path is a JSON 404, whatever DEBUG says.
@@ -23,6 +27,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # The embeddable viewer (`/?v=<view token>`) and download links.
+    path("", include("search.viewer_urls")),
 ]
 
 handler500 = fallback.handler500

@@ -131,6 +131,22 @@ class WorkerProcess:
         return "".join(self.log)
 
 
+def _fresh_publisher(app) -> None:
+    """Publish on the broker now configured: close and forget every cached connection and producer.
+
+    Celery caches a connection pool on the app, a producer pool built on it on ``app.amqp``, and
+    kombu keeps a global registry of pools. All three must go together, or a later test publishes
+    to an earlier test's broker or acquires from a closed pool ("Acquire on closed pool").
+    """
+    from kombu import pools
+
+    pools.reset()
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def celery_worker(transactional_db, redis_url):
     """A real Celery worker (subprocess) on Redis, sharing this test's database.
@@ -163,6 +179,8 @@ def celery_worker(transactional_db, redis_url):
         "--without-mingle",
         "--without-gossip",
         "--without-heartbeat",
+        "--queues",
+        "celery,hooks",
         "--include",
         "tests.celery_tasks",
         "-n",
@@ -187,14 +205,12 @@ def celery_worker(transactional_db, redis_url):
     app.conf.task_always_eager = False
     app.conf.broker_url = redis_url
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
-    app._pool = None  # publish on the new broker
+    _fresh_publisher(app)
     try:
         yield WorkerProcess(proc, log)
     finally:
         app.conf.task_always_eager, app.conf.broker_url = previous
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app._pool = None
+        _fresh_publisher(app)
         proc.terminate()
         try:
             proc.wait(15)

@@ -1,4 +1,5 @@
-"""Run the whole service on one machine: migrations, then web (gunicorn), a Celery worker and beat."""
+"""Run the whole service on one machine: migrations, then web (gunicorn), a Celery worker and beat,
+and the FTP gateway when ``FTP_GATEWAY_PORT`` is set."""
 
 from __future__ import annotations
 
@@ -57,6 +58,9 @@ class Command(BaseCommand):
                 "INFO",
                 "--concurrency",
                 str(concurrency),
+                # Analysis and the rest (celery), hook deliveries (hooks).
+                "--queues",
+                "celery,hooks",
             ],
             "beat": [
                 python,
@@ -71,6 +75,17 @@ class Command(BaseCommand):
                 settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ],
         }
+        if settings.FTP_GATEWAY_PORT > 0:
+            # Cameras that can only push by FTP; it listens where camera commands point them.
+            children["ftp"] = [
+                python,
+                str(settings.BASE_DIR / "manage.py"),
+                "ftp_gateway",
+                "--host",
+                host,
+                "--port",
+                str(settings.FTP_GATEWAY_PORT),
+            ]
         procs: dict[str, subprocess.Popen] = {}
         stopping = False
 
