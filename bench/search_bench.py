@@ -18,11 +18,17 @@ The plans (EXPLAIN ANALYZE) of the search's own events queries are printed at th
 
     .venv/bin/python -m bench.search_bench                      # 100k events, 1M images
     .venv/bin/python -m bench.search_bench --events 20000 --requests 100   # quicker
+    .venv/bin/python -m bench.search_bench --reuse              # measure on the database loaded before
+
+``--reuse`` skips the slow load when ``camhub_f1_bench`` already holds a complete seed of the same
+size (it is kept after every run); only pending migrations are applied. ``--only camera,label``
+measures a subset.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -31,13 +37,16 @@ import secrets
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 from bench import harness
 
 DATABASE = "camhub_f1_bench"
-CACHE_URL = "redis://127.0.0.1:6379/9"
+# The benchmarks' own Redis database (flushed at each fresh start), not the tests' (db 9).
+CACHE_URL = harness.DEFAULT_CACHE_URL
+BENCH_CAMIO = "bench"
 ACCOUNTS = 100
 CAMERAS_PER_ACCOUNT = 10
 LABELS = ["people", "car", "dog", "cat", "truck", "bicycle", "package", "walkway", "street", "mailbox"]
@@ -252,7 +261,7 @@ def seed(*, events_total: int, images: int, bench_user_id: int, rng: random.Rand
         cursor.execute("ANALYZE")
     camio = Camio.objects.create(
         owner_id=bench_user_id,
-        name="bench",
+        name=BENCH_CAMIO,
         query={
             "cameras": ["cam1", "cam2"],
             "labels": ["people"],
@@ -407,6 +416,76 @@ def explain_search(*, owner_id: int, params_list: dict[str, dict]) -> dict[str, 
     return plans
 
 
+def loaded_seed(*, events_total: int, images: int) -> bool:
+    """Whether the benchmark database holds a complete load of this size (its Camio is made last)."""
+    import psycopg
+
+    expected_events = events_total // (ACCOUNTS * CAMERAS_PER_ACCOUNT) * ACCOUNTS * CAMERAS_PER_ACCOUNT
+    try:
+        with psycopg.connect(harness.database_url(DATABASE), autocommit=True) as conn:
+            camio = conn.execute(
+                "SELECT 1 FROM search_camio c JOIN auth_user u ON u.id = c.owner_id "
+                "WHERE u.username = 'bench' AND c.name = %s",
+                [BENCH_CAMIO],
+            ).fetchone()
+            counts = conn.execute(
+                "SELECT (SELECT COUNT(*) FROM search_event), (SELECT COUNT(*) FROM uploads_content)"
+            ).fetchone()
+    except psycopg.Error:  # no such database, or not migrated
+        return False
+    return camio is not None and counts == (expected_events, expected_events * images)
+
+
+def reused_seed(*, bench_user_id: int) -> dict:
+    """The ids :func:`seed` returned, read back from a loaded database (same choice of paragon)."""
+    from search.models import Camio, Event
+
+    public_ids = list(Event.objects.filter(owner_id=bench_user_id).order_by("pk").values_list("public_id", flat=True))
+    camio = Camio.objects.filter(owner_id=bench_user_id, name=BENCH_CAMIO).order_by("pk").first()
+    return {
+        "paragon": public_ids[len(public_ids) // 2],
+        "view_token": camio.view_token,
+        "seconds": "reused",
+        "content": _count("uploads_content"),
+        "events": _count("search_event"),
+    }
+
+
+def _count(table: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+@contextlib.contextmanager
+def bench_service(*, workers: int, reuse: bool) -> Iterator[tuple[harness.BenchService, bool]]:
+    """The service on a fresh database, or with ``reuse`` on the one loaded before (when complete).
+
+    Yields (service, reused). Reusing applies pending migrations only and keeps the data.
+    """
+    service = harness.BenchService(
+        database=DATABASE,
+        settings_module="bench.settings",
+        workers=workers,
+        cache_url=CACHE_URL,
+        extra_env={"API_RATE_LIMIT": "1000000000/minute"},
+    )
+    if not reuse:
+        with service:
+            yield service, False
+        return
+    harness.log(f"database {DATABASE}: reused (pending migrations only)")
+    harness.flush_cache(CACHE_URL)
+    service.manage("migrate", "--noinput")
+    service.server = harness.start_gunicorn(service.env, workers=workers, log=service.data_dir / "gunicorn.log")
+    try:
+        yield service, True
+    finally:
+        service.server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -414,23 +493,28 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="timed requests per search")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure on the database loaded by an earlier run (load it if missing)"
+    )
+    parser.add_argument("--only", help="comma-separated searches to measure (default: all five)")
+    parser.add_argument("--no-plans", action="store_true", help="skip the EXPLAIN ANALYZE of the search's queries")
     args = parser.parse_args()
     rng = random.Random(20261122)
+    reuse = args.reuse and loaded_seed(events_total=args.events, images=args.images)
+    if args.reuse and not reuse:
+        harness.log(f"database {DATABASE}: no complete load of this size to reuse; loading")
 
-    with harness.BenchService(
-        database=DATABASE,
-        settings_module="bench.settings",
-        workers=args.workers,
-        cache_url=CACHE_URL,
-        extra_env={"API_RATE_LIMIT": "1000000000/minute"},
-    ) as service:
+    with bench_service(workers=args.workers, reuse=reuse) as (service, reused):
         token = service.dev_token("bench")
         owner = service.user_id("bench")
         os.environ.update(service.env)
         import django
 
         django.setup()
-        seeded = seed(events_total=args.events, images=args.images, bench_user_id=owner, rng=rng)
+        if reused:
+            seeded = reused_seed(bench_user_id=owner)
+        else:
+            seeded = seed(events_total=args.events, images=args.images, bench_user_id=owner, rng=rng)
         day = START + timedelta(days=DAYS // 2)
         searches = {
             "camera": {"sources": "cam3"},
@@ -439,6 +523,12 @@ def main() -> None:
             "view token": {"view_tokens": seeded["view_token"]},
             "similarity": {"event": seeded["paragon"]},
         }
+        if args.only:
+            wanted = [name.strip() for name in args.only.split(",")]
+            unknown = set(wanted) - set(searches)
+            if unknown:
+                parser.error(f"--only: unknown search(es) {', '.join(sorted(unknown))}; known: {', '.join(searches)}")
+            searches = {name: query for name, query in searches.items() if name in wanted}
         auth = {"Authorization": f"token {token}"}
         import psycopg
 
@@ -469,7 +559,7 @@ def main() -> None:
                 }
             )
         conn.close()
-        plans = explain_search(owner_id=owner, params_list=searches)
+        plans = {} if args.no_plans else explain_search(owner_id=owner, params_list=searches)
 
     info = harness.machine()
     print(
