@@ -25,6 +25,7 @@ from accounts.models import (
 )
 from accounts.selectors import account_settings_get
 from config.api.errors import BadRequest, NotFound
+from config.tasks import enqueue_on_commit
 
 Application = get_application_model()
 AccessToken = get_access_token_model()
@@ -177,6 +178,9 @@ def upload_token_rotate(*, user: AbstractBaseUser) -> str:
     AccountSettings.objects.filter(user=user).update(
         upload_token=token, upload_token_rotated_at=timezone.now(), updated_at=timezone.now()
     )
+    # Claimed cameras must get the new token at their next poll, not after the poll cache's write
+    # window: cameras (above accounts) forgets them, handed over by task name.
+    enqueue_on_commit("cameras.owner_devices_forget", user.pk, required=False)
     return token
 
 

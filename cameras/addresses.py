@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -17,6 +18,12 @@ def client_ip(request: HttpRequest) -> str | None:
         hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
         if hops:
             raw = hops[-1]
+    return _canonical(raw)
+
+
+# Every poll asks this; a front of many cameras shares few public addresses.
+@lru_cache(maxsize=4096)
+def _canonical(raw: str) -> str | None:
     try:
         return str(ipaddress.ip_address(raw))
     except ValueError:

@@ -6,13 +6,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import DateTimeField, QuerySet, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from cameras.models import Camera, Device
-from cameras.polling import device_forget, mac_normalize
+from cameras.polling import device_forget, device_key, mac_normalize
 from config.api.errors import BadRequest, Conflict, NotFound
 
 
@@ -101,6 +102,16 @@ def device_unclaim(*, device: Device) -> None:
     Device.objects.filter(pk=device.pk).update(camera=None, claimed_at=None)
     device_forget(device.mac_address)
     transaction.on_commit(lambda: device_forget(device.mac_address))
+
+
+def devices_forget_for_owner(*, owner_id: int) -> int:
+    """Drop the cached entries of the owner's claimed devices, so their next poll reloads the
+    account's settings (after an Upload Token rotation: the camera must not keep the dead token
+    until its next coalesced write). Returns how many devices were forgotten."""
+    macs = list(Device.objects.filter(camera__owner_id=owner_id).values_list("mac_address", flat=True))
+    if macs:
+        cache.delete_many([device_key(mac) for mac in macs])
+    return len(macs)
 
 
 def device_find(*, mac_address: str) -> Device:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pickle
 import re
+import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
 from django.conf import settings
 from django.core.cache import cache, caches
@@ -27,6 +29,10 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce, Greatest
+from redis.connection import Connection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts.selectors import account_settings_get
 from cameras.commands import (
@@ -65,8 +71,9 @@ class PollAnswer(TypedDict):
     user_agent: str
 
 
-@dataclass(frozen=True)
-class Poll:
+class Poll(NamedTuple):
+    """One validated poll. A tuple: built and hashed (as a key of the answers) on every poll."""
+
     mac_address: str
     maker: str
     model: str
@@ -119,26 +126,100 @@ def poll_parse(*, mac_address: str, params, ip_address: str | None, user_agent: 
     )
 
 
-# One command instead of a pipeline: redis-py builds a sizeable object per pipeline, which costs
-# more than the poll's own work. Returns the entry, the templates version and the previous poll.
+# One command instead of a pipeline: read the device's entry and the templates version, swap in
+# this poll as the device's last. Returns the entry, the version and the previous poll.
+# The three values come back as one string, each as "<length>:<bytes>" or "-:" when missing:
+# one bulk reply is cheaper for redis-py's pure-Python parser than an array of three.
 _EXCHANGE_LUA = """
 local found = redis.call('MGET', KEYS[1], KEYS[2])
 local previous = redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2], 'GET')
-return {found[1] or false, found[2] or false, previous or false}
+local function field(value)
+  if value then return #value .. ':' .. value end
+  return '-:'
+end
+return field(found[1]) .. field(found[2]) .. field(previous)
 """
-_scripts: dict[int, tuple[object, object, object]] = {}
+# Redis names a script by its SHA-1.
+_EXCHANGE_SHA = hashlib.sha1(_EXCHANGE_LUA.encode(), usedforsecurity=False).hexdigest().encode()
 
 
-def _exchange_script(client_side) -> tuple[object, object]:
-    """A redis client and the registered script, kept per process: Django's backend builds a new
-    client object (with its table of response callbacks) for every operation, which we skip."""
-    found = _scripts.get(id(client_side))
-    if found is None:
-        # Every key lives on the write server (Django's Redis backend does not shard keys).
-        client = client_side.get_client(None, write=True)
-        # Holding client_side keeps its id from being reused by another cache's client.
-        found = _scripts[id(client_side)] = (client_side, client, client.register_script(_EXCHANGE_LUA))
-    return found[1], found[2]
+def _resp(*parts: bytes) -> bytes:
+    """One Redis command in the wire protocol (RESP), built by hand: redis-py's packer, connection
+    pool, retry wrapper and metrics cost more CPU than the whole rest of a poll."""
+    out = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        out.append(b"$%d\r\n%s\r\n" % (len(part), part))
+    return b"".join(out)
+
+
+class _Link(threading.local):
+    """Per thread: a Redis connection of its own, opened on first use with the cache's settings
+    (host, db, password, TLS), so a poll is one send and one read. Rebuilt after a fork."""
+
+    pid: int = 0
+    connection: Connection | None = None
+    pool: object = None
+
+
+_link = _Link()
+
+
+def _connection(client_side) -> Connection:
+    pool = client_side._get_connection_pool(write=True)  # every key lives on the write server
+    if _link.connection is None or _link.pid != os.getpid() or _link.pool is not pool:
+        if _link.connection is not None and _link.pid == os.getpid():
+            # The cache was reconfigured (tests). After a fork the socket is the parent's: leave it be.
+            _link.connection.disconnect()
+        _link.connection = pool.connection_class(**pool.connection_kwargs)
+        _link.pid, _link.pool = os.getpid(), pool
+    return _link.connection
+
+
+def _fields(raw: bytes) -> list[bytes | None]:
+    """The script's answer split back into its three values (``None`` for a missing one)."""
+    values: list[bytes | None] = []
+    at = 0
+    for _ in range(3):
+        colon = raw.index(b":", at)
+        if raw[at:colon] == b"-":
+            values.append(None)
+            at = colon + 1
+        else:
+            end = colon + 1 + int(raw[at:colon])
+            values.append(raw[colon + 1 : end])
+            at = end
+    return values
+
+
+def _redis_exchange(backend: RedisCache, keys: tuple[str, str, str], now: float) -> list[bytes | None]:
+    client_side = backend._cache  # Django's RedisCacheClient: its connection pool and serializer
+    args = [backend.make_key(k).encode() for k in keys]
+    args += [client_side._serializer.dumps(float(now)), b"%d" % ENTRY_TTL_SECONDS]  # a float: always pickled bytes
+    evalsha = _resp(b"EVALSHA", _EXCHANGE_SHA, b"3", *args)
+    for attempt in (1, 2):
+        connection = _connection(client_side)
+        try:
+            try:
+                connection.send_packed_command([evalsha], check_health=False)
+                return _fields(connection.read_response(disable_decoding=True))
+            except NoScriptError:  # a restarted or flushed server: EVAL loads the script again
+                load = _resp(b"EVAL", _EXCHANGE_LUA.encode(), b"3", *args)
+                connection.send_packed_command([load], check_health=False)
+                return _fields(connection.read_response(disable_decoding=True))
+        except (RedisConnectionError, RedisTimeoutError):
+            # redis-py has closed the socket; the next attempt reconnects (a stale connection after
+            # a server restart or an idle timeout). The command is idempotent enough to resend: at
+            # worst this poll's time is written twice.
+            connection.disconnect()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _loads(raw: bytes, loads) -> object:
+    """Django's Redis serializer stores an int as its digits and anything else pickled, and tries
+    ``int()`` first; a pickle (it starts with the PROTO opcode) skips that failing attempt."""
+    return pickle.loads(raw) if raw[:1] == b"\x80" else loads(raw)  # noqa: S301 (our own cache, as Django reads it)
 
 
 def _exchange(mac_address: str, now: float) -> tuple[DeviceEntry | None, object, float | None]:
@@ -150,18 +231,12 @@ def _exchange(mac_address: str, now: float) -> tuple[DeviceEntry | None, object,
     backend = caches["default"]
     keys = (device_key(mac_address), TEMPLATES_VERSION_KEY, seen_key(mac_address))
     if isinstance(backend, RedisCache):
-        client_side = backend._cache  # Django's RedisCacheClient: its client and serializer
-        client, script = _exchange_script(client_side)
-        raw_entry, raw_version, raw_previous = script(
-            keys=[backend.make_and_validate_key(k) for k in keys],
-            args=[client_side._serializer.dumps(now), ENTRY_TTL_SECONDS],
-            client=client,
-        )
-        loads = client_side._serializer.loads
+        raw_entry, raw_version, raw_previous = _redis_exchange(backend, keys, now)
+        loads = backend._cache._serializer.loads
         return (
-            None if raw_entry is None else loads(raw_entry),
+            None if raw_entry is None else _loads(raw_entry, loads),
             None if raw_version is None else loads(raw_version),
-            None if raw_previous is None else float(loads(raw_previous)),
+            None if raw_previous is None else float(_loads(raw_previous, loads)),
         )
     found = backend.get_many(list(keys))
     backend.set(keys[2], now, timeout=ENTRY_TTL_SECONDS)
@@ -323,4 +398,17 @@ def polled_at(cameras: list[Camera]) -> dict[int, datetime]:
             # The entry proves the device is this camera's: a camera_id alone could be anything.
             if claim and claim["camera_pk"] == macs[mac] and last is not None:
                 seen[macs[mac]] = datetime.fromtimestamp(float(last), tz=UTC)
+    return seen
+
+
+def devices_polled_at(mac_addresses: list[str]) -> dict[str, datetime]:
+    """The last poll the cache holds for each device (by MAC); one cache round trip per 500."""
+    seen: dict[str, datetime] = {}
+    for start in range(0, len(mac_addresses), 500):
+        part = mac_addresses[start : start + 500]
+        found = cache.get_many([seen_key(m) for m in part])
+        for mac in part:
+            last = found.get(seen_key(mac))
+            if last is not None:
+                seen[mac] = datetime.fromtimestamp(float(last), tz=UTC)
     return seen

@@ -2,7 +2,7 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from cameras import heartbeat
+from cameras import devices, heartbeat
 from cameras.storage import camera_storage_prefix, storage_delete_prefix
 
 
@@ -17,3 +17,10 @@ def purge_camera_storage(owner_id: int, camera_pk: int) -> int:
 def heartbeat_sweep() -> dict:
     """Record online/offline transitions and send due camera_diagnostics alerts."""
     return asdict(heartbeat.heartbeat_sweep())
+
+
+# Enqueued (by name, on commit) when an account's Upload Token changes: accounts sits below cameras.
+@shared_task(name="cameras.owner_devices_forget")
+def owner_devices_forget(owner_id: int) -> int:
+    """Make the owner's claimed devices reload the account's settings on their next poll."""
+    return devices.devices_forget_for_owner(owner_id=owner_id)

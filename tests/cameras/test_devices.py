@@ -1,5 +1,6 @@
 """Discovery and claiming of polling devices; the next poll carries the owner's settings."""
 
+import re
 import time
 from urllib.parse import quote
 
@@ -277,3 +278,37 @@ def test_admin_template_edit_reaches_the_next_poll(client, ipcam):
     )
     assert response.status_code == 302
     assert _commands(ipcam.poll())["time"] == "/form/setNtp?ENABLE=1&SERVER=pool.ntp.org"
+
+
+def test_rotating_the_upload_token_reaches_the_camera_at_its_next_poll(
+    home_api, user, django_capture_on_commit_callbacks
+):
+    IPCamera().poll()
+    home_api.post(f"/api/users/me/devices/{MAC}/claim", {"name": "front"}, format="json")
+    poll = Poll(MAC_BARE, "Sharx", "SCNC3904", "192.168.1.51", PUBLIC_IP, "Wget")
+    now = time.time()
+    poll_record(poll, now=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = home_api.post("/api/users/me/tokens/upload/rotate")
+    assert answer.status_code == 200
+    new = answer.json()
+    following = poll_record(poll, now=now + 30)  # well inside the write window
+    assert f"USERNAME={new}" in {c["id"]: c["path"] for c in following["commands"]}["ftpAlarm"]
+
+
+def test_admin_lists_show_polls_the_cache_holds_between_writes(client, ipcam, home_api):
+    from django.contrib.auth import get_user_model
+
+    ipcam.poll()
+    home_api.post(f"/api/users/me/devices/{MAC}/claim", {"name": "front"}, format="json")
+    ipcam.poll()
+    # The rows' sights are old as far as the database knows; the cache holds this poll.
+    Camera.objects.update(last_seen_at=None)
+    Device.objects.update(last_seen_at=None)
+    ipcam.poll()
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw-root-12345")
+    client.force_login(admin)
+    cameras = client.get("/admin/cameras/camera/").content.decode()
+    assert re.search(r'class="field-online"><span [^>]*>online<', cameras)
+    devices = client.get("/admin/cameras/device/").content.decode()
+    assert re.search(r'class="field-last_seen[^"]*">[A-Z][a-z]{2}', devices)  # a date, not the empty "-"

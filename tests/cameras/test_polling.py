@@ -215,3 +215,47 @@ def test_polls_on_redis_take_one_round_trip_and_keep_the_camera_online(redis_cac
     assert camera.last_seen_at is None
     assert camera.pk in polled_at([camera])
     assert home_api.get("/api/users/me/cameras/front").json()["is_online"] is True
+
+
+def test_polls_survive_a_dropped_redis_connection_and_a_flushed_script(redis_cache, monkeypatch):
+    import redis
+
+    from cameras import polling
+
+    ipcam = Camera()
+    first = ipcam.poll()
+    assert first.status_code == 200
+    # The server closes this thread's connection (a restart, an idle timeout): the next poll reconnects.
+    connection = polling._link.connection
+    connection.send_packed_command([polling._resp(b"CLIENT", b"ID")])
+    own_id = connection.read_response()
+    redis.Redis.from_url(polling.caches["default"]._cache._servers[0]).client_kill_filter(_id=own_id)
+    assert ipcam.poll(HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    connection.send_packed_command([polling._resp(b"CLIENT", b"ID")])
+    assert connection.read_response() != own_id  # a new connection answered
+    # A server that does not know the script (restarted, SCRIPT FLUSH): EVAL sends it again.
+    monkeypatch.setattr(polling, "_EXCHANGE_SHA", b"0" * 40)
+    again = ipcam.poll()
+    assert again.status_code == 200 and again["ETag"] == first["ETag"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "maker=Sharx&model=SCNC3904&ip_address_local=192.168.1.51",
+        "maker=Sharx&model=SCNC3904&ip_address_local=192.168.1.51&maker=Sharx",
+        "maker=Sh%61rx&model=SCNC3904&ip_address_local=192.168.1.51",
+        "maker=Sharx&&model=SCNC3904&ip_address_local",
+    ],
+)
+def test_plain_and_escaped_query_strings_poll_alike(anon, query):
+    plain = anon.get(f"/api/cameras/{MAC}?maker=Sharx&model=SCNC3904&ip_address_local=192.168.1.51").json()
+    answer = anon.get(f"/api/cameras/{MAC}?{query}")
+    assert answer.status_code == 200
+    assert answer.json()["maker"] == plain["maker"] and answer.json()["model"] == plain["model"]
+
+
+def test_blank_or_missing_maker_is_400_in_the_plain_query_too(anon):
+    assert anon.get(f"/api/cameras/{MAC}?maker=&model=SCNC3904").status_code == 400
+    assert anon.get(f"/api/cameras/{MAC}?maker&model=SCNC3904").status_code == 400
+    assert anon.get(f"/api/cameras/{MAC}?model=SCNC3904&maker=Sharx&maker=").status_code == 400
