@@ -12,12 +12,14 @@ the content's capture time (events: their earliest date), both ends inclusive.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NotRequired, TypedDict
 
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
-from django.db.models.functions import Trunc
+from django.db import connection
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, TextField
+from django.db.models.functions import Cast, Trunc
 from django.utils import timezone
 from rest_framework.exceptions import NotAuthenticated
 
@@ -25,7 +27,7 @@ from accounts.models import Guest
 from accounts.selectors import acting_owner
 from cameras.models import Camera, Zone
 from config.api.errors import BadRequest, Forbidden, NotFound
-from search.models import Camio, Event, EventLabel
+from search.models import Camio, Event, EventLabel, ItemAnalysis
 from search.querylang import ParsedQuery, QueryError, parse_query
 from search.similarity import CANDIDATE_WINDOW, rank_by_similarity
 from uploads.models import Content
@@ -268,6 +270,11 @@ def _cursor(qs: QuerySet, name: str, sort: str, date: datetime | None) -> QueryS
     return qs.filter(**{f"{name}__gte": floor_ms(date) + MS})
 
 
+def _date_of(row, name: str) -> datetime:
+    # Rows are ``values()`` dicts (events) or model instances (Camios).
+    return row[name] if isinstance(row, dict) else getattr(row, name)
+
+
 def _page(qs: QuerySet, name: str, sort: str, n: int) -> tuple[list, bool, datetime | None]:
     """The first ``n`` rows in date order, cut so the next page can start at a millisecond.
 
@@ -280,10 +287,10 @@ def _page(qs: QuerySet, name: str, sort: str, n: int) -> tuple[list, bool, datet
     rows = list(qs.order_by(*order)[: n + 1])
     if len(rows) <= n:
         return rows, False, None
-    boundary = floor_ms(getattr(rows[n], name))
-    kept = [r for r in rows[:n] if floor_ms(getattr(r, name)) != boundary]
+    boundary = floor_ms(_date_of(rows[n], name))
+    kept = [r for r in rows[:n] if floor_ms(_date_of(r, name)) != boundary]
     if kept:
-        return kept, True, floor_ms(getattr(kept[-1], name))
+        return kept, True, floor_ms(_date_of(kept[-1], name))
     same = list(qs.filter(**{f"{name}__gte": boundary, f"{name}__lt": boundary + MS}).order_by(*order))
     return same, _cursor(qs, name, sort, boundary).exists(), boundary
 
@@ -308,8 +315,18 @@ class _Cam:
 
 
 def _cameras(auth: SearchAuth) -> list[_Cam]:
-    rows = Camera.objects.filter(owner_id__in=auth.owners).order_by("name").values_list("id", "name", "owner_id")
-    return [_Cam(*row) for row in rows]
+    """The searched owners' cameras, by name (hand-written: the ORM costs more than the query)."""
+    camera, qn = Camera._meta, connection.ops.quote_name
+    owner_column = qn(camera.get_field("owner").column)
+    placeholders = ", ".join(["%s"] * len(auth.owners))
+    sql = (
+        f"SELECT {qn(camera.pk.column)}, {qn(camera.get_field('name').column)}, {owner_column} "  # noqa: S608
+        f"FROM {qn(camera.db_table)} WHERE {owner_column} IN ({placeholders}) "
+        f"ORDER BY {qn(camera.get_field('name').column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(auth.owners))
+        return [_Cam(*row) for row in cursor.fetchall()]
 
 
 def _camera_shared(cam: _Cam, auth: SearchAuth) -> bool:
@@ -351,8 +368,9 @@ def _parse_text(text: str, cameras: list[_Cam], auth: SearchAuth, now: datetime)
         raise BadRequest(f"text: {exc}") from None
 
 
-def _event_in_scope(public_id: str, scope_q: Q, *, what: str) -> Event:
-    event = Event.objects.filter(scope_q, public_id=public_id).order_by().first()
+def _event_in_scope(public_id: str, scope_q: Q, *fields: str, what: str) -> dict:
+    """``fields`` of the event ``public_id`` inside the scope (a row, not a model); else 404."""
+    event = Event.objects.filter(scope_q, public_id=public_id).order_by().values("pk", *fields).first()
     if event is None:
         raise NotFound(f"{what}: unknown event {public_id!r}")
     return event
@@ -410,7 +428,7 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
 
     date = params.date
     if params.event_as_date:
-        date = _event_in_scope(params.event_as_date, scope_q, what="event_as_date").earliest_date
+        date = _event_in_scope(params.event_as_date, scope_q, "earliest_date", what="event_as_date")["earliest_date"]
     content_q = _scope_content_q(auth)
 
     if params.object_type in ("seconds", "hours"):
@@ -423,23 +441,32 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     page = SearchPage(bucket_type="event", date=date, parsed=parsed_json)
     events = _cursor(Event.objects.filter(q), "earliest_date", params.sort, date)
     if params.event:
-        paragon = _event_in_scope(params.event, scope_q, what="event")
+        paragon = _event_in_scope(params.event, scope_q, "descriptor", "labels", what="event")
         order = ("-earliest_date", "-pk") if params.sort == "desc" else ("earliest_date", "pk")
+        # The JSON columns come as text and are decoded in one call for the whole window
+        # (``decode_json_texts``): a json.loads per row and column cost more than the ranking.
         window = list(
-            events.exclude(pk=paragon.pk)
+            events.exclude(pk=paragon["pk"])
             .order_by(*order)
-            .values_list("pk", "descriptor", "labels", "earliest_date")[: CANDIDATE_WINDOW + 1]
+            .values_list("pk", Cast("descriptor", TextField()), Cast("labels", TextField()))[: CANDIDATE_WINDOW + 1]
         )
         # More beyond the window: the next page ranks the next window (from the date considered).
         full = len(window) > CANDIDATE_WINDOW
         window = window[:CANDIDATE_WINDOW]
-        ranked = rank_by_similarity(paragon.descriptor, paragon.labels, [(pk, d, lb) for pk, d, lb, _ in window])
+        descriptors = decode_json_texts([d for _, d, _ in window])
+        labels = decode_json_texts([lb for _, _, lb in window])
+        candidates = [(row[0], d, lb) for row, d, lb in zip(window, descriptors, labels, strict=True)]
+        ranked = rank_by_similarity(paragon["descriptor"], paragon["labels"], candidates)
         top = ranked[: params.num_results]
         page.scores = dict(top)
-        by_pk = {e.pk: e for e in _for_display(Event.objects.filter(pk__in=page.scores)).order_by()}
+        # The window's two ends (for the dates considered) come with the page's rows: no date is
+        # read for the hundreds of candidates in between.
+        ends = [window[0][0], window[-1][0]] if window else []
+        shown = _for_display(Event.objects.filter(pk__in=[*page.scores, *ends])).order_by()
+        by_pk = {e["id"]: e for e in shown}
         page.rows = [by_pk[pk] for pk, _ in top if pk in by_pk]
-        first = window[0][3] if window else None
-        last = window[-1][3] if window else None
+        # (An end deleted meanwhile leaves its date unknown, as an empty window would.)
+        first, last = (by_pk.get(pk, {}).get("earliest_date") for pk in ends) if window else (None, None)
         page.more_results = full
         _considered(
             page,
@@ -449,7 +476,7 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
             upper=upper,
             first=first,
             last=last,
-            next_date=floor_ms(last) if full else None,
+            next_date=floor_ms(last) if full and last else None,
             now=now,
         )
     else:
@@ -466,13 +493,17 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
             date=date,
             lower=lower,
             upper=upper,
-            first=rows[0].earliest_date if rows else None,
-            last=rows[-1].earliest_date if rows else None,
+            first=rows[0]["earliest_date"] if rows else None,
+            last=rows[-1]["earliest_date"] if rows else None,
             next_date=next_date,
             now=now,
         )
     page.images = _bucket_images(
-        [e.pk for e in page.rows], content_q=content_q, kind=params.content_type, boxes=params.fetch_motion_boxes
+        [e["id"] for e in page.rows],
+        content_q=content_q,
+        kind=params.content_type,
+        boxes=params.fetch_motion_boxes,
+        files=params.thumbnails,
     )
     return page
 
@@ -480,52 +511,148 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
 class BucketImage(TypedDict):
     """One item of a bucket as read for the answer (a row, not a model: 100 of them per page)."""
 
-    id: int
     public_id: str
     content_type: str
     captured_at: datetime
-    kind: str
-    storage_key: str
-    poster_key: str
     event_id: int
     labels: list
     interest_level: int
     interest_score: float
+    # Read only for thumbnails (what a rendition opens) and for fetch_motion_boxes.
+    id: NotRequired[int]
+    kind: NotRequired[str]
+    storage_key: NotRequired[str]
+    poster_key: NotRequired[str]
     motion_boxes: NotRequired[list]
 
 
-def _for_display(events: QuerySet[Event]) -> QuerySet[Event]:
-    """Events with what a bucket shows: the camera's name and the cover's public id, one query."""
-    return events.defer("descriptor").annotate(source_name=F("camera__name"), cover_public_id=F("cover__public_id"))
+class EventRow(TypedDict):
+    """An event as a bucket shows it (a ``values()`` row: the descriptor is never read for display)."""
+
+    id: int
+    public_id: str
+    labels: list
+    earliest_date: datetime
+    latest_date: datetime
+    max_interest_level: int
+    source_name: str
+    cover_public_id: str | None
+
+
+def _for_display(events: QuerySet[Event]) -> QuerySet:
+    """Events as ``EventRow``s: the camera's name and the cover's public id joined in, one query."""
+    return events.values(
+        "id",
+        "public_id",
+        "labels",
+        "earliest_date",
+        "latest_date",
+        "max_interest_level",
+        source_name=F("camera__name"),
+        cover_public_id=F("cover__public_id"),
+    )
+
+
+def decode_json_texts(texts: list[str | None]) -> list:
+    """JSON column values read as text, decoded in one ``json.loads`` (None stays None).
+
+    A JSONField decodes each value on its own; for hundreds of rows the per-call overhead is
+    most of the cost. PostgreSQL and SQLite both write valid JSON text for a JSON column.
+    """
+    if not texts:
+        return []
+    return json.loads("[" + ",".join("null" if t is None else t for t in texts) + "]")
+
+
+# The columns of a bucket's item, in the order both reads below return them.
+_IMAGE_COLUMNS = (
+    "public_id",
+    "content_type",
+    "captured_at",
+    "analysis__event_id",
+    "analysis__labels",
+    "analysis__interest_level",
+    "analysis__interest_score",
+)
+_FILE_COLUMNS = ("id", "kind", "storage_key", "poster_key")  # what a thumbnail opens
+_JSON_COLUMNS = {"analysis__labels", "analysis__motion_boxes"}  # read as text, decoded at once
+
+
+def _image_columns(*, files: bool, boxes: bool) -> tuple[str, ...]:
+    return _IMAGE_COLUMNS + (_FILE_COLUMNS if files else ()) + (("analysis__motion_boxes",) if boxes else ())
+
+
+def _image_rows_sql(event_ids: list[int], *, kind: str, columns: tuple[str, ...]) -> list[tuple]:
+    """The items of the events as plain rows, by hand-written SQL on the (event, level) index.
+
+    The owner's own search needs no other filter (the events are already scoped), and this query
+    is most of a page's cost when built by the ORM: compiling it costs more than running it.
+    """
+    content, analysis = Content._meta, ItemAnalysis._meta
+    qn = connection.ops.quote_name
+
+    def column(path: str) -> str:
+        if path.startswith("analysis__"):
+            return f"a.{qn(analysis.get_field(path.removeprefix('analysis__')).column)}"
+        return f"c.{qn(content.get_field(path).column)}"
+
+    select = ", ".join(column(path) for path in columns)
+    placeholders = ", ".join(["%s"] * len(event_ids))
+    sql = (
+        f"SELECT {select} FROM {qn(content.db_table)} c "  # noqa: S608 (names from the models, values as params)
+        f"JOIN {qn(analysis.db_table)} a ON a.{qn(analysis.pk.column)} = c.{qn(content.pk.column)} "
+        f"WHERE a.{qn(analysis.get_field('event').column)} IN ({placeholders}) "
+        f"AND c.{qn(content.get_field('kind').column)} = %s "
+        f"ORDER BY c.{qn(content.get_field('captured_at').column)}, c.{qn(content.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*event_ids, kind])
+        rows = cursor.fetchall()
+    # JSON comes back as text from both backends; SQLite's dates come back naive (stored in UTC).
+    if rows and rows[0][2].tzinfo is None:
+        rows = [(r[0], r[1], r[2].replace(tzinfo=UTC), *r[3:]) for r in rows]
+    return rows
 
 
 def _bucket_images(
-    event_ids: list[int], *, content_q: Q | None, kind: str, boxes: bool = False
+    event_ids: list[int], *, content_q: Q | None, kind: str, boxes: bool = False, files: bool = False
 ) -> dict[int, list[BucketImage]]:
-    """The items of the events (one query), in capture order; in a Camio search, only its slice."""
+    """The items of the events (one query), in capture order; in a Camio search, only its slice.
+
+    Only what the answer shows is read (``files``: what thumbnails need; ``boxes``: motion boxes),
+    as tuples, with the JSON lists decoded in one call per column.
+    """
     if not event_ids:
         return {}
-    qs = Content.objects.filter(analysis__event_id__in=event_ids, kind=kind)
-    if content_q is not None:
-        qs = qs.filter(content_q)
+    columns = _image_columns(files=files, boxes=boxes)
+    if content_q is None:
+        rows = _image_rows_sql(event_ids, kind=kind, columns=columns)
+    else:
+        # A Camio's slice is a Q (cameras, dates, label subqueries): the ORM builds it.
+        qs = Content.objects.filter(content_q, analysis__event_id__in=event_ids, kind=kind)
+        rows = list(
+            qs.order_by("captured_at", "id").values_list(
+                *(Cast(c, TextField()) if c in _JSON_COLUMNS else c for c in columns)
+            )
+        )
+    labels = decode_json_texts([row[4] for row in rows])
+    motion_boxes = decode_json_texts([row[-1] for row in rows]) if boxes else None
     out: dict[int, list[BucketImage]] = {pk: [] for pk in event_ids}
-    rows = qs.order_by("captured_at", "id").values(
-        "id",
-        "public_id",
-        "content_type",
-        "captured_at",
-        "kind",
-        "storage_key",
-        "poster_key",
-        event_id=F("analysis__event_id"),
-        labels=F("analysis__labels"),
-        interest_level=F("analysis__interest_level"),
-        interest_score=F("analysis__interest_score"),
-        # Decoding a hundred JSON lists costs; only when asked for.
-        **({"motion_boxes": F("analysis__motion_boxes")} if boxes else {}),
-    )
-    for row in rows:
-        out[row["event_id"]].append(row)
+    for i, row in enumerate(rows):
+        item: BucketImage = {
+            "public_id": row[0],
+            "content_type": row[1],
+            "captured_at": row[2],
+            "event_id": row[3],
+            "labels": labels[i],
+            "interest_level": row[5],
+            "interest_score": row[6],
+        }
+        if files:
+            item["id"], item["kind"], item["storage_key"], item["poster_key"] = row[7:11]
+        if motion_boxes is not None:
+            item["motion_boxes"] = motion_boxes[i]
+        out[row[3]].append(item)
     return out
 
 

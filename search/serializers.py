@@ -18,7 +18,7 @@ from rest_framework import serializers
 
 from config.api.dates import camio_date
 from config.api.errors import BadRequest
-from search.access_tokens import item_access_token
+from search.access_tokens import ItemSigner, item_access_signer
 from search.models import Camio, InterestLevel
 from uploads.models import Content
 from uploads.renditions import RenditionError, content_image_bytes, rendition_params
@@ -324,7 +324,7 @@ def camio_json(camio: Camio) -> CamioJSON:
 # --- search results ------------------------------------------------------------------------------
 
 
-def _image_json(item: dict, p: SearchParams, *, with_bytes: bool, with_token: bool) -> dict[str, Any]:
+def _image_json(item: dict, p: SearchParams, *, with_bytes: bool, sign: ItemSigner | None) -> dict[str, Any]:
     """One image of a bucket, from a ``search.selectors.BucketImage`` row."""
     out: dict[str, Any] = {
         "id": item["public_id"],
@@ -353,20 +353,23 @@ def _image_json(item: dict, p: SearchParams, *, with_bytes: bool, with_token: bo
             logger.warning("no thumbnail for %s: %s", item["public_id"], exc)
         else:
             out["image_bytes"] = base64.b64encode(data).decode("ascii")
-    if with_token:
-        out["access_token"] = item_access_token(item["public_id"])
+    if sign is not None:
+        out["access_token"] = sign(item["public_id"])
     return out
 
 
-def _event_bucket(event, images: list[dict], p: SearchParams, *, tokens: bool, score: float | None) -> dict:
-    cover_id = event.cover_public_id or (images[0]["public_id"] if images else None)
+def _event_bucket(
+    event: dict, images: list[dict], p: SearchParams, *, sign: ItemSigner | None, score: float | None
+) -> dict:
+    """One event bucket, from a ``search.selectors.EventRow``."""
+    cover_id = event["cover_public_id"] or (images[0]["public_id"] if images else None)
     bucket: dict[str, Any] = {
-        "bucket_id": event.public_id,
-        "source": event.source_name,
-        "labels": list(event.labels or []),
-        "earliest_date": camio_date(event.earliest_date),
-        "latest_date": camio_date(event.latest_date),
-        "max_interest_level": event.max_interest_level,
+        "bucket_id": event["public_id"],
+        "source": event["source_name"],
+        "labels": list(event["labels"] or []),
+        "earliest_date": camio_date(event["earliest_date"]),
+        "latest_date": camio_date(event["latest_date"]),
+        "max_interest_level": event["max_interest_level"],
         "cover_image_id": cover_id,
         # Camio's annotations are side-by-side (sxs) tags, which this service does not keep.
         "annotations": [],
@@ -375,7 +378,7 @@ def _event_bucket(event, images: list[dict], p: SearchParams, *, tokens: bool, s
                 item,
                 p,
                 with_bytes=p.fetch_all_thumbnails or (p.fetch_cover_thumbnails and item["public_id"] == cover_id),
-                with_token=tokens,
+                sign=sign,
             )
             for item in images
         ],
@@ -402,10 +405,11 @@ def _camio_bucket(camio: Camio) -> dict:
 
 def search_response_json(page, p: SearchParams, *, via_view_tokens: bool) -> dict[str, Any]:
     """The reference's search response for a ``search.selectors.SearchPage``."""
-    tokens = via_view_tokens or p.fetch_access_tokens
+    # One signer for the page: its key is derived once, not once per item.
+    sign = item_access_signer() if via_view_tokens or p.fetch_access_tokens else None
     if page.bucket_type == "event":
         buckets = [
-            _event_bucket(e, page.images.get(e.pk, []), p, tokens=tokens, score=page.scores.get(e.pk))
+            _event_bucket(e, page.images.get(e["id"], []), p, sign=sign, score=page.scores.get(e["id"]))
             for e in page.rows
         ]
     elif page.bucket_type == "camio":

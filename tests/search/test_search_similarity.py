@@ -104,3 +104,23 @@ def test_analysis_descriptors_use_its_layout_distance():
     )
     assert [pk for pk, _ in ranked] == [2, 1, 3]
     assert ranked[0][1] == pytest.approx(0.7 * 0.95)
+
+
+def test_similarity_pages_through_candidate_windows_without_gaps_or_repeats(api, user, monkeypatch):
+    monkeypatch.setattr("search.selectors.CANDIDATE_WINDOW", 3)
+    front = camera(user, "front")
+    paragon = event(front, T0, labels=["people"], descriptor=[1.0, 0.0])
+    later = [event(front, T0 + timedelta(minutes=m), descriptor=[1.0, 0.1 * m]) for m in range(1, 8)]
+    seen: list[str] = []
+    params = {"event": paragon.public_id}
+    for _ in range(4):
+        result = api.get("/api/search", params).json()["result"]
+        page = [b["bucket_id"] for b in result["buckets"]]
+        assert len(page) <= 3
+        seen += page
+        if not result["more_results"]:
+            break
+        # The window's oldest candidate bounds the next call (descending).
+        params = {"event": paragon.public_id, "date": result["earliest_date_considered"]}
+    assert sorted(seen) == sorted(e.public_id for e in later)
+    assert len(seen) == len(set(seen))

@@ -1,0 +1,79 @@
+"""The search page read as rows: the owner's hand-written images query and the ORM's Camio-slice
+query give the same items, JSON columns decoded in one call, page-wide access-token signing."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from search.access_tokens import item_access_check, item_access_signer, item_access_token
+from search.models import Camio
+from search.selectors import decode_json_texts
+from tests.search.test_search_factories import T0, camera, event
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _share_all(owner) -> Camio:
+    query = {"cameras": [], "labels": [], "events": [], "start_date": None, "end_date": None, "sort": "desc"}
+    return Camio.objects.create(owner=owner, name="all", query=query)
+
+
+def _without_tokens(body: dict) -> list[dict]:
+    buckets = body["result"]["buckets"]
+    for bucket in buckets:
+        for image in bucket["images"]:
+            image.pop("access_token", None)
+    return buckets
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"fetch_motion_boxes": "true"}, {"fetch_all_thumbnails": "true", "w": 32, "h": 32}],
+    ids=["plain", "boxes", "thumbnails"],
+)
+def test_owner_and_view_token_reads_give_the_same_items(api, anon, user, extra):
+    front, back = camera(user, "front"), camera(user, "back")
+    event(front, T0, labels=["people", "_color_red"], items=3, stored=True)
+    event(back, T0 + timedelta(minutes=1), labels=[], items=2, stored=True)
+    event(front, T0 + timedelta(minutes=2), labels=["car"], items=1, stored=True, level=3)
+    owner = api.get("/api/search", {"fetch_access_tokens": "true", **extra})
+    viewer = anon.get("/api/search", {"view_tokens": _share_all(user).view_token, **extra})
+    assert owner.status_code == viewer.status_code == 200
+    assert _without_tokens(owner.json()) == _without_tokens(viewer.json())
+    images = owner.json()["result"]["buckets"][2]["images"]
+    assert [i["labels"] for i in images] == [["_color_red", "people"]] * 3
+    assert [i["interest_score"] for i in images] == [0.25, 0.35, 0.45]
+    assert [i["date_created"] for i in images] == [
+        "2026-11-20T12:00:00.000-0000",
+        "2026-11-20T12:00:01.000-0000",
+        "2026-11-20T12:00:02.000-0000",
+    ]
+
+
+def test_json_texts_decode_in_one_call():
+    assert decode_json_texts([]) == []
+    assert decode_json_texts(['["a", "b"]', None, "[]", "[0.5, 1]"]) == [["a", "b"], None, [], [0.5, 1]]
+
+
+def test_page_signer_makes_the_tokens_item_access_token_makes(monkeypatch):
+    monkeypatch.setattr(time, "time", lambda: 1_795_000_000.5)
+    sign = item_access_signer()
+    for public_id in ("abc", "rNz9wpoKvMWiw3PUtIFBxw", "x-_y"):
+        assert sign(public_id) == item_access_token(public_id)
+        assert item_access_check(public_id, sign(public_id))
+    assert not item_access_check("other", sign("abc"))
+
+
+def test_page_signer_tokens_open_their_items(settings):
+    sign = item_access_signer()
+    assert item_access_check("abc", sign("abc"))
+    settings.SECRET_KEY = "another-" + "k" * 50  # a rotated key revokes them
+    assert not item_access_check("abc", sign("abc"))
