@@ -12,24 +12,51 @@ Grammar (case-insensitive):
 - ``not`` negates the next term: ``not street`` excludes events labelled street; ``not front``
   excludes the camera front.
 - A handful of filler words (``the``, ``at``, ``a``, ``with`` …) are ignored.
-- Dates in plain words set a window (search only; hooks ignore it): ``today``, ``yesterday``,
-  weekday names (the most recent one), ``2026-11-20``, ``11/20``, ``nov 20``, ``november 20 2026``;
-  times ``7pm``, ``7:30 pm``, ``19:00``, ``noon``, ``midnight``; ranges ``7pm to 9pm``,
-  ``from … to …``, ``between … and …``, ``yesterday 7am to 6pm``, ``yesterday between 7pm and
-  9pm``, ``7pm-9pm``, ``7-9pm`` (a bare start hour takes the end's am/pm); relative ``in the last
-  3 hours``, ``last 2 days``, ``past 30 minutes``, ``last hour``; ``last monday`` (a week ago when
-  said on a Monday); ``2026-11-20T10:00``; zones ``ET CT MT PT UTC`` (with their
-  standard/daylight forms). The date and the zone written on one end of a range carry to the
-  other. A day written without a year is the most recent one (searches look back), and a range's
-  end without a year is the first one after its start (``dec 25 to jan 2``). Season words are
-  never dates (``slip and fall`` is a label query).
+- Dates in plain words set a window (search only; hooks ignore it), read in the query's zone
+  (UTC unless a zone word is written):
+
+  - days: ``today``, ``yesterday``, weekday names (the most recent one, today included),
+    ``last monday`` (a week ago when said on a Monday), ``2026-11-20``, ``11/20``, ``11/20/26``,
+    ``nov 20``, ``november 20th 2026``. A month name is a date only when a day number (1-31)
+    follows: ``may the dog``, ``march band`` are labels.
+  - times ``7pm``, ``7:30 pm``, ``19:00``, ``noon``, ``midnight`` (alone: that hour; ``7:30pm``:
+    that minute); ``2026-11-20T10:00``.
+  - parts of a day: ``this morning`` (05-12), ``this afternoon`` (12-17), ``this evening``
+    (17-21), ``tonight``/``last night`` (the dark hours, 18:00 to 06:00 the next day; ``tonight``
+    said before 06:00 is the night under way), ``yesterday morning``, ``friday night``,
+    ``monday in the evening``. A part-of-day word alone (``morning``) is a label.
+  - ranges ``7pm to 9pm``, ``from … to …``, ``between … and …``, ``yesterday 7am to 6pm``,
+    ``yesterday between 7pm and 9pm``, ``7pm-9pm``, ``7-9pm`` (a bare start hour takes the end's
+    am/pm), ``7pm to now``; an end before its start crosses midnight (``10pm to 2am``). The date
+    and the zone written on one end carry to the other.
+  - one end: ``since 7am`` (to now), ``after 5pm`` (to the end of that day), ``before noon``
+    (from the start of that day), ``until 9pm``; with a day only: ``after nov 20`` (from the
+    21st on), ``before nov 20`` (up to the 20th, not included), ``until nov 20`` (the 20th included).
+  - counted from now: ``in the last 3 hours``, ``last 2 days``, ``past 30 minutes``, ``last
+    hour``, ``last week``/``last month`` (the 7/30 days up to now); ``3 hours ago`` (that hour:
+    from 3 hours back to 2 hours back), ``2 days ago`` (that calendar day), ``since 3 hours ago``;
+    ``this week|month|year`` (from its first day to now).
+  - zones ``ET CT MT PT UTC`` (with their standard/daylight forms), one per query.
+
+  A day written without a year is the most recent one, and a time written without a day is the
+  most recent one too (``10pm to 2am`` said at 1am is the night under way; searches look back); a
+  range's end without a year is the first one after its start (``dec 25 to jan 2``). Future
+  windows (``tomorrow``, ``next monday``, ``next week``, ``in 3 hours``) are understood and echoed,
+  and find nothing: content is never captured in the future.
+
+  What is refused (``QueryError``, a 400 from search) rather than left to become a label that
+  finds nothing: a second date expression (``yesterday 7pm today``), words shaped like a date or
+  time that are none (``feb 30``, ``11/31``, ``2026-13-01``, ``13pm``, ``24:00``), a count and
+  unit without ``last`` or ``ago`` (``3 hours``), ``ago`` without a count (``a few hours ago``),
+  two different zones, and ranges that end before they start. Season words are never dates
+  (``slip and fall``, ``spring``), nor are bare numbers (``3 cars``) or ``sun``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 COLORS = (
@@ -103,6 +130,10 @@ UNITS = {
     "days": 86400,
     "week": 604800,
     "weeks": 604800,
+    "month": 30 * 86400,
+    "months": 30 * 86400,
+    "year": 365 * 86400,
+    "years": 365 * 86400,
 }
 
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?(am|pm|a\.m\.|p\.m\.)?$")
@@ -191,6 +222,39 @@ def _tokens(text: str) -> list[tuple[str, bool]]:
 
 # --- dates ---------------------------------------------------------------------------------------
 
+# Parts of the day in local wall-clock hours (an end past 24 is the next day's). "night" is the
+# dark hours a camera owner means by "last night", so it overlaps the evening.
+DAY_PARTS: dict[str, tuple[int, int]] = {
+    "morning": (5, 12),
+    "afternoon": (12, 17),
+    "evening": (17, 21),
+    "night": (18, 30),
+}
+NIGHT_ENDS_AT = 6  # "tonight" said before 06:00 is the night already under way
+# A lead word that gives a window one end only ("since 7am", "before noon").
+SINGLE_ENDED = ("since", "after", "before", "until", "till")
+PERIODS = ("week", "month", "year")
+_MERIDIEMS = ("am", "pm", "a.m.", "p.m.")
+_DAY_NUMBER = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?$")
+# Shapes of dates and times: one left over after parsing was not understood (a 400, not a label).
+_DATE_SHAPED = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}(t\S*)?|\d{1,2}/\d{1,2}(/\d{2,4})?)$")
+_TIME_SHAPED = re.compile(r"^(\d{1,2}(:\d{2})?(am|pm|a\.m\.|p\.m\.)|\d{1,2}:\d{2})$")
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """The moment the query is read, in the query's zone."""
+
+    now: datetime
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    @property
+    def tz(self) -> tzinfo:
+        return self.now.tzinfo
+
 
 @dataclass
 class _Point:
@@ -198,6 +262,12 @@ class _Point:
     at: time | None = None
     hour_only: bool = False  # "7pm": a one-hour window when alone
     yearless: bool = False  # "nov 2", "11/02": the year was inferred
+    exact: datetime | None = None  # "now" at the end of a range
+
+
+def _plus(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta`` in elapsed time (an hour is an hour across a DST change), same zone."""
+    return (moment.astimezone(UTC) + delta).astimezone(moment.tzinfo)
 
 
 def _parse_time(words: list[str], i: int) -> tuple[time, int, bool] | None:
@@ -212,7 +282,7 @@ def _parse_time(words: list[str], i: int) -> tuple[time, int, bool] | None:
         return None
     hour, minute, meridiem = int(m.group(1)), m.group(2), m.group(3)
     used = 1
-    if meridiem is None and i + 1 < len(words) and words[i + 1] in ("am", "pm", "a.m.", "p.m."):
+    if meridiem is None and i + 1 < len(words) and words[i + 1] in _MERIDIEMS:
         meridiem, used = words[i + 1], 2
     if meridiem is None and minute is None:
         return None  # a bare number is not a time ("3 cars")
@@ -244,6 +314,8 @@ def _parse_day(words: list[str], i: int, today: date) -> tuple[date, int, bool] 
         return today, 1, False
     if word == "yesterday":
         return today - timedelta(days=1), 1, False
+    if word == "tomorrow":
+        return today + timedelta(days=1), 1, False  # a future window: it finds nothing, honestly
     if word in WEEKDAYS:
         back = (today.weekday() - WEEKDAYS[word]) % 7
         return today - timedelta(days=back), 1, False
@@ -261,8 +333,8 @@ def _parse_day(words: list[str], i: int, today: date) -> tuple[date, int, bool] 
                 return None
         found = _most_recent(int(m[1]), int(m[2]), today) if 1 <= int(m[1]) <= 12 else None
         return (found, 1, True) if found else None
-    if word in MONTHS and i + 1 < len(words) and re.fullmatch(r"\d{1,2}(st|nd|rd|th)?", words[i + 1]):
-        day = int(re.match(r"\d+", words[i + 1]).group())
+    if word in MONTHS and i + 1 < len(words) and (m := _DAY_NUMBER.match(words[i + 1])):
+        day = int(m[1])
         if i + 2 < len(words) and re.fullmatch(r"\d{4}", words[i + 2]):
             try:
                 return date(int(words[i + 2]), MONTHS[word], day), 3, False
@@ -273,8 +345,9 @@ def _parse_day(words: list[str], i: int, today: date) -> tuple[date, int, bool] 
     return None
 
 
-def _parse_point(words: list[str], i: int, today: date) -> tuple[_Point, int]:
+def _parse_point(words: list[str], i: int, clock: _Clock) -> tuple[_Point, int]:
     """A date and/or time starting at words[i], in either order; (point, words used)."""
+    today = clock.today
     point, j = _Point(), i
     if i < len(words) and (m := _ISO_DATETIME.match(words[i])):
         try:
@@ -286,11 +359,15 @@ def _parse_point(words: list[str], i: int, today: date) -> tuple[_Point, int]:
     for _ in range(2):
         if j >= len(words):
             break
-        lead = 1 if words[j] in ("last", "this", "on") and j + 1 < len(words) and words[j + 1] in WEEKDAYS else 0
+        lead = 0
+        if words[j] in ("last", "this", "on", "next") and j + 1 < len(words) and words[j + 1] in WEEKDAYS:
+            lead = 1
         if point.day is None and (d := _parse_day(words, j + lead, today)):
             point.day, point.yearless, j = d[0], d[2], j + lead + d[1]
             if lead and words[j - 2] == "last" and point.day == today:
                 point.day -= timedelta(days=7)  # "last monday", said on a Monday, is a week ago
+            if lead and words[j - 2] == "next":
+                point.day += timedelta(days=7)  # "next monday": the coming one (future: finds nothing)
             if j < len(words) and words[j] == "at":
                 j += 1
             continue
@@ -313,122 +390,302 @@ def _bare_start(words: list[str], i: int, end: _Point) -> _Point | None:
 
 
 def _combine(point: _Point, today: date, tz: tzinfo, *, end: bool) -> datetime:
+    if point.exact is not None:
+        return point.exact
     day = point.day or today
     if point.at is None:
         return datetime.combine(day + timedelta(days=1) if end else day, time(0), tz)
     return datetime.combine(day, point.at, tz)
 
 
+def _point_window(point: _Point, clock: _Clock) -> tuple[datetime, datetime]:
+    """A lone point as a window: a day, the hour of "7pm", the minute of "7:30pm"."""
+    start = _combine(point, clock.today, clock.tz, end=False)
+    if point.at is None:
+        return start, _combine(point, clock.today, clock.tz, end=True)
+    return start, _plus(start, timedelta(hours=1) if point.hour_only else timedelta(minutes=1))
+
+
 _JOINERS = ("to", "until", "till", "through", "-")
 
 
-def _parse_range(words: list[str], k: int, today: date) -> tuple[str, _Point, _Point | None, int] | None:
-    """``[from|between|since] point [(to|until|-|and) point]`` at words[k].
+def _parse_range(words: list[str], k: int, clock: _Clock) -> tuple[str, _Point, _Point | None, int] | None:
+    """``[from|between|since|after|before|until] point [(to|until|-|and) point]`` at words[k].
 
     Returns (lead word or "", start, end or None, index after the expression); None if no date.
     """
-    lead = words[k] if words[k] in ("from", "between", "since") else ""
+    lead = words[k] if words[k] in ("from", "between", *SINGLE_ENDED) else ""
     first = k + (1 if lead else 0)
-    start, n = _parse_point(words, first, today)
+    start, n = _parse_point(words, first, clock)
     if n == 0:
         # "7 to 9pm": a bare hour is a time only when a range's end gives it its half of the day.
         if first + 2 < len(words) and words[first + 1] in (*_JOINERS, "and"):
-            end, m = _parse_point(words, first + 2, today)
+            end, m = _parse_point(words, first + 2, clock)
             if m and (bare := _bare_start(words, first, end)):
                 bare.day = end.day
                 return lead, bare, end, first + 2 + m
         return None
     after = first + n
     joiner = words[after] if after < len(words) else None
-    if lead != "since" and (joiner in _JOINERS or (lead and joiner == "and")):
-        end, m = _parse_point(words, after + 1, today)
+    if lead not in SINGLE_ENDED and (joiner in _JOINERS or (lead and joiner == "and")):
+        if after + 1 < len(words) and words[after + 1] == "now":
+            return lead, start, _Point(exact=clock.now), after + 2
+        end, m = _parse_point(words, after + 1, clock)
         if m:
             return lead, start, end, after + 1 + m
         return lead, start, None, after + 1  # a dangling "to" belongs to the date
     return lead, start, None, after
 
 
-def _extract_dates(words: list[str], now: datetime, tz: tzinfo) -> tuple[datetime | None, datetime | None, set[int]]:
-    """Find the date expression among ``words``; returns (start, end, indexes of words it used)."""
-    # A time zone word anywhere applies to the whole expression ("3pm to 5pm ET").
-    used: set[int] = set()
-    for k, word in enumerate(words):
-        if word in TIMEZONES:
-            tz, _ = ZoneInfo(TIMEZONES[word]), used.add(k)
-    local_now = now.astimezone(tz)
-    today = local_now.date()
+def _part_window(day: date, part: str, tz: tzinfo) -> tuple[datetime, datetime]:
+    first, last = DAY_PARTS[part]
+    return (
+        datetime.combine(day, time(first), tz),
+        datetime.combine(day + timedelta(days=last // 24), time(last % 24), tz),
+    )
 
-    for k, word in enumerate(words):
-        # Relative windows: "in the last 3 hours", "last 2 days", "past 30 minutes", "last hour".
-        if word in ("last", "past") and k + 1 < len(words):
-            count, unit_at = 1, k + 1
-            if words[k + 1].isdigit():
-                count, unit_at = int(words[k + 1]), k + 2
-            if unit_at < len(words) and words[unit_at] in UNITS:
-                seconds = count * UNITS[words[unit_at]]
-                if count < 1 or seconds > MAX_RELATIVE_SECONDS:
-                    raise QueryError(f"'{word} {count} {words[unit_at]}' is not a window (1 minute to 100 years)")
-                first = k - 2 if k >= 2 and words[k - 2] == "in" and words[k - 1] == "the" else k
-                first = k - 1 if first == k and k >= 1 and words[k - 1] == "the" else first
-                used.update(range(first, unit_at + 1))
-                return now - timedelta(seconds=seconds), now, used
 
-    k = 0
-    while k < len(words):
-        if k in used:
-            k += 1
-            continue
-        found = _parse_range(words, k, today)
-        if found is None:
-            k += 1
-            continue
-        lead, start_point, end_point, after = found
-        # "yesterday between 7pm and 9pm", "monday from 9am to noon", "yesterday 7-9pm": a day,
-        # then a range of times on it.
-        if end_point is None and start_point.at is None and after < len(words) and lead != "since":
-            inner = _parse_range(words, after, today)
-            if (
-                inner
-                and inner[1].day is None
-                and inner[1].at is not None
-                and (inner[2] is not None or inner[0] in ("from", "between"))
-            ):
-                _, start_point, end_point, after = inner[0], inner[1], inner[2], inner[3]
-                start_point.day = found[1].day
-                start_point.yearless = found[1].yearless
-        span = set(range(k, after))
-        if lead == "since":
-            return _combine(start_point, today, tz, end=False), now, used | span
-        if end_point is not None:
-            # The date written on one end carries to the other.
-            end_point.day = end_point.day or start_point.day
-            start_point.day = start_point.day or end_point.day
-            if end_point.yearless and start_point.day and end_point.day < start_point.day:
-                # "dec 25 to jan 2", "nov 20 to nov 25": the end is the first such day from the start on.
-                for year in range(start_point.day.year, start_point.day.year + 5):
-                    try:
-                        candidate = end_point.day.replace(year=year)
-                    except ValueError:  # Feb 29
-                        continue
-                    if candidate >= start_point.day:
-                        end_point.day = candidate
-                        break
-            start = _combine(start_point, today, tz, end=False)
-            end = _combine(end_point, today, tz, end=True)
-            if end <= start and end_point.at is not None and start_point.at is not None:
-                end += timedelta(days=1)  # "10pm to 2am" crosses midnight
-            if end <= start:
-                raise QueryError("The date range ends before it starts")
-            return start, end, used | span
+def _day_part_at(words: list[str], k: int, clock: _Clock) -> tuple[datetime, datetime, int] | None:
+    """ "tonight", "this morning", "last night" at words[k]: (start, end, index after)."""
+    night_under_way = clock.now.hour < NIGHT_ENDS_AT
+    if words[k] == "tonight":
+        day = clock.today - timedelta(days=1 if night_under_way else 0)
+        return (*_part_window(day, "night", clock.tz), k + 1)
+    if words[k] in ("this", "last") and k + 1 < len(words) and words[k + 1] in DAY_PARTS:
+        part = words[k + 1]
+        back = 1 if words[k] == "last" or (part == "night" and night_under_way) else 0
+        return (*_part_window(clock.today - timedelta(days=back), part, clock.tz), k + 2)
+    return None
+
+
+def _part_after(words: list[str], j: int) -> tuple[str, int] | None:
+    """A part of the day right after a day ("yesterday morning", "monday in the evening", "friday
+    night", "sunday at night"); returns (part, index after)."""
+    if words[j : j + 2] == ["in", "the"]:
+        j += 2
+    elif words[j : j + 2] == ["at", "night"]:
+        j += 1
+    if j < len(words) and words[j] in DAY_PARTS:
+        return words[j], j + 1
+    return None
+
+
+def _count_unit(words: list[str], j: int) -> tuple[int, str, int] | None:
+    """ "3 hours", "an hour", "hour" at words[j]: (count, unit, index of the unit)."""
+    if j < len(words) and words[j] in UNITS:
+        return 1, words[j], j
+    if j + 1 < len(words) and words[j + 1] in UNITS:
+        if words[j].isdigit():
+            return int(words[j]), words[j + 1], j + 1
+        if words[j] in ("a", "an", "one"):
+            return 1, words[j + 1], j + 1
+    return None
+
+
+def _span(count: int, unit: str) -> timedelta:
+    seconds = count * UNITS[unit]
+    if count < 1 or seconds > MAX_RELATIVE_SECONDS:
+        raise QueryError(f"'{count} {unit}' is not a window (1 minute to 100 years)")
+    return timedelta(seconds=seconds)
+
+
+def _relative_at(words: list[str], k: int, clock: _Clock) -> tuple[datetime | None, datetime | None, int] | None:
+    """Windows counted from now, at words[k]: (start, end, index after).
+
+    "in the last 3 hours", "the past 2 days", "last hour", "last week" (the 7 days up to now);
+    "3 hours ago" (that one hour: from 3 hours back to 2 hours back), "2 days ago" (that whole
+    day), "since 3 hours ago"; "this week|month|year" (from its start to now); future ones find
+    nothing: "in 3 hours", "next week".
+    """
+    now, i = clock.now, k
+    if words[i : i + 2] == ["in", "the"] and words[i + 2 : i + 3] in (["last"], ["past"]):
+        i += 2
+    elif words[i] == "the" and words[i + 1 : i + 2] in (["last"], ["past"]):
+        i += 1
+    if words[i] in ("last", "past"):
+        found = _count_unit(words, i + 1)
+        if found and words[i + 1] not in ("a", "an", "one"):
+            count, unit, at = found
+            return _plus(now, -_span(count, unit)), now, at + 1
+        return None
+    if words[i] in ("since", "after") and i + 1 < len(words) and words[i + 1] in ("last", "past", "this"):
+        # "since last week", "since this month": from the window's start to now.
+        if (inner := _relative_at(words, i + 1, clock)) and inner[0] is not None and inner[0] <= now:
+            return inner[0], now, inner[2]
+        return None
+    since = words[i] == "since"
+    j = i + 1 if since else i
+    found = _count_unit(words, j)
+    if found and found[2] > j and found[2] + 1 < len(words) and words[found[2] + 1] == "ago":
+        count, unit, at = found
+        span = _span(count, unit)
+        if since:
+            return _plus(now, -span), now, at + 2
+        if UNITS[unit] == 86400:  # "2 days ago" is that calendar day
+            day = clock.today - timedelta(days=count)
+            start = datetime.combine(day, time(0), clock.tz)
+            return start, datetime.combine(day + timedelta(days=1), time(0), clock.tz), at + 2
+        return _plus(now, -span), _plus(now, timedelta(seconds=UNITS[unit]) - span), at + 2
+    if words[i] == "in" and (found := _count_unit(words, i + 1)) and found[2] > i + 1:
+        count, unit, at = found
+        return now, _plus(now, _span(count, unit)), at + 1
+    if words[i] == "next" and i + 1 < len(words) and words[i + 1] in PERIODS:
+        return now, _plus(now, _span(1, words[i + 1])), i + 2
+    if words[i] == "this" and i + 1 < len(words) and words[i + 1] in PERIODS:
+        today = clock.today
+        first = {
+            "week": today - timedelta(days=today.weekday()),
+            "month": today.replace(day=1),
+            "year": today.replace(month=1, day=1),
+        }[words[i + 1]]
+        return datetime.combine(first, time(0), clock.tz), now, i + 2
+    return None
+
+
+def _one_end(
+    lead: str, start: datetime, end: datetime, point_has_time: bool, clock: _Clock
+) -> tuple[datetime | None, datetime | None]:
+    """The window of ``since|after|before|until`` a point or a window (start, end)."""
+    if lead == "since":
+        return start, clock.now
+    if point_has_time:
+        day_start = datetime.combine(start.date(), time(0), start.tzinfo)
+        if lead == "after":
+            return start, datetime.combine(start.date() + timedelta(days=1), time(0), start.tzinfo)
+        return day_start, start  # before, until
+    if lead == "after":
+        return end, None
+    if lead == "before":
+        return None, start
+    return None, end  # until: the day written is included
+
+
+def _expression_at(words: list[str], k: int, clock: _Clock) -> tuple[datetime | None, datetime | None, int] | None:
+    """The date expression starting at words[k]: (start, end, index after it), or None."""
+    if found := _relative_at(words, k, clock):
+        return found
+    if found := _day_part_at(words, k, clock):
+        return found
+    if words[k] in SINGLE_ENDED and k + 1 < len(words) and (part := _day_part_at(words, k + 1, clock)):
+        start, end = _one_end(words[k], part[0], part[1], False, clock)
+        return start, end, part[2]
+    found = _parse_range(words, k, clock)
+    if found is None:
+        return None
+    lead, start_point, end_point, after = found
+    today, tz = clock.today, clock.tz
+    if end_point is None and start_point.at is None and after < len(words):
+        # "yesterday morning", "friday night", "since yesterday evening": a part of a day.
+        if part := _part_after(words, after):
+            start, end = _part_window(start_point.day, part[0], tz)
+            if lead in SINGLE_ENDED:
+                start, end = _one_end(lead, start, end, False, clock)
+            return start, end, part[1]
+        # "yesterday between 7pm and 9pm", "monday from 9am to noon", "yesterday 7-9pm",
+        # "yesterday before noon": a day, then a range of times on it.
+        inner = _parse_range(words, after, clock) if lead not in SINGLE_ENDED else None
+        if (
+            inner
+            and inner[1].day is None
+            and inner[1].at is not None
+            and (inner[2] is not None or inner[0] in ("from", "between", *SINGLE_ENDED))
+        ):
+            lead, start_point, end_point, after = inner[0], inner[1], inner[2], inner[3]
+            start_point.day = found[1].day
+            start_point.yearless = found[1].yearless
+    # A time with no day written is the most recent one (searches look back, as yearless days do).
+    no_day = start_point.day is None and (end_point is None or end_point.day is None)
+    if lead in SINGLE_ENDED:
+        start, end = _point_window(start_point, clock)
+        start, end = _one_end(lead, start, end, start_point.at is not None, clock)
+        if no_day and start is not None and start > clock.now:
+            start, end = start - timedelta(days=1), (end - timedelta(days=1) if lead != "since" else end)
+        return start, end, after
+    if end_point is not None:
+        # The date written on one end carries to the other.
+        end_point.day = end_point.day or start_point.day
+        start_point.day = start_point.day or end_point.day
+        if end_point.yearless and start_point.day and end_point.day < start_point.day:
+            # "dec 25 to jan 2", "nov 20 to nov 25": the end is the first such day from the start on.
+            for year in range(start_point.day.year, start_point.day.year + 5):
+                try:
+                    candidate = end_point.day.replace(year=year)
+                except ValueError:  # Feb 29
+                    continue
+                if candidate >= start_point.day:
+                    end_point.day = candidate
+                    break
         start = _combine(start_point, today, tz, end=False)
-        if start_point.at is None:
-            end = start + timedelta(days=1)
-        elif start_point.hour_only:
-            end = start + timedelta(hours=1)
-        else:
-            end = start + timedelta(minutes=1)
-        return start, end, used | span
-    return None, None, set()
+        end = _combine(end_point, today, tz, end=True)
+        if end <= start and end_point.at is not None and start_point.at is not None and end_point.exact is None:
+            end += timedelta(days=1)  # "10pm to 2am" crosses midnight
+        if no_day and start > clock.now and end_point.exact is None:
+            start, end = start - timedelta(days=1), end - timedelta(days=1)  # "10pm to 2am" at 1am: tonight's
+        if end <= start:
+            raise QueryError("The date range ends before it starts")
+        return start, end, after
+    start, end = _point_window(start_point, clock)
+    if no_day and start > clock.now:
+        start_point.day = today - timedelta(days=1)
+        start, end = _point_window(start_point, clock)
+    return start, end, after
+
+
+def _malformed(words: list[str], i: int) -> str | None:
+    """Why words[i] looks like a date or time that was not understood, or None if it does not."""
+    word, after = words[i], (words[i + 1] if i + 1 < len(words) else "")
+    if _DATE_SHAPED.match(word):
+        return f"'{word}' is not a date (write e.g. 2026-11-30, 11/30 or nov 30)"
+    if _TIME_SHAPED.match(word) or (word.isdigit() and after in _MERIDIEMS):
+        shown = f"{word} {after}" if after in _MERIDIEMS else word
+        return f"'{shown}' is not a time (write e.g. 7pm, 7:30pm or 19:30)"
+    if word in MONTHS and (m := _DAY_NUMBER.match(after)) and 1 <= int(m[1]) <= 31:
+        return f"'{word} {after}' is not a date"
+    if word.isdigit() and after in UNITS:
+        return f"'{word} {after}' is not a window (write 'last {word} {after}' or '{word} {after} ago')"
+    if word == "ago":
+        return "'ago' needs a number and a unit before it (e.g. '3 hours ago')"
+    return None
+
+
+def _extract_dates(words: list[str], now: datetime, tz: tzinfo) -> tuple[datetime | None, datetime | None, set[int]]:
+    """Find the date expression among ``words``; returns (start, end, indexes of words it used).
+
+    Raises QueryError for a second date expression (only one window per query) and for words
+    shaped like dates or times that mean none ("feb 30", "13pm"): neither may silently become a
+    label that finds nothing.
+    """
+    # A time zone word anywhere applies to the whole expression ("3pm to 5pm ET"), so the
+    # expression is read without it ("3pm ET to 5pm ET").
+    zones = {k: TIMEZONES[word] for k, word in enumerate(words) if word in TIMEZONES}
+    if len(set(zones.values())) > 1:
+        raise QueryError("Give one time zone per query")
+    if zones:
+        tz = ZoneInfo(next(iter(zones.values())))
+    clock = _Clock(now.astimezone(tz))
+    index = [k for k in range(len(words)) if k not in zones]
+    rest = [words[k] for k in index]
+
+    start = end = None
+    used: set[int] = set()
+    first_words = ""
+    k = 0
+    while k < len(rest):
+        found = _expression_at(rest, k, clock)
+        if found is None:
+            if message := _malformed(rest, k):
+                raise QueryError(message)
+            k += 1
+            continue
+        phrase = " ".join(rest[k : found[2]])
+        if used:
+            raise QueryError(f"Give one date or range per query: '{first_words}' and '{phrase}'")
+        start, end, first_words = found[0], found[1], phrase
+        used = {index[j] for j in range(k, found[2])}
+        k = found[2]
+    if used:
+        used |= set(zones)
+    return start, end, used
 
 
 # --- the whole query -----------------------------------------------------------------------------

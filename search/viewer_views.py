@@ -5,19 +5,17 @@ The viewer is a static page plus a script that calls the public API (search with
 may be framed by other sites; every other page keeps ``X-Frame-Options: DENY``.
 
 ``key`` identifies the partner embedding the page: the client id of an OAuth application issued
-in admin (``create_oauth_app``). Page loads are counted per key and day in the cache.
+in admin (``create_oauth_app``). Page loads are counted per key and day (``search.viewer_usage``:
+the cache at once, the database in batches) and shown in the API key's admin.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
-from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 from oauth2_provider.models import get_application_model
@@ -25,6 +23,7 @@ from oauth2_provider.models import get_application_model
 from config.api.errors import ApiError, json_error
 from search import downloads
 from search.selectors import camio_for_view_token
+from search.viewer_usage import viewer_usage_record
 
 # Scripts, styles, images and media from this site only (data: for base64 thumbnails); any site
 # may frame the page.
@@ -32,25 +31,6 @@ _VIEWER_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "media-src 'self' blob:; connect-src 'self'; frame-ancestors *; base-uri 'none'; form-action 'none'"
 )
-_USAGE_DAYS = 40
-
-
-def viewer_usage_key(api_key: str, day: dt.date) -> str:
-    return f"viewer-usage:{api_key}:{day.isoformat()}"
-
-
-def viewer_usage(*, api_key: str, day: dt.date) -> int:
-    """Viewer page loads under ``api_key`` on ``day`` (UTC)."""
-    return int(cache.get(viewer_usage_key(api_key, day)) or 0)
-
-
-def _count_use(api_key: str) -> None:
-    key = viewer_usage_key(api_key, timezone.now().date())
-    cache.add(key, 0, timeout=_USAGE_DAYS * 86400)
-    try:
-        cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=_USAGE_DAYS * 86400)
 
 
 def _api_key_known(api_key: str) -> bool:
@@ -74,7 +54,7 @@ def viewer(request: HttpRequest) -> HttpResponse:
         return _page(request, status=404, problem="This Camio link is invalid, has expired or was revoked.")
     if not downloads.camio_viewable_by(camio=camio, user=None):
         return _page(request, status=403, problem="This Camio is private: its owner shares it only with guests.")
-    _count_use(api_key)
+    viewer_usage_record(client_id=api_key)
     return _page(request, status=200, problem="", camio=camio, token=token)
 
 

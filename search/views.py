@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -9,20 +11,53 @@ from rest_framework.views import APIView
 from config.api.errors import BadRequest
 from config.api.views import MeAPIView
 from search import camios, selectors
-from search.serializers import CamioCreateInput, camio_json, search_params_parse, search_response_json
+from search.serializers import (
+    CamioCreateInput,
+    SearchParams,
+    camio_json,
+    search_params_parse,
+    search_response_json,
+)
+
+# What shapes the images of event buckets only. Timelines (seconds, hours) and Camios have no
+# images, so there these would do nothing, and the API never ignores a parameter silently.
+_IMAGE_FLAGS = ("fetch_motion_boxes", "fetch_cover_thumbnails", "fetch_all_thumbnails", "fetch_access_tokens")
+_THUMBNAIL_SIZES = ("w", "h", "quality")
+
+
+def search_params_check_applicable(query: Mapping, params: SearchParams) -> None:
+    """400 for image parameters given with an ``object_type`` whose buckets carry no images.
+
+    A flag set to false asks for nothing and passes; ``w``, ``h`` and ``quality`` are refused
+    whenever written. With ``events`` they all apply (sizes only when thumbnails are fetched, as
+    the reference says).
+    """
+    if params.object_type == "events":
+        return
+    for name in _IMAGE_FLAGS:
+        if getattr(params, name):
+            raise BadRequest(f"{name} applies to object_type events only: {params.object_type} buckets have no images")
+    for name in _THUMBNAIL_SIZES:
+        if str(query.get(name) or "").strip():
+            raise BadRequest(
+                f"{name} sizes thumbnails of object_type events only: {params.object_type} buckets have no images"
+            )
 
 
 class SearchView(APIView):
     """``GET /api/search``: events, timelines or Camios of the caller, a host, or shared Camios.
 
     Open to anonymous callers only with ``view_tokens`` (public Camios); everything else needs
-    OAuth, which ``search_authorize`` enforces with a 401.
+    OAuth, which ``search_authorize`` enforces with a 401. ``text`` follows the grammar of
+    ``search.querylang`` (plain-word dates included; words that look like a date but are none are
+    a 400). Image parameters with ``seconds``, ``hours`` or ``camios`` are a 400.
     """
 
     permission_classes = [AllowAny]
 
     def get(self, request):
         params = search_params_parse(request.query_params)
+        search_params_check_applicable(request.query_params, params)
         auth = selectors.search_authorize(user=request.user, host_email=params.user, view_tokens=params.view_tokens)
         page = selectors.search_run(auth=auth, params=params)
         return Response(search_response_json(page, params, via_view_tokens=auth.via_view_tokens))

@@ -1,3 +1,3 @@
-"""Admin for events and analysis (events.py) and for Camios and downloads (camios.py)."""
+"""Admin for events and analysis (events.py), Camios and downloads (camios.py), viewer API keys (viewer.py)."""
 
-from search.admin import camios, events  # noqa: F401
+from search.admin import camios, events, viewer  # noqa: F401

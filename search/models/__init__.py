@@ -2,5 +2,6 @@
 
 from search.models.camios import Camio, Download
 from search.models.events import Event, EventLabel, InterestLevel, ItemAnalysis
+from search.models.viewer import ViewerKeyUsage
 
-__all__ = ["Camio", "Download", "Event", "EventLabel", "InterestLevel", "ItemAnalysis"]
+__all__ = ["Camio", "Download", "Event", "EventLabel", "InterestLevel", "ItemAnalysis", "ViewerKeyUsage"]

@@ -2,3 +2,4 @@
 
 from search.tasks.analysis import *  # noqa: F403
 from search.tasks.downloads import *  # noqa: F403
+from search.tasks.viewer_usage import *  # noqa: F403

@@ -120,7 +120,8 @@ def test_times():
     assert q("noon to 1pm").start == utc(2026, 11, 21, 12)
     assert q("between 3pm and 5pm").end == utc(2026, 11, 21, 17)
     assert q("from 3 pm to 5 pm").start == utc(2026, 11, 21, 15)
-    assert q("10pm to 2am").end == utc(2026, 11, 22, 2)  # crosses midnight
+    # Crosses midnight; with no day written, the most recent such night (22:00 is still ahead).
+    assert (q("10pm to 2am").start, q("10pm to 2am").end) == (utc(2026, 11, 20, 22), utc(2026, 11, 21, 2))
     assert q("12am to 1am").start == utc(2026, 11, 21, 0)
 
 
@@ -160,9 +161,14 @@ def test_relative_windows():
         ("3 cars", ["3", "cars"]),
         ("last car", ["last", "car"]),
         ("sun", ["sun"]),
-        ("13pm", ["13pm"]),
-        ("2026-02-30", ["2026-02-30"]),
-        ("24:00", ["24:00"]),
+        ("march 32", ["march", "32"]),
+        ("may the dog", ["may", "dog"]),
+        ("morning", ["morning"]),
+        ("night vision", ["night", "vision"]),
+        ("last 3 cars", ["last", "3", "cars"]),
+        ("walked past the gate", ["walked", "past"]),
+        ("11-20", ["11-20"]),
+        ("3-4", ["3-4"]),
     ],
 )
 def test_words_that_are_not_dates(text, labels):
@@ -268,7 +274,7 @@ def test_impossible_relative_windows_are_errors_not_crashes(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["11-20", "feb 30", "13/45", "99:99", "24pm", "0am", "summer", "fall", "autumn", "spring break", "3-4"],
+    ["11-20", "summer", "fall", "autumn", "spring break", "3-4", "wed", "sat"],
 )
 def test_more_words_that_are_not_dates(text):
     p = q(text)
@@ -278,3 +284,213 @@ def test_more_words_that_are_not_dates(text):
 def test_hooks_ignore_dates_entirely():
     p = parse_query("front people yesterday 7pm to 9pm", cameras=CAMERAS, now=NOW, with_dates=False)
     assert p.start is None and "yesterday" in p.labels
+
+
+# --- plain-word dates, table-driven against a fixed now ------------------------------------------
+
+# Tuesday 2026-12-01, 20:30 UTC.
+TUE = datetime(2026, 12, 1, 20, 30, tzinfo=UTC)
+EASTERN = ZoneInfo("America/New_York")
+
+
+def at(text, now=TUE, tz=None):
+    p = parse_query(text, cameras=CAMERAS, zones=ZONES, now=now, tz=tz)
+    return p.start, p.end
+
+
+@pytest.mark.parametrize(
+    "text, start, end",
+    [
+        # Parts of a day.
+        ("last night", utc(2026, 11, 30, 18), utc(2026, 12, 1, 6)),
+        ("this morning", utc(2026, 12, 1, 5), utc(2026, 12, 1, 12)),
+        ("this afternoon", utc(2026, 12, 1, 12), utc(2026, 12, 1, 17)),
+        ("this evening", utc(2026, 12, 1, 17), utc(2026, 12, 1, 21)),
+        ("tonight", utc(2026, 12, 1, 18), utc(2026, 12, 2, 6)),
+        ("yesterday morning", utc(2026, 11, 30, 5), utc(2026, 11, 30, 12)),
+        ("yesterday evening", utc(2026, 11, 30, 17), utc(2026, 11, 30, 21)),
+        ("friday night", utc(2026, 11, 27, 18), utc(2026, 11, 28, 6)),
+        ("sunday at night", utc(2026, 11, 29, 18), utc(2026, 11, 30, 6)),
+        ("monday in the afternoon", utc(2026, 11, 30, 12), utc(2026, 11, 30, 17)),
+        ("nov 30 morning", utc(2026, 11, 30, 5), utc(2026, 11, 30, 12)),
+        ("last evening", utc(2026, 11, 30, 17), utc(2026, 11, 30, 21)),
+        ("since last night", utc(2026, 11, 30, 18), TUE),
+        ("since yesterday morning", utc(2026, 11, 30, 5), TUE),
+        # Whole days.
+        ("today", utc(2026, 12, 1), utc(2026, 12, 2)),
+        ("yesterday", utc(2026, 11, 30), utc(2026, 12, 1)),
+        ("monday", utc(2026, 11, 30), utc(2026, 12, 1)),
+        ("tuesday", utc(2026, 12, 1), utc(2026, 12, 2)),
+        ("last tuesday", utc(2026, 11, 24), utc(2026, 11, 25)),
+        ("2026-11-30", utc(2026, 11, 30), utc(2026, 12, 1)),
+        ("nov 30", utc(2026, 11, 30), utc(2026, 12, 1)),
+        ("11/30", utc(2026, 11, 30), utc(2026, 12, 1)),
+        ("may 5", utc(2026, 5, 5), utc(2026, 5, 6)),
+        ("march 5th", utc(2026, 3, 5), utc(2026, 3, 6)),
+        ("dec 2", utc(2025, 12, 2), utc(2025, 12, 3)),  # not yet this year: last year's
+        # Times and ranges.
+        ("last tuesday 5pm to 7pm", utc(2026, 11, 24, 17), utc(2026, 11, 24, 19)),
+        ("noon", utc(2026, 12, 1, 12), utc(2026, 12, 1, 13)),
+        ("midnight", utc(2026, 12, 1, 0), utc(2026, 12, 1, 1)),
+        ("noon to midnight", utc(2026, 12, 1, 12), utc(2026, 12, 2, 0)),
+        ("yesterday 10pm to 2am", utc(2026, 11, 30, 22), utc(2026, 12, 1, 2)),
+        ("between 11pm and 1am", utc(2026, 11, 30, 23), utc(2026, 12, 1, 1)),
+        ("9pm", utc(2026, 11, 30, 21), utc(2026, 11, 30, 22)),  # still ahead today: yesterday's
+        ("7pm to now", utc(2026, 12, 1, 19), TUE),
+        # One end.
+        ("since 7am", utc(2026, 12, 1, 7), TUE),
+        ("since yesterday", utc(2026, 11, 30), TUE),
+        ("before noon", utc(2026, 12, 1), utc(2026, 12, 1, 12)),
+        ("yesterday before noon", utc(2026, 11, 30), utc(2026, 11, 30, 12)),
+        ("after 5pm", utc(2026, 12, 1, 17), utc(2026, 12, 2)),
+        ("yesterday after 5pm", utc(2026, 11, 30, 17), utc(2026, 12, 1)),
+        ("until 9pm yesterday", utc(2026, 11, 30), utc(2026, 11, 30, 21)),
+        ("after nov 20", utc(2026, 11, 21), None),
+        ("before nov 20", None, utc(2026, 11, 20)),
+        ("until nov 20", None, utc(2026, 11, 21)),
+        # Counted from now.
+        ("3 hours ago", TUE - timedelta(hours=3), TUE - timedelta(hours=2)),
+        ("an hour ago", TUE - timedelta(hours=1), TUE),
+        ("30 minutes ago", TUE - timedelta(minutes=30), TUE - timedelta(minutes=29)),
+        ("2 days ago", utc(2026, 11, 29), utc(2026, 11, 30)),
+        ("a day ago", utc(2026, 11, 30), utc(2026, 12, 1)),
+        ("2 weeks ago", TUE - timedelta(weeks=2), TUE - timedelta(weeks=1)),
+        ("since 3 hours ago", TUE - timedelta(hours=3), TUE),
+        ("last week", TUE - timedelta(weeks=1), TUE),
+        ("last month", TUE - timedelta(days=30), TUE),
+        ("since last week", TUE - timedelta(weeks=1), TUE),
+        ("this week", utc(2026, 11, 30), TUE),
+        ("this month", utc(2026, 12, 1), TUE),
+        ("this year", utc(2026, 1, 1), TUE),
+        # The future is understood and echoed; it finds nothing.
+        ("tomorrow", utc(2026, 12, 2), utc(2026, 12, 3)),
+        ("tomorrow 7am to 9am", utc(2026, 12, 2, 7), utc(2026, 12, 2, 9)),
+        ("next monday", utc(2026, 12, 7), utc(2026, 12, 8)),
+        ("next week", TUE, TUE + timedelta(weeks=1)),
+        ("in 3 hours", TUE, TUE + timedelta(hours=3)),
+    ],
+)
+def test_plain_word_dates(text, start, end):
+    assert at(text) == (start, end), text
+    p = parse_query(f"front people {text} not street", cameras=CAMERAS, zones=ZONES, now=TUE)
+    assert (p.start, p.end) == (start, end), text
+    assert p.sources == ["front"] and p.labels == ["people"] and p.excluded_labels == ["street"], text
+    assert p.as_json()["start_date"] == (start.isoformat() if start else None)
+
+
+@pytest.mark.parametrize(
+    "now, text, start, end",
+    [
+        # Said just after midnight, "tonight" and "last night" are the night under way.
+        (utc(2026, 12, 2, 1), "tonight", utc(2026, 12, 1, 18), utc(2026, 12, 2, 6)),
+        (utc(2026, 12, 2, 1), "last night", utc(2026, 12, 1, 18), utc(2026, 12, 2, 6)),
+        (utc(2026, 12, 2, 1), "this morning", utc(2026, 12, 2, 5), utc(2026, 12, 2, 12)),
+        # "10pm to 2am" said at 1am is the night under way, not tomorrow night.
+        (utc(2026, 12, 2, 1), "10pm to 2am", utc(2026, 12, 1, 22), utc(2026, 12, 2, 2)),
+        (utc(2026, 12, 2, 1), "since 7am", utc(2026, 12, 1, 7), utc(2026, 12, 2, 1)),
+        (utc(2026, 12, 2, 1), "yesterday", utc(2026, 12, 1), utc(2026, 12, 2)),
+        (utc(2026, 12, 2, 0, 0), "today", utc(2026, 12, 2), utc(2026, 12, 3)),
+        (utc(2026, 12, 1, 23, 59), "today", utc(2026, 12, 1), utc(2026, 12, 2)),
+        # A year boundary.
+        (utc(2027, 1, 1, 8), "yesterday", utc(2026, 12, 31), utc(2027, 1, 1)),
+        (utc(2027, 1, 1, 8), "dec 31 10pm to 2am", utc(2026, 12, 31, 22), utc(2027, 1, 1, 2)),
+        (utc(2027, 1, 1, 8), "last night", utc(2026, 12, 31, 18), utc(2027, 1, 1, 6)),
+        (utc(2027, 1, 1, 8), "2 days ago", utc(2026, 12, 30), utc(2026, 12, 31)),
+        (utc(2028, 3, 1, 8), "yesterday", utc(2028, 2, 29), utc(2028, 3, 1)),
+    ],
+)
+def test_midnight_crossings(now, text, start, end):
+    assert at(text, now=now) == (start, end), text
+
+
+def test_daylight_saving_edges_in_a_local_zone():
+    # America/New_York springs forward on 2026-03-08 (02:00 -> 03:00) and falls back on 2026-11-01.
+    spring = datetime(2026, 3, 9, 12, tzinfo=UTC)
+    start, end = at("yesterday", now=spring, tz=EASTERN)
+    assert (start.astimezone(UTC), end.astimezone(UTC)) == (utc(2026, 3, 8, 5), utc(2026, 3, 9, 4))
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=23)
+    fall = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    start, end = at("yesterday", now=fall, tz=EASTERN)
+    assert (start.astimezone(UTC), end.astimezone(UTC)) == (utc(2026, 11, 1, 4), utc(2026, 11, 2, 5))
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=25)
+    # The night across the change: 18:00 EDT to 06:00 EST is 13 hours.
+    start, end = at("last night", now=datetime(2026, 11, 1, 12, tzinfo=UTC), tz=EASTERN)
+    assert (start.astimezone(UTC), end.astimezone(UTC)) == (utc(2026, 10, 31, 22), utc(2026, 11, 1, 11))
+    # A range across the change keeps wall-clock ends.
+    start, end = at("2026-11-01 midnight to 3am", now=fall, tz=EASTERN)
+    assert (start.astimezone(UTC), end.astimezone(UTC)) == (utc(2026, 11, 1, 4), utc(2026, 11, 1, 8))
+    # "1am" alone is one elapsed hour even when 1am happens twice (the first, EDT, one).
+    start, end = at("2026-11-01 1am", now=fall, tz=EASTERN)
+    assert (start.astimezone(UTC), end.astimezone(UTC)) == (utc(2026, 11, 1, 5), utc(2026, 11, 1, 6))
+    # Counted windows are elapsed time.
+    start, end = at("3 hours ago", now=datetime(2026, 3, 8, 8, tzinfo=UTC), tz=EASTERN)
+    assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=1)
+    assert start.astimezone(UTC) == utc(2026, 3, 8, 5)
+    # A zone word reads "today" in that zone: 03:00 UTC on the 2nd is still the 1st in New York.
+    p = parse_query("today 9pm ET", now=datetime(2026, 12, 2, 3, tzinfo=UTC))
+    assert p.start == datetime(2026, 12, 1, 21, tzinfo=EASTERN)
+
+
+def test_the_zone_may_be_written_on_both_ends():
+    p = parse_query("3pm ET to 5pm ET", now=TUE)
+    assert (p.start, p.end) == (datetime(2026, 12, 1, 15, tzinfo=EASTERN), datetime(2026, 12, 1, 17, tzinfo=EASTERN))
+    assert p.labels == []
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("feb 30", "feb 30"),
+        ("nov 31", "nov 31"),
+        ("11/31", "11/31"),
+        ("13/45", "13/45"),
+        ("2026-13-01", "2026-13-01"),
+        ("2026-02-30", "2026-02-30"),
+        ("2026-11-31t10:00", "2026-11-31t10:00"),
+        ("13pm", "13pm"),
+        ("24pm", "24pm"),
+        ("0am", "0am"),
+        ("13 pm", "13 pm"),
+        ("99:99", "99:99"),
+        ("24:00", "24:00"),
+        ("7pm to 13pm", "13pm"),
+        ("people 3 hours", "3 hours"),
+        ("a few hours ago", "ago"),
+        ("hours ago", "ago"),
+        ("yesterday 7pm today", "one date"),
+        ("7pm to 6pm yesterday 9pm to 1am", "one date"),
+        ("monday tuesday", "one date"),
+        ("last night 10pm", "one date"),
+        ("3pm ET to 5pm PT", "time zone"),
+        ("last 0 hours", "window"),
+        ("2 days ago yesterday", "one date"),
+        ("9pm to now", "ends before it starts"),
+    ],
+)
+def test_date_like_words_that_are_not_understood_are_errors(text, words):
+    with pytest.raises(QueryError) as err:
+        parse_query(text, cameras=CAMERAS, zones=ZONES, now=TUE)
+    assert words in str(err.value)
+
+
+def test_hooks_never_raise_for_date_words():
+    # Hooks read no dates: date-shaped words stay words there, exactly as before.
+    p = parse_query("people feb 30 13pm yesterday today", now=TUE, with_dates=False)
+    assert p.start is None and "13pm" in p.labels
+
+
+def test_quoted_date_words_stay_labels_even_when_malformed():
+    p = parse_query('"feb 30" "last night" people', now=TUE)
+    assert p.labels == ["feb 30", "last night", "people"] and p.start is None
+
+
+def test_a_written_day_is_kept_even_when_ahead():
+    # Only times without a day look back; "today 11pm" said at 20:30 is today's (and finds nothing yet).
+    assert at("today 11pm") == (utc(2026, 12, 1, 23), utc(2026, 12, 2, 0))
+    assert at("11pm") == (utc(2026, 11, 30, 23), utc(2026, 12, 1, 0))
+
+
+def test_relative_windows_are_elapsed_time_across_daylight_saving():
+    # 08:00 UTC on 2026-03-08 is 04:00 EDT; three hours back is 01:00 EST (05:00 UTC), not 01:00 EDT.
+    start, end = at("in the last 3 hours", now=datetime(2026, 3, 8, 8, tzinfo=UTC), tz=EASTERN)
+    assert (start.astimezone(UTC), end.astimezone(UTC)) == (utc(2026, 3, 8, 5), utc(2026, 3, 8, 8))

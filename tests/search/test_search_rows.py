@@ -77,3 +77,13 @@ def test_page_signer_tokens_open_their_items(settings):
     assert item_access_check("abc", sign("abc"))
     settings.SECRET_KEY = "another-" + "k" * 50  # a rotated key revokes them
     assert not item_access_check("abc", sign("abc"))
+
+
+def test_a_stored_camio_date_without_a_zone_reads_as_utc():
+    from datetime import UTC, datetime
+
+    from search.selectors import read_stored_date
+
+    assert read_stored_date("2026-11-30T10:00:00") == datetime(2026, 11, 30, 10, tzinfo=UTC)
+    assert read_stored_date("2026-11-30T10:00:00-05:00") == datetime(2026, 11, 30, 15, tzinfo=UTC)
+    assert read_stored_date("") is None

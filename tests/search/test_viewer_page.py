@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.services import oauth_application_create
-from search.viewer_views import viewer_usage
+from search.viewer_usage import viewer_usage
 from tests.search.test_share_helpers import make_camio
 
 pytestmark = pytest.mark.django_db
