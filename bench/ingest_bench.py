@@ -5,10 +5,13 @@ One service (PostgreSQL, Redis cache and broker, gunicorn gthread) is measured o
 - ``bare discard``: ``PUT /bench/discard``, a plain Django view (full middleware, no DRF) that reads
   the same body in chunks and throws it away: the anchor for what HTTP and Django alone cost;
 - ``ingest local``: ``PUT /api/users/<upload token>/cameras/front/content/<unique>.jpg``, the
-  real endpoint (body to disk, SHA-1/SHA-256, JPEG decoded, stored, row committed, analysis
+  real endpoint (body spooled in memory, SHA-1/SHA-256, JPEG decoded, stored, row committed, analysis
   enqueued on Redis; no worker runs, so analysis takes no CPU from ingest here);
-- with ``--s3``: ``ingest s3`` into moto's S3 server on loopback, against ``raw s3 put``: boto3
-  ``put_object`` of the same bytes to the same server from as many threads (the issue's anchor);
+- with ``--s3``: ``ingest s3`` into moto's S3 server on loopback (the settings as shipped), against
+  ``raw s3 put``: boto3 ``put_object`` of the same bytes to the same server from as many threads
+  (the issue's anchor); and ``ingest s3 put_object``, the same with ``uploads.storage.ContentS3Storage``
+  as the backend (one ``put_object`` per still instead of s3transfer), proposed for the settings.
+  Each row also says how busy the whole machine was and, for S3, the CPU moto spent per request;
 - with ``--memory``: the peak RSS of the web worker after uploading a 10 MB and then a 1 GB MP4
   (curl -T from a file), which must not grow with the file size.
 
@@ -57,10 +60,10 @@ def application(environ, start_response):
                 from django.core.wsgi import get_wsgi_application
 
                 settings.ROOT_URLCONF = MODULE
-                if os.environ.get("BENCH_S3_TUNED") == "1":
-                    # The options the benchmark proposes for production: keys are unique random ids,
-                    # so no existence check (HEAD) is needed, and a 100 KB object needs no threads.
-                    settings.STORAGES["default"]["OPTIONS"].update(file_overwrite=True, use_threads=False)
+                if os.environ.get("BENCH_CONTENT_STORAGE") == "1":
+                    # The backend the benchmark proposes for production (config/settings.py):
+                    # S3Storage sending objects under the multipart threshold as one put_object.
+                    settings.STORAGES["default"]["BACKEND"] = "uploads.storage.ContentS3Storage"
                 _application = get_wsgi_application()
     return _application(environ, start_response)
 
@@ -235,6 +238,44 @@ def raw_s3_puts(endpoint: str, bucket: str, body: bytes, *, duration: float, thr
     )
 
 
+def _cpu_ticks() -> tuple[int, int]:
+    """(all, idle) CPU ticks of the machine so far, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields), fields[3] + fields[4]
+
+
+class Watch:
+    """Around one measured run: how busy the whole machine was, and the CPU of moto's S3 server."""
+
+    def __init__(self, moto_pid: int | None = None):
+        self.moto_pid = moto_pid
+
+    def __enter__(self) -> Watch:
+        from bench import harness
+
+        self.ticks = _cpu_ticks()
+        self.moto = harness.process_cpu_seconds(self.moto_pid) if self.moto_pid else 0.0
+        self.own = time.process_time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from bench import harness
+
+        total, idle = _cpu_ticks()
+        spent = total - self.ticks[0]
+        self.busy = 1 - (idle - self.ticks[1]) / spent if spent else 0.0
+        self.moto_s = (harness.process_cpu_seconds(self.moto_pid) - self.moto) if self.moto_pid else 0.0
+        self.own_s = time.process_time() - self.own
+
+    def note(self, result, *, own: bool = False) -> None:
+        """Record the figures on ``result`` (``own``: this process's CPU is the load's, the raw anchor)."""
+        result.extra["machine busy"] = f"{100 * self.busy:.0f}%"
+        if self.moto_pid and result.requests:
+            result.extra["moto cpu ms/req"] = f"{1000 * self.moto_s / result.requests:.2f}"
+        if own and result.requests:
+            result.extra["client cpu ms/req"] = f"{1000 * self.own_s / result.requests:.2f}"
+
+
 def seed_upload_token(service) -> str:
     code = (
         "from django.contrib.auth import get_user_model; from accounts.selectors import account_settings_get; "
@@ -372,8 +413,8 @@ def main(argv: list[str] | None = None) -> int:
             harness.log(f"{name}: warm-up, then {args.duration:g}s with {args.connections} connections")
             wrk_put(base, path, body_path, name="warmup", duration=2, connections=args.connections, unique=unique)
             before = content_count(service)
-            results.append(
-                wrk_put(
+            with Watch() as watch:
+                result = wrk_put(
                     base,
                     path,
                     body_path,
@@ -383,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
                     unique=unique,
                     cpu_probe=service.cpu_seconds,
                 )
-            )
+            watch.note(result)
+            results.append(result)
             counts[name] = content_count(service) - before
 
         if args.s3:
@@ -423,8 +465,11 @@ def main(argv: list[str] | None = None) -> int:
                 }
                 harness.log("raw s3 put: warm-up, then measured")
                 raw_s3_puts(endpoint, "bench", body, duration=2, threads=args.connections)
-                results.append(raw_s3_puts(endpoint, "bench", body, duration=args.duration, threads=args.connections))
-                variants = [("ingest s3", {}), ("ingest s3 tuned", {"BENCH_S3_TUNED": "1"})]
+                with Watch(moto.pid) as watch:
+                    result = raw_s3_puts(endpoint, "bench", body, duration=args.duration, threads=args.connections)
+                watch.note(result, own=True)
+                results.append(result)
+                variants = [("ingest s3", {}), ("ingest s3 put_object", {"BENCH_CONTENT_STORAGE": "1"})]
                 for name, tuning in variants:
                     restart(service, workers=args.workers, threads=args.threads, extra_env={**s3_env, **tuning})
                     harness.log(f"{name}: warm-up, then measured")
@@ -439,8 +484,8 @@ def main(argv: list[str] | None = None) -> int:
                         unique=True,
                     )
                     before = content_count(service)
-                    results.append(
-                        wrk_put(
+                    with Watch(moto.pid) as watch:
+                        result = wrk_put(
                             service.server.base_url,
                             upload_path,
                             body_path,
@@ -450,7 +495,8 @@ def main(argv: list[str] | None = None) -> int:
                             unique=True,
                             cpu_probe=service.cpu_seconds,
                         )
-                    )
+                    watch.note(result)
+                    results.append(result)
                     counts[name] = content_count(service) - before
             finally:
                 moto.terminate()
@@ -467,12 +513,15 @@ def main(argv: list[str] | None = None) -> int:
         f"gunicorn gthread {args.workers}x{args.threads}; PostgreSQL; Redis cache and broker; body {BODY_BYTES} B"
     )
     harness.print_table(results)
+    for r in results:
+        if r.extra:
+            print(f"{r.name}: " + ", ".join(f"{k} {v}" for k, v in r.extra.items()))
     by_name = {r.name: r for r in results}
     bare, local = by_name["bare discard (anchor)"], by_name["ingest local"]
     print(f"ingest local / bare discard = {local.requests_per_second / bare.requests_per_second:.2f}")
     for name, stored in counts.items():
         print(f"{name}: {stored} rows stored during the measured run")
-    for name in ("ingest s3", "ingest s3 tuned"):
+    for name in ("ingest s3", "ingest s3 put_object"):
         if name in by_name:
             ratio = by_name[name].requests_per_second / by_name["raw s3 put (anchor)"].requests_per_second
             verdict = "meets" if ratio >= RATIO_GOAL_S3 else "misses"

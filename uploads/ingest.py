@@ -1,4 +1,4 @@
-"""The parts of an upload before it is stored: its parameters, its body on disk, what the bytes are.
+"""The parts of an upload before it is stored: its parameters, its spooled body, what the bytes are.
 
 HTTP and the FTP gateway both end in :func:`uploads.services.content_ingest`; these helpers turn
 what each transport received into the :class:`UploadParams` and :class:`SpooledBody` it takes.
@@ -7,6 +7,7 @@ what each transport received into the :class:`UploadParams` and :class:`SpooledB
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import os
 import re
@@ -22,6 +23,9 @@ from config.api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from uploads.media import MediaError, VideoInfo, probe_video
 
 CHUNK_BYTES = 256 * 1024
+# Bodies up to this size (stills) are spooled in memory: no temporary file to create, write and
+# remove per upload. Larger ones (videos) go to disk.
+MEMORY_SPOOL_BYTES = 1024 * 1024
 OPTIONS = ("alternate", "no_analysis", "parse_timestamp")
 UPLOAD_MODES = ("image", "video")
 IMG_TYPES = ("m", "a", "h")
@@ -162,7 +166,7 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 @dataclass
 class SpooledBody:
-    """An upload body on local disk (never whole in memory), with its size and digests."""
+    """An upload body, in memory when small and on local disk otherwise, with its size and digests."""
 
     file: IO[bytes]
     size: int
@@ -189,18 +193,19 @@ class SpooledBody:
 
 
 def spool_body(stream: IO[bytes], *, limit: int, declared_length: int | None = None) -> SpooledBody:
-    """Copy ``stream`` to a temporary file in chunks, hashing as it goes; 413 past ``limit`` bytes.
+    """Copy ``stream`` in chunks, hashing as it goes; 413 past ``limit`` bytes.
 
     ``declared_length`` (Content-Length) is checked first, so an oversized upload is refused before
-    any of it is read.
+    any of it is read. A body up to ``MEMORY_SPOOL_BYTES`` (a still) stays in memory; past that it
+    moves to a temporary file and the rest follows it there, so a video is never whole in memory.
     """
     if declared_length is not None and declared_length > limit:
         raise _too_large(limit)
-    fd, path = tempfile.mkstemp(prefix="camhub-upload-", dir=settings.FILE_UPLOAD_TEMP_DIR)
-    out = os.fdopen(fd, "w+b")
     sha256, sha1 = hashlib.sha256(), hashlib.sha1()  # noqa: S324 - SHA-1 is what senders name bodies by
     size = 0
     head = b""
+    out: IO[bytes] = io.BytesIO()
+    path = ""
     try:
         while True:
             chunk = stream.read(CHUNK_BYTES)
@@ -213,12 +218,18 @@ def spool_body(stream: IO[bytes], *, limit: int, declared_length: int | None = N
                 head += chunk[: 64 - len(head)]
             sha256.update(chunk)
             sha1.update(chunk)
+            if not path and size > MEMORY_SPOOL_BYTES:
+                fd, path = tempfile.mkstemp(prefix="camhub-upload-", dir=settings.FILE_UPLOAD_TEMP_DIR)
+                on_disk = os.fdopen(fd, "w+b")
+                on_disk.write(out.getbuffer())  # type: ignore[attr-defined]
+                out = on_disk
             out.write(chunk)
         out.flush()
         out.seek(0)
     except BaseException:
         out.close()
-        os.unlink(path)
+        if path:
+            os.unlink(path)
         raise
     return SpooledBody(file=out, size=size, sha256=sha256.hexdigest(), sha1=sha1.hexdigest(), head=head, _path=path)
 

@@ -25,10 +25,12 @@ LENGTH = GRID * GRID * 3 + 13
 
 def frame_descriptor(frame: np.ndarray) -> list[float]:
     """The descriptor of a BGR frame (any size; work frames are cheapest)."""
-    cells = cv2.resize(frame, (GRID, GRID), interpolation=cv2.INTER_AREA).astype(np.float64) / 255.0
     small = cv2.resize(frame, (40, max(1, frame.shape[0] * 40 // frame.shape[1])), interpolation=cv2.INTER_AREA)
-    values = np.concatenate([cells.reshape(-1), colour_histogram(small)])
-    return [round(float(v), 3) for v in values]
+    # The grid from the 40-wide copy, in float: the same cell means (to the rounding below) for a
+    # fraction of the CPU of an area resize of the whole frame to a size it does not divide.
+    cells = cv2.resize(small.astype(np.float32), (GRID, GRID), interpolation=cv2.INTER_AREA) / 255.0
+    values = np.concatenate([cells.reshape(-1).astype(np.float64), colour_histogram(small)])
+    return np.round(values, 3).tolist()
 
 
 def descriptor_distance(a: list[float], b: list[float]) -> float:

@@ -76,10 +76,16 @@ def _reduction_for(width: int | None) -> int:
     return factor
 
 
-def decode_image(data: bytes, *, width_hint: int | None = None, reduce: bool = True) -> np.ndarray:
-    """A BGR frame from JPEG/PNG bytes; with ``reduce``, at the smallest scale ≥ ``WORK_WIDTH``."""
+def decode_image(
+    data: bytes, *, width_hint: int | None = None, reduce: bool = True, reduction: int | None = None
+) -> np.ndarray:
+    """A BGR frame from JPEG/PNG bytes; with ``reduce``, at the smallest scale ≥ ``WORK_WIDTH``;
+    ``reduction`` (1, 2, 4 or 8) asks for that scale instead (PNGs are always full size)."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    flag = _REDUCED[_reduction_for(width_hint)] if reduce else cv2.IMREAD_COLOR
+    if reduction is not None:
+        flag = _REDUCED[reduction]
+    else:
+        flag = _REDUCED[_reduction_for(width_hint)] if reduce else cv2.IMREAD_COLOR
     frame = cv2.imdecode(buf, flag)
     if frame is None:
         raise UnreadableContentError("the bytes are not a decodable image")
@@ -160,8 +166,11 @@ class _RecentFrames:
 _recent = _RecentFrames()
 
 
-def content_work_frames(content: Content) -> list[np.ndarray]:
-    """The item's upright work frames: one for an image, a few for a video. Cached per item."""
+def content_work_frames(content: Content, *, data: bytes | None = None) -> list[np.ndarray]:
+    """The item's upright work frames: one for an image, a few for a video. Cached per item.
+
+    ``data`` is the image's bytes when the caller has read them already.
+    """
     key = _cache_key(content)
     cached = _recent.get(key)
     if cached is not None:
@@ -169,21 +178,29 @@ def content_work_frames(content: Content) -> list[np.ndarray]:
     if content.kind == Content.Kind.VIDEO:
         frames = [work_frame(f, content.rotation) for f in video_frames(content)]
     else:
-        frames = [
-            work_frame(decode_image(storage_read(content.storage_key), width_hint=content.width), content.rotation)
-        ]
+        if data is None:
+            data = storage_read(content.storage_key)
+        frames = [work_frame(decode_image(data, width_hint=content.width), content.rotation)]
     if frames:
         _recent.put(key, frames)
     return frames
 
 
-def content_full_frame(content: Content, *, index: int = 0) -> np.ndarray | None:
-    """The item's upright full-size frame (a video's ``index``-th sample); people need the pixels."""
+def content_full_frame(
+    content: Content, *, index: int = 0, data: bytes | None = None, reduction: int = 1
+) -> np.ndarray | None:
+    """The item's upright full-size frame (a video's ``index``-th sample); people need the pixels.
+
+    For an image, ``data`` is its bytes when the caller has them, and ``reduction`` (2, 4, 8)
+    decodes a JPEG at that fraction of its size (libjpeg's DCT scaling: cheaper than full size).
+    """
     if content.kind == Content.Kind.VIDEO:
         frames = video_frames(content)
         frame = frames[min(index, len(frames) - 1)] if frames else None
     else:
-        frame = decode_image(storage_read(content.storage_key), reduce=False)
+        if data is None:
+            data = storage_read(content.storage_key)
+        frame = decode_image(data, reduction=reduction)
     if frame is not None and content.rotation in _ROTATE:
         frame = cv2.rotate(frame, _ROTATE[content.rotation])
     return frame

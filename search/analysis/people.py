@@ -59,11 +59,29 @@ def _person_at_scale(crop: np.ndarray, scale: float) -> bool:
     return len(found) > 0
 
 
+def region_may_hold_a_person(box: dict, *, width: int, height: int) -> bool:
+    """Whether the normalized ``box`` of a ``width`` x ``height`` frame is worth scanning at all
+    (tall enough, taller than wide): decided before any full-size pixels are decoded."""
+    bw, bh = box["w"] * width, box["h"] * height
+    return bh >= MIN_BOX_PIXELS and bh >= MIN_ASPECT * bw
+
+
+def region_reduction(box: dict, *, height: int) -> int:
+    """The largest JPEG decode reduction (1, 2, 4 or 8) that keeps the ``box`` of a frame
+    ``height`` pixels tall at least as tall as the detector is given it: it is scaled down to
+    ``PERSON_HEIGHTS`` anyway, so decoding more pixels than that finds nothing more."""
+    factor = 1
+    while factor < 8 and box["h"] * height / (factor * 2) >= max(PERSON_HEIGHTS):
+        factor *= 2
+    return factor
+
+
 def people_in_region(frame: np.ndarray, box: dict) -> bool:
-    """Whether a person is in the normalized ``box`` of the full-size BGR ``frame``."""
+    """Whether a person is in the normalized ``box`` of the BGR ``frame`` (full size or reduced by
+    ``region_reduction``)."""
     fh, fw = frame.shape[:2]
     bw, bh = box["w"] * fw, box["h"] * fh
-    if bh < MIN_BOX_PIXELS or bh < MIN_ASPECT * bw:
+    if not region_may_hold_a_person(box, width=fw, height=fh):
         return False
     # Pad the box: people's HOG signature includes the outline against the background around them.
     # Where the padding runs off the frame (feet at the bottom edge), repeat the edge pixels.

@@ -25,9 +25,10 @@ from search.analysis.frames import (
     UnreadableContentError,
     content_full_frame,
     content_work_frames,
+    storage_read,
 )
 from search.analysis.motion import Motion, direction_labels, motion_detect
-from search.analysis.people import people_in_region
+from search.analysis.people import people_in_region, region_may_hold_a_person, region_reduction
 from search.analysis.zones import camera_zone_masks, zone_labels
 from search.models import InterestLevel, ItemAnalysis
 from uploads.models import Content
@@ -119,8 +120,18 @@ def _frames_of(item: Content | None) -> np.ndarray | None:
     return frames[-1] if frames else None
 
 
+def _people_reduction(content: Content, box: dict) -> int:
+    """The JPEG decode reduction for the people scan of an image (1 for video, PNG or unknown size)."""
+    if content.kind != Content.Kind.IMAGE or content.content_type != "image/jpeg":
+        return 1
+    height = content.width if content.rotation in (90, 270) else content.height
+    return region_reduction(box, height=height) if height else 1
+
+
 def _analyse(content: Content) -> AnalysisResult:
-    frames = content_work_frames(content)
+    # An image's bytes are read once: the work frame and, for people, the larger frame come from them.
+    data = storage_read(content.storage_key) if content.kind == Content.Kind.IMAGE else None
+    frames = content_work_frames(content, data=data)
     if not frames:
         return AnalysisResult(error="no frames could be read from this video")
     h, w = frames[0].shape[:2]
@@ -150,8 +161,13 @@ def _analyse(content: Content) -> AnalysisResult:
     people = False
     if best.boxes:
         labels.update(colour_labels(frames[key], best.mask))
-        if best.fraction >= motion_mod.SIGNIFICANT_FRACTION:
-            full = content_full_frame(content, index=key)
+        if best.fraction >= motion_mod.SIGNIFICANT_FRACTION and region_may_hold_a_person(
+            best.boxes[0], width=w, height=h
+        ):
+            # Only tall regions are scanned: decide that before decoding more pixels, and decode
+            # no more of them than the detector will look at.
+            reduction = _people_reduction(content, best.boxes[0])
+            full = content_full_frame(content, index=key, data=data, reduction=reduction)
             people = full is not None and people_in_region(full, best.boxes[0])
     if people:
         labels.add("people")

@@ -132,3 +132,19 @@ def test_an_upload_to_a_known_camera_takes_a_fixed_number_of_queries(
     # camera, account settings, retry check, savepoint, insert, camera sight, release.
     with django_capture_on_commit_callbacks(execute=False), django_assert_max_num_queries(8):
         content_ingest(owner=user, params=again, stream=io.BytesIO(jpeg_bytes(color=(1, 1, 1))))
+
+
+def test_a_still_is_spooled_in_memory_and_a_larger_body_moves_to_disk_whole(settings, tmp_path):
+    from uploads.ingest import MEMORY_SPOOL_BYTES
+
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    small = jpeg_bytes()
+    with spool_body(io.BytesIO(small), limit=10 * 1024 * 1024) as body:
+        assert list(Path(tmp_path).iterdir()) == []  # no temporary file for a still
+        assert body.file.read() == small and body.size == len(small)
+    # Just past the threshold: the part read into memory first is on disk too, in order.
+    data = bytes(range(256)) * ((MEMORY_SPOOL_BYTES + 300 * 1024) // 256)
+    with spool_body(io.BytesIO(data), limit=10 * 1024 * 1024) as body:
+        assert len(list(Path(tmp_path).iterdir())) == 1
+        assert body.file.read() == data and body.size == len(data)
+    assert list(Path(tmp_path).iterdir()) == []

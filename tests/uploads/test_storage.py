@@ -38,9 +38,9 @@ def files_under(path) -> list:
     return [p for p in path.rglob("*") if p.is_file()] if path.exists() else []
 
 
-def s3_storage(endpoint: str, **extra) -> dict:
+def s3_storage(endpoint: str, backend: str = "storages.backends.s3.S3Storage", **extra) -> dict:
     return {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": backend,
         "OPTIONS": {
             "bucket_name": BUCKET,
             "endpoint_url": endpoint,
@@ -99,15 +99,19 @@ def s3_server():
         region_name="us-east-1",
     )
     client.create_bucket(Bucket=BUCKET)
+    # moto keeps its buckets per process, not per server: start each test with an empty one.
+    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        client.delete_object(Bucket=BUCKET, Key=item["Key"])
     try:
         yield endpoint, client
     finally:
         server.stop()
 
 
-def test_uploads_go_to_s3_when_a_bucket_is_configured(anon, api, user, upload_token, settings, s3_server):
+@pytest.mark.parametrize("backend", ["storages.backends.s3.S3Storage", "uploads.storage.ContentS3Storage"])
+def test_uploads_go_to_s3_when_a_bucket_is_configured(anon, api, user, upload_token, settings, s3_server, backend):
     endpoint, client = s3_server
-    settings.STORAGES = {**settings.STORAGES, "default": s3_storage(endpoint)}
+    settings.STORAGES = {**settings.STORAGES, "default": s3_storage(endpoint, backend)}
     image = jpeg_bytes(200, 100)
     clip = mp4_bytes()
     r_image = put(anon, upload_token, "2014-07-21T20:38:32.183-07:00.jpeg", image)
@@ -138,3 +142,24 @@ def test_s3_unreachable_is_503_and_nothing_is_kept(anon, upload_token, settings)
     r = put(anon, upload_token, "a.jpg", jpeg_bytes())
     assert r.status_code == 503
     assert not Content.objects.exists() and not Camera.objects.exists()
+
+
+def test_content_storage_sends_small_objects_in_one_put_and_large_ones_in_parts(settings, s3_server):
+    from boto3.s3.transfer import TransferConfig
+    from django.core.files.base import ContentFile
+
+    from uploads.storage import ContentS3Storage
+
+    endpoint, client = s3_server
+    options = s3_storage(endpoint)["OPTIONS"]
+    # A low threshold, so a 6 MB object is past it (S3's smallest part is 5 MB).
+    storage = ContentS3Storage(**options, transfer_config=TransferConfig(multipart_threshold=5 * 1024 * 1024))
+    small, large = b"s" * 1000, b"L" * (6 * 1024 * 1024)
+    assert storage.save("a/small.jpg", ContentFile(small)) == "a/small.jpg"
+    assert storage.save("a/large.mp4", ContentFile(large)) == "a/large.mp4"
+    got_small = client.get_object(Bucket=BUCKET, Key="a/small.jpg")
+    got_large = client.get_object(Bucket=BUCKET, Key="a/large.mp4")
+    assert got_small["Body"].read() == small and got_small["ContentType"] == "image/jpeg"
+    assert got_large["Body"].read() == large and got_large["ContentType"] == "video/mp4"
+    # A multipart upload's ETag ends in the number of its parts; a single PUT's does not.
+    assert "-" not in got_small["ETag"] and "-" in got_large["ETag"]
