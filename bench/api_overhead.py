@@ -107,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     harness.print_table(results["bare"] + results["bare-query"] + results["api"])
     print()
-    print(f"bare-query / bare = {query_rps / bare_rps:.1%}  (the camera list's own query and JSON, no API stack)")
+    print(
+        f"bare-query / bare = {query_rps / bare_rps:.1%}  (the camera list's own query and JSON, no API stack: "
+        "the most the API could keep)"
+    )
     print(f"API / bare-query = {api_rps / query_rps:.1%}  (what auth, throttle and DRF keep of the same work)")
     bare_cpu, api_cpu = (statistics.mean(r.cpu_ms_per_request or 0.0 for r in results[n]) for n in ("bare", "api"))
     if bare_cpu and api_cpu:

@@ -4,14 +4,22 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from oauth2_provider.models import get_access_token_model
+from django.contrib.auth import get_user_model
+from django.db import connections, router
+from django.db.models.expressions import Col
+from oauth2_provider.models import AbstractAccessToken, get_access_token_model
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 _SCHEMES = {"token", "bearer"}
 _QUERY_METHODS = {"GET", "HEAD"}
+# The token columns authentication reads; the rest stay deferred (loaded only if touched).
+_TOKEN_FIELDS = ("id", "user", "expires")
 
 
 def bearer_token_from(request: Request) -> str | None:
@@ -32,15 +40,95 @@ def bearer_token_from(request: Request) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class _TokenQuery:
+    """``SELECT token.id, token.user_id, token.expires, user.* … WHERE token_checksum = %s``, written
+    once per database from the models' metadata.
+
+    Every API request runs it, and the ORM spends several times longer compiling this join than
+    the database spends answering it (0.45 ms of CPU against 0.06 ms here). The rows still go
+    through each field's database converters, so values are what the ORM would give.
+    """
+
+    sql: str
+    token_attnames: list[str]
+    user_attnames: list[str]
+    # (column index, the column expression, its converters) for columns that have any.
+    converters: list[tuple[int, Col, list[Callable]]]
+
+    @classmethod
+    def build(cls, alias: str) -> _TokenQuery:
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        token_model, user_model = get_access_token_model(), get_user_model()
+        token_fields = [f for f in token_model._meta.concrete_fields if f.name in _TOKEN_FIELDS]
+        user_fields = list(user_model._meta.concrete_fields)
+        user_fk = token_model._meta.get_field("user")
+        checksum = token_model._meta.get_field("token_checksum")
+        select = [f"t.{quote(f.column)}" for f in token_fields] + [f"u.{quote(f.column)}" for f in user_fields]
+        # Only quoted identifiers from the models' metadata are interpolated; the checksum is a parameter.
+        sql = (
+            f"SELECT {', '.join(select)} FROM {quote(token_model._meta.db_table)} t "  # noqa: S608
+            f"INNER JOIN {quote(user_model._meta.db_table)} u "
+            f"ON u.{quote(user_model._meta.pk.column)} = t.{quote(user_fk.column)} "
+            f"WHERE t.{quote(checksum.column)} = %s"
+        )
+        converters = []
+        for index, field in enumerate(token_fields + user_fields):
+            column = field.get_col(field.model._meta.db_table)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                converters.append((index, column, found))
+        return cls(
+            sql=sql,
+            token_attnames=[f.attname for f in token_fields],
+            user_attnames=[f.attname for f in user_fields],
+            converters=converters,
+        )
+
+    def fetch(self, alias: str, checksum: str) -> AbstractAccessToken | None:
+        """The token with the checksum, its user attached; None when there is no such token."""
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [checksum])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values: list[Any] = list(row)
+        for index, column, converters in self.converters:
+            for convert in converters:
+                values[index] = convert(values[index], column, connection)
+        split = len(self.token_attnames)
+        token = get_access_token_model().from_db(alias, self.token_attnames, values[:split])
+        token.user = get_user_model().from_db(alias, self.user_attnames, values[split:])
+        return token
+
+
+_token_queries: dict[tuple[str, str], _TokenQuery] = {}
+
+
+def access_token_get(*, checksum: str) -> AbstractAccessToken | None:
+    """The access token whose SHA-256 checksum is ``checksum``, with its user, in one query."""
+    alias = router.db_for_read(get_access_token_model())
+    key = (alias, connections[alias].vendor)
+    query = _token_queries.get(key)
+    if query is None:
+        query = _token_queries[key] = _TokenQuery.build(alias)
+    return query.fetch(alias, checksum)
+
+
 class OAuthTokenAuthentication(BaseAuthentication):
-    """Authenticates with a django-oauth-toolkit access token looked up by its checksum (one query)."""
+    """Authenticates with a django-oauth-toolkit access token looked up by its checksum (one query).
+
+    Nothing is cached: a revoked (deleted) or expired token, or a deactivated user, gets 401 on
+    the very next request.
+    """
 
     def authenticate(self, request: Request):
         raw = bearer_token_from(request)
         if raw is None:
             return None
-        checksum = hashlib.sha256(raw.encode()).hexdigest()
-        token = get_access_token_model().objects.select_related("user").filter(token_checksum=checksum).first()
+        token = access_token_get(checksum=hashlib.sha256(raw.encode()).hexdigest())
         if token is None or token.user is None or not token.user.is_active or token.is_expired():
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token")
         return token.user, token

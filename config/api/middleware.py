@@ -29,7 +29,8 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get("X-Request-ID", "")
+        # META, not request.headers: the latter builds a dict of every header on first use.
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
@@ -53,13 +54,24 @@ class RequestLogMiddleware:
 
 
 class ApiErrorMiddleware:
-    """Under /api/, exceptions that escape a non-DRF view become JSON errors (500s are logged)."""
+    """Under /api/, exceptions that escape a non-DRF view become JSON errors (500s are logged), and
+    so do the empty 405s of plain Django views (the OAuth token endpoint answering a GET)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and request.path.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            allow = response.get("Allow")
+            return json_error(
+                405, f'Method "{request.method}" not allowed.', headers={"Allow": allow} if allow else None
+            )
+        return response
 
     def process_exception(self, request, exception):
         if not request.path.startswith("/api/"):

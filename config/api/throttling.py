@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
+from weakref import WeakKeyDictionary
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis import Redis
 from rest_framework.throttling import BaseThrottle
 
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -16,24 +20,54 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[period]
 
 
+# One redis.Redis per cache client: Django's RedisCache builds a new one on every call, which
+# costs more CPU than the round trip it makes. Weak keys: a cache rebuilt (settings change in
+# tests) takes its client with it.
+_redis_clients: WeakKeyDictionary[RedisCacheClient, Redis] = WeakKeyDictionary()
+
+
+def _redis_client(backend: RedisCache) -> Redis:
+    raw = backend._cache
+    client = _redis_clients.get(raw)
+    if client is None:
+        client = _redis_clients[raw] = raw.get_client(write=True)
+    return client
+
+
+def window_hit(backend: BaseCache, key: str, timeout: int) -> int:
+    """Count one hit in the window ``key``; returns the count so far, the key expiring after ``timeout``.
+
+    On Redis: INCR and EXPIRE NX (Redis >= 7) pipelined, one round trip and atomic per command,
+    so concurrent first hits cannot reset each other's count. Elsewhere: add then incr.
+    """
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_key(key)
+        pipe = _redis_client(backend).pipeline(transaction=False)
+        pipe.incr(full_key)
+        pipe.expire(full_key, timeout, nx=True)
+        count, _ = pipe.execute()
+        return int(count)
+    backend.add(key, 0, timeout=timeout)
+    try:
+        return backend.incr(key)
+    except ValueError:  # evicted between add and incr
+        backend.set(key, 1, timeout=timeout)
+        return 1
+
+
 class TokenRateThrottle(BaseThrottle):
     """A fixed-window counter per access token (per client address for anonymous calls).
 
-    Two O(1) cache operations per request (add, incr), unlike DRF's history list, which grows
-    with the limit. The limit is read on each request so ``API_RATE_LIMIT`` changes apply.
+    One O(1) cache round trip per request on Redis (two elsewhere), unlike DRF's history list,
+    which grows with the limit. The limit is read on each request so ``API_RATE_LIMIT`` changes
+    apply.
     """
 
     def allow_request(self, request, view) -> bool:
         limit, period = parse_rate(settings.API_RATE_LIMIT)
         now = time.time()
         window = int(now // period)
-        key = f"throttle:{self._ident(request)}:{window}"
-        cache.add(key, 0, timeout=period + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # evicted between add and incr
-            cache.set(key, 1, timeout=period + 1)
-            count = 1
+        count = window_hit(caches["default"], f"throttle:{self._ident(request)}:{window}", period + 1)
         if count <= limit:
             return True
         self._wait = (window + 1) * period - now

@@ -71,6 +71,15 @@ def test_wrong_method_is_json_405(api):
     assert "PUT" in response.json()["message"]
 
 
+def test_plain_django_405_under_api_is_json(anon):
+    # The OAuth token endpoint is django-oauth-toolkit's view, not DRF's: POST only.
+    response = anon.get("/api/login/oauth/access_token")
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert "GET" in response.json()["message"]
+    assert "POST" in response["Allow"]
+
+
 def test_token_other_than_me_is_404(api):
     response = api.get("/api/users/someone/cameras")
     assert response.status_code == 404
