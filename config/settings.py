@@ -240,7 +240,8 @@ AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY") or None
 AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
 if AWS_STORAGE_BUCKET_NAME:
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        # django-storages' S3Storage, with objects under the multipart threshold sent in one PUT.
+        "BACKEND": "uploads.storage.ContentS3Storage",
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
             "endpoint_url": AWS_S3_ENDPOINT_URL,
@@ -398,6 +399,8 @@ CELERY_BEAT_SCHEDULE["hooks.send_daily_summaries"] = {"task": "hooks.send_daily_
 # Deliveries whose worker died mid-send (or whose queued task was lost) are handed out again.
 CELERY_BEAT_SCHEDULE["hooks.requeue_stuck_deliveries"] = {"task": "hooks.requeue_stuck_deliveries", "schedule": 300.0}
 # Zips whose links expired, or whose Camio was deleted, are removed from storage.
+# Viewer page loads per API key, counted in the cache, written to the database.
+CELERY_BEAT_SCHEDULE["search.flush_viewer_usage"] = {"task": "search.flush_viewer_usage", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["search.purge_downloads"] = {"task": "search.purge_downloads", "schedule": 3600.0}
 
 # --- logging: one line per request, to stdout ----------------------------------------------------

@@ -6,10 +6,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config.api import fallback, health
 
 api_patterns = [
+    # First: cameras poll every 30 s, so their route is matched before any other is tried.
+    path("", include("cameras.device_urls")),
     path("", include("accounts.urls")),
     path("", include("cameras.urls")),
     path("", include("cameras.zone_urls")),
-    path("", include("cameras.device_urls")),
     path("", include("uploads.urls")),
     path("", include("search.urls")),
     path("", include("search.share_urls")),

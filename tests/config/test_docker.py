@@ -188,7 +188,7 @@ def test_settings_accept_the_compose_environment(camhub_env, data_dir):
     assert loaded["DEBUG"] is False
     assert loaded["database_engine"] == "django.db.backends.postgresql"
     assert loaded["cache_backend"] == "django.core.cache.backends.redis.RedisCache"
-    assert loaded["storage_backend"] == "storages.backends.s3.S3Storage"
+    assert loaded["storage_backend"] == "uploads.storage.ContentS3Storage"
     assert loaded["broker"].startswith("redis://")
 
 

@@ -58,7 +58,7 @@ def test_unreachable_storage_is_retried_then_recorded_as_failed(settings, camera
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "uploads.storage.ContentS3Storage",
             "OPTIONS": {
                 "bucket_name": "camhub-test",
                 "endpoint_url": f"http://127.0.0.1:{_closed_port()}",

@@ -228,7 +228,7 @@ def s3(settings):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "uploads.storage.ContentS3Storage",
             "OPTIONS": {
                 "bucket_name": "camhub-dl",
                 "endpoint_url": endpoint,
