@@ -31,6 +31,9 @@ class CamioAuthorizationView(AuthorizationView):
     """``GET /api/login/oauth/authorize``: the consent page of a signed-in user."""
 
     def dispatch(self, request: HttpRequest, *args, **kwargs):
+        if request.method not in ("GET", "HEAD", "POST"):
+            # Before the sign-in redirect of LoginRequiredMixin: a wrong method is a JSON 405.
+            return json_error(405, f'Method "{request.method}" not allowed.', headers={"Allow": "GET, POST"})
         if request.method == "GET":
             params = request.GET.copy()
             params.setdefault("response_type", "code")

@@ -80,6 +80,15 @@ def test_plain_django_405_under_api_is_json(anon):
     assert "POST" in response["Allow"]
 
 
+@pytest.mark.parametrize("method", ["put", "delete", "patch"])
+def test_wrong_method_on_authorize_is_json_405_not_a_sign_in_redirect(anon, method):
+    response = getattr(anon, method)("/api/login/oauth/authorize?client_id=x")
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert method.upper() in response.json()["message"]
+    assert response["Allow"] == "GET, POST"
+
+
 def test_token_other_than_me_is_404(api):
     response = api.get("/api/users/someone/cameras")
     assert response.status_code == 404
