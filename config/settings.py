@@ -186,8 +186,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # A file (not :memory:) so that a real Celery worker started by a test sees the test data.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    # A file (not :memory:) so that a real Celery worker started by a test sees the test data; one
+    # per test run, so two runs in one checkout do not write over each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (throttling, coalesced heartbeats); shared by every process ----------------------------
@@ -389,6 +390,8 @@ DOWNLOAD_LINK_SECONDS = env_int("DOWNLOAD_LINK_SECONDS", 7 * 24 * 3600, minimum=
 # hooks: delivery of label_hit callbacks
 HOOK_CONNECT_TIMEOUT_SECONDS = env_int("HOOK_CONNECT_TIMEOUT_SECONDS", 5, minimum=1)
 HOOK_TIMEOUT_SECONDS = env_int("HOOK_TIMEOUT_SECONDS", 15, minimum=1)
+# Due deliveries of one hook sent by one task on one connection; 1 turns batching off.
+HOOK_BATCH_SIZE = env_int("HOOK_BATCH_SIZE", 20, minimum=1)
 # A hook whose every attempt failed for this long is disabled and its owner told.
 HOOK_DISABLE_AFTER_DAYS = env_int("HOOK_DISABLE_AFTER_DAYS", 5, minimum=1)
 # Deliveries have their own queue, so a slow receiver never holds up analysis.

@@ -26,8 +26,10 @@ class HookAdmin(admin.ModelAdmin):
     list_filter = ("paused", "disabled_reason")
     search_fields = ("owner__email", "owner__username", "callback_url", "query")
     raw_id_fields = ("owner",)
+    # The signing secret is shown once, to the partner: never in admin (rotate it through the API).
+    exclude = ("secret", "previous_secret")
     readonly_fields = (
-        "secret",
+        "previous_secret_until",
         "last_fired_at",
         "last_status",
         "last_attempt_at",

@@ -12,12 +12,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ssl
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+import certifi
+import httpcore
 import httpx
 from django.conf import settings
 
@@ -34,15 +38,17 @@ def sign(*, secret: str, msg_id: str, timestamp: int, body: str) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signed_headers(*, secret: str, msg_id: str, body: str, timestamp: int | None = None) -> dict[str, str]:
-    """The headers of one attempt: a fresh timestamp and signature, the same message id."""
+def signed_headers(*, secrets: Sequence[str], msg_id: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """The headers of one attempt: a fresh timestamp and signature, the same message id.
+
+    One ``v1,`` signature per secret, space-separated (a rotation's overlap signs with both)."""
     timestamp = int(time.time()) if timestamp is None else timestamp
     return {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret=secret, msg_id=msg_id, timestamp=timestamp, body=body),
+        "webhook-signature": " ".join(sign(secret=s, msg_id=msg_id, timestamp=timestamp, body=body) for s in secrets),
     }
 
 
@@ -77,8 +83,76 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+# --- one attempt, one deadline ---------------------------------------------------------------------
+# httpx's timeouts bound each connect, read and write, not the whole attempt: a receiver dripping
+# a byte every few seconds could hold a worker thread (and outlive the delivery's lease, so the
+# sweep would send it twice). Every socket operation of an attempt is therefore clamped to the
+# attempt's deadline, kept per thread (a worker thread runs one attempt at a time).
+_deadline = threading.local()
+
+
+def _left(timeout: float | None, error: type[Exception]) -> float | None:
+    """``timeout`` clamped to what is left of this thread's attempt; ``error`` once none is left."""
+    at = getattr(_deadline, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise error("the attempt's time is up")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(inner)
+
+    def get_extra_info(self, info: str):
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.SyncBackend):
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None) -> httpcore.NetworkStream:
+        timeout = _left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(super().connect_tcp(host, port, timeout, local_address, socket_options))
+
+
+class _Transport(httpx.HTTPTransport):
+    """httpx's transport over a connection pool whose sockets honour the attempt's deadline."""
+
+    def __init__(self, *, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False, http1=True, http2=False)
+        # The pool httpx made is swapped for the same pool with our network backend (httpx has no
+        # public switch for it; httpcore does).
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl.create_default_context(cafile=certifi.where()),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            network_backend=_DeadlineBackend(),
+        )
+
+
 _pool_lock = threading.Lock()
 _http_pool: httpx.Client | None = None
+
+
+def _new_client(limits: httpx.Limits) -> httpx.Client:
+    return httpx.Client(transport=_Transport(limits=limits), follow_redirects=False, trust_env=False)
 
 
 def _client_for(scheme: str) -> tuple[httpx.Client, bool]:
@@ -86,13 +160,13 @@ def _client_for(scheme: str) -> tuple[httpx.Client, bool]:
     keyed by the checked address and every request carries its own Host. https gets a fresh
     client, so a pooled TLS connection made for one host name is never reused for another."""
     global _http_pool
-    kwargs = {"follow_redirects": False, "trust_env": False, "http2": False}
     if scheme == "https":
-        return httpx.Client(**kwargs), True
+        return _new_client(httpx.Limits(max_connections=1, max_keepalive_connections=0)), True
     with _pool_lock:
         if _http_pool is None:
-            limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30)
-            _http_pool = httpx.Client(limits=limits, **kwargs)
+            _http_pool = _new_client(
+                httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30)
+            )
         return _http_pool, False
 
 
@@ -107,9 +181,10 @@ def _host_header(target: ssrf.CheckedTarget) -> str:
     return host if target.port == default else f"{host}:{target.port}"
 
 
-def post(*, url: str, secret: str, msg_id: str, body: str) -> AttemptResult:
-    """POST ``body`` to ``url`` once, signed; never raises for anything the network does."""
-    headers = signed_headers(secret=secret, msg_id=msg_id, body=body)
+def post(*, url: str, secrets: Sequence[str], msg_id: str, body: str) -> AttemptResult:
+    """POST ``body`` to ``url`` once, signed with each of ``secrets``; never raises for anything the
+    network does."""
+    headers = signed_headers(secrets=secrets, msg_id=msg_id, body=body)
     try:
         target = ssrf.check_url(url)
     except ssrf.UnsafeURL as exc:
@@ -118,6 +193,7 @@ def post(*, url: str, secret: str, msg_id: str, body: str) -> AttemptResult:
         return AttemptResult(ok=False, error=f"refused: {exc}"[:500], retry=True, request_headers=headers)
     timeout = httpx.Timeout(settings.HOOK_TIMEOUT_SECONDS, connect=settings.HOOK_CONNECT_TIMEOUT_SECONDS)
     deadline = time.monotonic() + settings.HOOK_TIMEOUT_SECONDS
+    _deadline.at = deadline  # every socket operation of this attempt stops by then
     client, close_after = _client_for(target.scheme)
     request_headers = {**headers, "host": _host_header(target)}
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
@@ -136,11 +212,14 @@ def post(*, url: str, secret: str, msg_id: str, body: str) -> AttemptResult:
                     extensions=extensions,
                 ) as response:
                     excerpt = bytearray()
-                    for chunk in response.iter_bytes():
-                        excerpt.extend(chunk)
-                        # Keep payloads and time bounded: read a little, then stop.
-                        if len(excerpt) >= EXCERPT_BYTES or time.monotonic() > deadline:
-                            break
+                    try:
+                        for chunk in response.iter_bytes():
+                            excerpt.extend(chunk)
+                            # Keep payloads and time bounded: read a little, then stop.
+                            if len(excerpt) >= EXCERPT_BYTES or time.monotonic() > deadline:
+                                break
+                    except httpx.HTTPError:
+                        pass  # the status line decides; a body cut short only shortens the excerpt
                     return _classify(response, bytes(excerpt[:EXCERPT_BYTES]), started, headers)
             except httpx.ConnectError as exc:
                 last_error = f"connect error: {exc}" or "connect error"
@@ -151,6 +230,7 @@ def post(*, url: str, secret: str, msg_id: str, body: str) -> AttemptResult:
                 return _network_failure(f"{type(exc).__name__}: {exc}", started, headers)
         return _network_failure(last_error or "no address to connect to", started, headers)
     finally:
+        _deadline.at = None
         if close_after:
             client.close()
 

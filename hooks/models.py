@@ -37,6 +37,10 @@ class Hook(models.Model):
     # The reference's optional camera filter, kept next to the query (which can name cameras too).
     camera_name = models.CharField(max_length=64, blank=True, default="")
     secret = models.CharField(max_length=64, default=new_hook_secret)
+    # After a rotation the old secret signs alongside the new one for a while (Standard Webhooks'
+    # multiple signatures), so receivers can switch over without refusing deliveries.
+    previous_secret = models.CharField(max_length=64, blank=True, default="")
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
     # Paused by its owner (PATCH active=false); resumes on PATCH active=true.
     paused = models.BooleanField(default=False)
     # Disabled by the service (410 or days of failures); PATCH active=true clears it.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from config.api.dates import camio_date
@@ -20,6 +21,12 @@ class HookInput(serializers.Serializer):
     camera_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False)
     cooldown_seconds = serializers.IntegerField(required=False, min_value=0, max_value=MAX_COOLDOWN_SECONDS)
+
+
+class RotateInput(serializers.Serializer):
+    """POST …/secret/rotate: how long the old secret keeps signing alongside the new one."""
+
+    keep_previous_seconds = serializers.IntegerField(required=False, min_value=0, max_value=7 * 24 * 3600)
 
 
 def hook_json(hook: Hook, *, secret: str | None = None) -> dict[str, Any]:
@@ -41,6 +48,8 @@ def hook_json(hook: Hook, *, secret: str | None = None) -> dict[str, Any]:
         "failure_streak": hook.failure_streak,
         "date_created": camio_date(hook.created_at),
     }
+    if hook.previous_secret and hook.previous_secret_until and hook.previous_secret_until > timezone.now():
+        body["previous_secret_until"] = camio_date(hook.previous_secret_until)
     if secret is not None:
         body["secret"] = secret  # shown only when created or rotated
     return body

@@ -1,9 +1,10 @@
 """Hook services: the API's writes, firing on an event, and the delivery of each message.
 
 Flow: ``event_labels_changed`` (a task the search app enqueues on commit) → :func:`hooks_fire_for_event`
-writes one Delivery row per matching hook (unique per hook and event) and enqueues ``hooks.deliver``
-after commit → :func:`delivery_attempt` claims the row, POSTs outside any transaction, records the
-attempt and schedules the next one from the retry schedule.
+writes one Delivery row per matching hook (unique per hook and event) and, after commit, enqueues
+``hooks.deliver`` unless a task is already draining that hook (:func:`delivery_kick`) →
+:func:`delivery_attempt` claims the row with the hook's other due deliveries, POSTs them outside any
+transaction, records the attempts and schedules retries from the retry schedule.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import json
 import logging
 import random
+import time
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -19,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -47,12 +49,27 @@ MAX_HOOKS_PER_USER = 100
 DEFAULT_MAX_IN_FLIGHT_PER_RECEIVER = 16
 DEFAULT_MAX_IN_FLIGHT_PER_SLOW_RECEIVER = 2
 SLOW_SECONDS = 1.0
+# A task sends up to this many due deliveries of its hook, one after another on one connection,
+# starting no new send after BATCH_SECONDS (so the last one still ends within every row's lease).
+DEFAULT_BATCH_SIZE = 20
+BATCH_SECONDS = 2.0
+# A task draining a hook's burst stops starting batches after DRAIN_SECONDS (fairness); the key
+# that tells publishers a hook is being drained expires after DRAIN_KEY_SECONDS unless renewed.
+DRAIN_SECONDS = 10.0
+DRAIN_KEY_SECONDS = 30
+_OPEN_STATES = (Delivery.State.PENDING, Delivery.State.RETRYING, Delivery.State.SENDING)
 SLOW_MEMORY_SECONDS = 300
 MAX_COOLDOWN_SECONDS = 24 * 3600
+# After a rotation the old secret keeps signing (alongside the new) this long by default.
+SECRET_OVERLAP_SECONDS = 24 * 3600
 
 
 def retry_schedule() -> tuple[float, ...]:
     return tuple(getattr(settings, "HOOK_RETRY_SCHEDULE_SECONDS", DEFAULT_RETRY_SCHEDULE_SECONDS))
+
+
+def batch_size() -> int:
+    return max(1, int(getattr(settings, "HOOK_BATCH_SIZE", DEFAULT_BATCH_SIZE)))
 
 
 def max_in_flight_per_receiver(*, slow: bool) -> int:
@@ -155,11 +172,27 @@ def hook_delete(*, hook: Hook) -> None:
     hook.delete()
 
 
-def hook_rotate_secret(*, hook: Hook) -> str:
-    """A new signing secret, effective for every attempt from now on (retries included)."""
+def hook_rotate_secret(*, hook: Hook, keep_previous_seconds: int = SECRET_OVERLAP_SECONDS) -> str:
+    """A new signing secret, effective for every attempt from now on (retries included).
+
+    For ``keep_previous_seconds`` the old secret signs too (a second ``v1,`` signature), so a
+    receiver verifying with either accepts every delivery while it switches over; 0 drops it now.
+    """
+    hook.previous_secret = hook.secret if keep_previous_seconds else ""
+    hook.previous_secret_until = (
+        timezone.now() + timedelta(seconds=keep_previous_seconds) if keep_previous_seconds else None
+    )
     hook.secret = new_hook_secret()
-    hook.save(update_fields=["secret", "updated_at"])
+    hook.save(update_fields=["secret", "previous_secret", "previous_secret_until", "updated_at"])
     return hook.secret
+
+
+def hook_signing_secrets(*, hook: Hook, now: datetime | None = None) -> list[str]:
+    """The secrets that sign an attempt now: the current one, and the previous one while it overlaps."""
+    now = now or timezone.now()
+    if hook.previous_secret and hook.previous_secret_until and hook.previous_secret_until > now:
+        return [hook.secret, hook.previous_secret]
+    return [hook.secret]
 
 
 # --- firing --------------------------------------------------------------------------------------
@@ -223,7 +256,7 @@ def hooks_fire_for_event(*, event: Event) -> list[Delivery]:
         Hook.objects.filter(pk__in=[h.pk for h in plain]).update(last_fired_at=now)
     for row in rows:
         if row.state == Delivery.State.PENDING:
-            _send_on_commit(row.pk)
+            _kick_on_commit(hook_id=row.hook_id, delivery_id=row.pk)
     return [r for r in rows if r.state == Delivery.State.PENDING]
 
 
@@ -259,6 +292,53 @@ def _send_on_commit(delivery_id: int, *, countdown: float | None = None) -> None
     transaction.on_commit(lambda: deliver.apply_async(args=(delivery_id,), countdown=countdown))
 
 
+def _drain_key(hook_id: int) -> str:
+    return f"hooks:draining:{hook_id}"
+
+
+def delivery_kick(*, hook_id: int, delivery_id: int) -> bool:
+    """Queue ``hooks.deliver`` for a new due delivery, unless a task is already draining its hook
+    (then that task sends it: it looks for due deliveries again after it lets go of the hook, see
+    :func:`_drain_end`). Returns whether a task was queued. Call only once the row is committed.
+
+    A burst of events for one hook thus costs a task per batch, not per message. Should the
+    draining worker die, the key expires after DRAIN_KEY_SECONDS and the stuck-delivery sweep
+    hands out what it left (at-least-once holds; only the latency suffers).
+    """
+    from hooks.tasks import deliver  # the tasks module imports this one
+
+    if _shared_cache() and not cache.add(_drain_key(hook_id), 1, DRAIN_KEY_SECONDS):
+        return False
+    deliver.apply_async(args=(delivery_id,))
+    return True
+
+
+def _shared_cache() -> bool:
+    # The drain key must be seen by web and worker processes alike: with a per-process cache
+    # (locmem) every new delivery gets its own task, as without the key.
+    return "locmem" not in settings.CACHES["default"]["BACKEND"].lower()
+
+
+def _kick_on_commit(*, hook_id: int, delivery_id: int) -> None:
+    transaction.on_commit(lambda: delivery_kick(hook_id=hook_id, delivery_id=delivery_id))
+
+
+def _drain_end(hook_id: int, now: datetime) -> None:
+    """Let go of the hook; then, as a publisher may have skipped its task while we held it, queue a
+    task for any delivery of the hook that is due and not taken (the order matters: see
+    :func:`delivery_kick`)."""
+    if not cache.delete(_drain_key(hook_id)):
+        return  # we were not the hook's drainer (a retry's or a given-back row's own task)
+    due = (
+        Delivery.objects.filter(hook_id=hook_id, state__in=[Delivery.State.PENDING, Delivery.State.RETRYING])
+        .filter(next_attempt_at__lte=now + timedelta(milliseconds=50))
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if due is not None:
+        delivery_kick(hook_id=hook_id, delivery_id=due)
+
+
 def _origin(url: str) -> str:
     try:
         scheme, host, port = ssrf.split_url(url)
@@ -269,6 +349,17 @@ def _origin(url: str) -> str:
 
 def _slow_key(origin: str) -> str:
     return "hooks:slow-receiver:" + hashlib.sha256(origin.encode()).hexdigest()[:32]
+
+
+def _lock_receiver(origin: str) -> None:
+    """Serialise the claims of one receiver until the claim commits (PostgreSQL: a transaction-level
+    advisory lock), so two claims cannot both count N-1 sends in flight and both start one. The
+    claim transaction is short (no I/O in it). SQLite serialises writers already."""
+    if connection.vendor != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(origin.encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def _receiver_load(origin: str, now: datetime) -> tuple[int, bool]:
@@ -282,7 +373,9 @@ def _receiver_load(origin: str, now: datetime) -> tuple[int, bool]:
 
 
 def _lease_seconds() -> int:
-    return settings.HOOK_CONNECT_TIMEOUT_SECONDS + 2 * settings.HOOK_TIMEOUT_SECONDS + 30
+    # An attempt's POST ends by HOOK_TIMEOUT_SECONDS, connect included (the client's deadline);
+    # the margin covers the DNS lookup of the send-time check and the database writes around it.
+    return settings.HOOK_TIMEOUT_SECONDS + 30
 
 
 def _retry_delay(retry_index: int, retry_after: float | None) -> float:
@@ -294,100 +387,227 @@ def _retry_delay(retry_index: int, retry_after: float | None) -> float:
     return delay
 
 
-def _claim(delivery_id: int, now: datetime) -> Delivery | None:
-    """Take a delivery for one attempt, or None when it is not due (stale or duplicate task)."""
+def _claim(delivery_id: int, now: datetime) -> tuple[list[Delivery], int | None]:
+    """Take a delivery for one attempt, with up to ``BATCH_SIZE - 1`` other due deliveries of the
+    same hook; ([], hook id) when it is not due (a stale or duplicate task, or one a batch took)."""
+    # Tasks that find their row already taken by another task's batch: one cheap read, no
+    # transaction, no lock.
+    peek = Delivery.objects.filter(pk=delivery_id).values_list("state", "lease_until", "hook_id").first()
+    if peek is None:
+        return [], None
+    if peek[0] not in _OPEN_STATES or (peek[0] == Delivery.State.SENDING and peek[1] is not None and peek[1] > now):
+        return [], peek[2]
+    return _claim_locked(delivery_id, now), peek[2]
+
+
+def _claim_locked(delivery_id: int, now: datetime) -> list[Delivery]:
     with transaction.atomic():
-        # Only the delivery row is locked (not its hook: deliveries of one hook go on in parallel).
-        # The in-flight count is a soft cap: two claims at once may both pass it.
+        # Only the delivery rows are locked (not their hook: deliveries of one hook go on in parallel);
+        # the receiver's claims are serialised by _lock_receiver for the in-flight count.
         row = Delivery.objects.select_for_update(of=("self",)).select_related("hook").filter(pk=delivery_id).first()
         if row is None:
-            return None
+            return []
         hook = row.hook
         stuck = row.state == Delivery.State.SENDING and row.lease_until is not None and row.lease_until < now
         if row.state not in (Delivery.State.PENDING, Delivery.State.RETRYING) and not stuck:
-            return None
+            return []
         if not stuck and row.next_attempt_at and row.next_attempt_at > now + timedelta(milliseconds=50):
             # Early (another host's clock, or a copy from before a redelivery): come back when due.
             # Duplicates are harmless, the claim lets one through.
             _send_on_commit(row.pk, countdown=(row.next_attempt_at - now).total_seconds())
-            return None
+            return []
         if not hook.active:
             row.state, row.completed_at = Delivery.State.CANCELLED, now
             row.last_error = "hook paused" if hook.paused else f"hook disabled ({hook.disabled_reason})"
             row.save(update_fields=["state", "completed_at", "last_error"])
-            return None
+            return []
         origin = _origin(hook.callback_url)
+        _lock_receiver(origin)
         in_flight, slow = _receiver_load(origin, now)
         if in_flight >= max_in_flight_per_receiver(slow=slow):
             wait = random.uniform(1.0, 3.0) if slow else random.uniform(0.05, 0.25)
             row.next_attempt_at = now + timedelta(seconds=wait)
             row.save(update_fields=["next_attempt_at"])
             _send_on_commit(row.pk, countdown=wait)
-            return None
-        row.state, row.origin = Delivery.State.SENDING, origin
-        row.lease_until = now + timedelta(seconds=_lease_seconds())
-        row.attempt_count += 1
-        row.save(update_fields=["state", "origin", "lease_until", "attempt_count"])
-        return row
+            return []
+        followers = _due_rows(hook_id=hook.pk, now=now, limit=batch_size() - 1, exclude=row.pk) if not slow else []
+        return _take(hook=hook, rows=[row, *followers], origin=origin, now=now)
+
+
+def _due_rows(*, hook_id: int, now: datetime, limit: int, exclude: int | None = None) -> list[Delivery]:
+    """Locks up to ``limit`` due deliveries of a hook, oldest first (in the caller's transaction).
+    SKIP LOCKED: rows another sender is claiming right now are left to it."""
+    if limit <= 0:
+        return []
+    rows = (
+        Delivery.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(hook_id=hook_id, state__in=[Delivery.State.PENDING, Delivery.State.RETRYING])
+        .filter(next_attempt_at__lte=now + timedelta(milliseconds=50))
+    )
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude)
+    return list(rows.order_by("next_attempt_at", "id")[:limit])
+
+
+def _take(*, hook: Hook, rows: list[Delivery], origin: str, now: datetime) -> list[Delivery]:
+    """Mark locked rows as being sent (one lease for all) and return them, first row first."""
+    lease_until = now + timedelta(seconds=_lease_seconds())
+    # Only the batch's first row carries the origin: the in-flight count is of connections in use,
+    # and a batch uses one.
+    Delivery.objects.filter(pk=rows[0].pk).update(
+        state=Delivery.State.SENDING, origin=origin, lease_until=lease_until, attempt_count=F("attempt_count") + 1
+    )
+    if len(rows) > 1:
+        Delivery.objects.filter(pk__in=[r.pk for r in rows[1:]]).update(
+            state=Delivery.State.SENDING, origin="", lease_until=lease_until, attempt_count=F("attempt_count") + 1
+        )
+    for r in rows:
+        # To give back the rows a cut-short batch does not send (a stuck row comes back pending).
+        r.claimed_state = Delivery.State.PENDING if r.state == Delivery.State.SENDING else r.state
+        r.state, r.lease_until, r.hook = Delivery.State.SENDING, lease_until, hook
+        r.attempt_count += 1
+    rows[0].origin = origin
+    return rows
+
+
+def _claim_more(*, hook_id: int, now: datetime) -> list[Delivery]:
+    """The next batch of a hook being drained: its due deliveries, if it is still active."""
+    with transaction.atomic():
+        hook = Hook.objects.filter(pk=hook_id).first()  # fresh: paused, new URL or secret since
+        if hook is None or not hook.active:
+            return []
+        rows = _due_rows(hook_id=hook_id, now=now, limit=batch_size())
+        return _take(hook=hook, rows=rows, origin=_origin(hook.callback_url), now=now) if rows else []
 
 
 def delivery_attempt(*, delivery_id: int) -> DeliveryAttempt | None:
     """One attempt of a delivery (the ``hooks.deliver`` task): claim, POST, record, reschedule.
 
-    The POST happens outside any transaction; the row is claimed first (state ``sending`` with a
+    The POSTs happen outside any transaction; the rows are claimed first (state ``sending`` with a
     lease) so a duplicate task does nothing, and a sender that dies leaves a lease that expires.
+    Other due deliveries of the same hook are sent in the same go, one after another on the same
+    keep-alive connection (what a burst of events for one hook needs: no task, lock and
+    transactions per message), until ``BATCH_SECONDS`` have passed or a send is slow or fails at
+    the network level; the rest are given back. While batches come out full, the task goes on
+    with the hook's next due deliveries for up to ``DRAIN_SECONDS`` (firing queues no task for a
+    hook being drained, see :func:`delivery_kick`). Returns the attempt of ``delivery_id``.
     """
     started = timezone.now()
-    row = _claim(delivery_id, started)
-    if row is None:
-        return None
-    hook = row.hook
-    result = client.post(url=hook.callback_url, secret=hook.secret, msg_id=row.webhook_id, body=row.body)
-    if result.latency_ms > SLOW_SECONDS * 1000 or result.error.startswith("timeout"):
-        cache.set(_slow_key(row.origin), 1, SLOW_MEMORY_SECONDS)
-    return _record(row=row, hook=hook, result=result, started=started)
+    rows, hook_id = _claim(delivery_id, started)
+    first: DeliveryAttempt | None = None
+    clock = time.monotonic()
+    try:
+        while rows:
+            attempts, go_on = _send_batch(rows)
+            first = first or attempts[0]
+            # Drain the hook while it has due deliveries and answers well, for a bounded time
+            # (then a new task goes to the back of the queue: other hooks get their turn).
+            if not go_on or time.monotonic() - clock > DRAIN_SECONDS:
+                break
+            cache.set(_drain_key(rows[0].hook_id), 1, DRAIN_KEY_SECONDS)
+            rows = _claim_more(hook_id=rows[0].hook_id, now=timezone.now())
+    finally:
+        if hook_id is not None:
+            _drain_end(hook_id, timezone.now())
+    return first
+
+
+def _send_batch(rows: list[Delivery]) -> tuple[list[DeliveryAttempt], bool]:
+    """POST claimed rows one after another, record them; (attempts, whether the batch ran whole)."""
+    hook = rows[0].hook
+    secrets = hook_signing_secrets(hook=hook)
+    origin = rows[0].origin
+    clock = time.monotonic()
+    done: list[tuple[Delivery, client.AttemptResult, datetime]] = []
+    cut = False
+    for row in rows:
+        if done and (time.monotonic() - clock > BATCH_SECONDS):
+            cut = True
+            break
+        at = timezone.now()
+        result = client.post(url=hook.callback_url, secrets=secrets, msg_id=row.webhook_id, body=row.body)
+        done.append((row, result, at))
+        slow = result.latency_ms > SLOW_SECONDS * 1000 or result.error.startswith("timeout")
+        if slow:
+            cache.set(_slow_key(origin), 1, SLOW_MEMORY_SECONDS)
+        if slow or result.gone or (not result.ok and result.status_code is None):
+            cut = True
+            break  # a slow, gone or unreachable receiver: the rest wait for their own tasks
+    attempts = _record_many(hook=hook, done=done)
+    _give_back(rows[len(done) :])
+    return attempts, not cut and 1 < batch_size() <= len(rows)
+
+
+def _give_back(rows: list[Delivery]) -> None:
+    """Rows a batch claimed but did not send: due again now, each with a task of its own (the task
+    it had may have run already, finding the row taken)."""
+    if not rows:
+        return
+    with transaction.atomic():
+        for state in {r.claimed_state for r in rows}:
+            ids = [r.pk for r in rows if r.claimed_state == state]
+            Delivery.objects.filter(pk__in=ids, state=Delivery.State.SENDING).update(
+                state=state, lease_until=None, attempt_count=F("attempt_count") - 1
+            )
+        for r in rows:
+            _send_on_commit(r.pk)
+
+
+_RECORD_FIELDS = ("state", "lease_until", "last_status_code", "last_error", "completed_at", "next_attempt_at")
 
 
 @transaction.atomic
-def _record(*, row: Delivery, hook: Hook, result: client.AttemptResult, started: datetime) -> DeliveryAttempt:
+def _record_many(*, hook: Hook, done: list[tuple[Delivery, client.AttemptResult, datetime]]) -> list[DeliveryAttempt]:
+    """Record the attempts of one batch (one transaction), reschedule retries, update the hook's health."""
     now = timezone.now()
-    attempt = DeliveryAttempt.objects.create(
-        delivery=row,
-        number=row.attempt_count,
-        started_at=started,
-        url=hook.callback_url,
-        request_headers=result.request_headers,
-        status_code=result.status_code,
-        response_excerpt=result.response_excerpt,
-        latency_ms=result.latency_ms,
-        error=result.error,
-        succeeded=result.ok,
+    attempts = DeliveryAttempt.objects.bulk_create(
+        [
+            DeliveryAttempt(
+                delivery=row,
+                number=row.attempt_count,
+                started_at=at,
+                url=hook.callback_url,
+                request_headers=result.request_headers,
+                status_code=result.status_code,
+                response_excerpt=result.response_excerpt,
+                latency_ms=result.latency_ms,
+                error=result.error,
+                succeeded=result.ok,
+            )
+            for row, result, at in done
+        ]
     )
-    fields = [
-        "state",
-        "lease_until",
-        "last_status_code",
-        "last_error",
-        "completed_at",
-        "next_attempt_at",
-        "retry_index",
-    ]
-    row.lease_until, row.last_status_code, row.last_error = None, result.status_code, result.error
-    if result.ok:
-        row.state, row.completed_at, row.next_attempt_at = Delivery.State.SUCCEEDED, now, None
-    elif result.retry and row.retry_index < len(retry_schedule()):
-        delay = _retry_delay(row.retry_index, result.retry_after)
-        row.state, row.next_attempt_at = Delivery.State.RETRYING, now + timedelta(seconds=delay)
-        row.retry_index += 1
-    else:
-        row.state, row.completed_at, row.next_attempt_at = Delivery.State.FAILED, now, None
-    # Only if still ours: a redelivery may have reset the row while we were sending.
-    still_ours = Delivery.objects.filter(pk=row.pk, state=Delivery.State.SENDING).update(
-        **{name: getattr(row, name) for name in fields}
-    )
-    # The hook's health last: its row lock is held only until the commit just after.
-    status_text = str(result.status_code) if result.status_code else (result.error or "error")[:64]
-    if result.ok:
+    # Rows that end the same way are written together (a batch of successes: one UPDATE).
+    groups: dict[tuple, list[Delivery]] = {}
+    for row, result, _at in done:
+        row.lease_until, row.last_status_code, row.last_error = None, result.status_code, result.error
+        fields = _RECORD_FIELDS
+        if result.ok:
+            row.state, row.completed_at, row.next_attempt_at = Delivery.State.SUCCEEDED, now, None
+        elif result.retry and row.retry_index < len(retry_schedule()):
+            delay = _retry_delay(row.retry_index, result.retry_after)
+            row.state, row.next_attempt_at = Delivery.State.RETRYING, now + timedelta(seconds=delay)
+            row.retry_index += 1
+            fields = (*_RECORD_FIELDS, "retry_index")
+            groups[("row", row.pk)] = [row]  # its own next_attempt_at
+            row.record_fields = fields
+            continue
+        else:
+            row.state, row.completed_at, row.next_attempt_at = Delivery.State.FAILED, now, None
+        row.record_fields = fields
+        key = tuple(getattr(row, name) for name in fields)
+        groups.setdefault(key, []).append(row)
+    for rows in groups.values():
+        # Only rows still ours: a redelivery may have reset one while we were sending.
+        values = {name: getattr(rows[0], name) for name in rows[0].record_fields}
+        still_ours = Delivery.objects.filter(pk__in=[r.pk for r in rows], state=Delivery.State.SENDING).update(**values)
+        if still_ours and rows[0].state == Delivery.State.RETRYING:
+            _send_on_commit(rows[0].pk, countdown=(rows[0].next_attempt_at - now).total_seconds())
+    # The hook's health last: its row lock is held only until the commit just after. It reflects
+    # the batch's last attempt; a failure streak counts the failures since the last success.
+    last = done[-1][1]
+    status_text = str(last.status_code) if last.status_code else (last.error or "error")[:64]
+    if last.ok:
         # Skip the write (and the hook's row lock) when nothing a person would see changes:
         # a burst of successful deliveries of one hook must not queue up on its row.
         Hook.objects.filter(pk=hook.pk).filter(
@@ -398,18 +618,22 @@ def _record(*, row: Delivery, hook: Hook, result: client.AttemptResult, started:
             | Q(last_attempt_at__lt=now - timedelta(seconds=10))
         ).update(last_status=status_text, last_attempt_at=now, failure_streak=0, failing_since=None)
     else:
+        trailing = 0
+        for _row, result, _at in reversed(done):
+            if result.ok:
+                break
+            trailing += 1
         changes = {
             "last_status": status_text,
             "last_attempt_at": now,
-            "failure_streak": F("failure_streak") + 1,
-            "failing_since": Coalesce(F("failing_since"), now),
+            # After a success in this batch the streak restarts from the failures that followed it.
+            "failure_streak": (F("failure_streak") + trailing) if trailing == len(done) else trailing,
+            "failing_since": Coalesce(F("failing_since"), now) if trailing == len(done) else now,
         }
-        if result.gone:
+        if last.gone:
             changes |= {"disabled_reason": Hook.DisabledReason.GONE, "disabled_at": now}
         Hook.objects.filter(pk=hook.pk).update(**changes)
-    if still_ours and row.state == Delivery.State.RETRYING:
-        _send_on_commit(row.pk, countdown=(row.next_attempt_at - now).total_seconds())
-    return attempt
+    return attempts
 
 
 def delivery_redeliver(*, delivery: Delivery) -> Delivery:

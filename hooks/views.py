@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from config.api.errors import BadRequest
 from config.api.views import MeAPIView
 from hooks import selectors, services
-from hooks.serializers import HookInput, delivery_json, hook_json
+from hooks.serializers import HookInput, RotateInput, delivery_json, hook_json
 
 QUERY_GRAMMAR = """
 **The `query` of a label_hit hook** (the same language as search's `text`):
@@ -33,7 +33,9 @@ add labels, it does not fire again.
 Standard Webhooks way: headers `webhook-id` (the same on every retry: de-duplicate on it),
 `webhook-timestamp` (Unix seconds) and `webhook-signature` = `v1,` + base64(HMAC-SHA256(key,
 "{id}.{timestamp}.{body}")), where key is the base64-decoded part of the hook's `whsec_…` secret
-(shown once at creation; rotate with `POST …/hooks/:hook/secret/rotate`). Any 2xx is success;
+(shown once at creation; rotate with `POST …/hooks/:hook/secret/rotate`: for a day after a
+rotation the old secret signs too, as a second space-separated `v1,` signature). An attempt gets
+15 s in all (5 s to connect); any 2xx is success;
 redirects are not followed (a failure); network errors, 5xx and 429 (honouring `Retry-After`) are
 retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h; 410 disables the hook; other 4xx are
 not retried. A hook whose every attempt failed for 5 days is disabled and its owner emailed.
@@ -109,10 +111,20 @@ class HookDetailView(MeAPIView):
 class HookSecretRotateView(MeAPIView):
     """``POST /api/users/me/hooks/:hook/secret/rotate``: a new signing secret, shown once."""
 
-    @extend_schema(summary="Rotate a hook's signing secret", tags=["hooks"])
+    @extend_schema(
+        summary="Rotate a hook's signing secret",
+        description="The old secret keeps signing alongside the new one (two `v1,` signatures) for "
+        "`keep_previous_seconds` (optional body field, 0 to 604800; default 86400), so receivers can "
+        "switch over without refusing deliveries. 0 drops the old secret at once (a leaked secret).",
+        request=RotateInput,
+        tags=["hooks"],
+    )
     def post(self, request, token: str, hook: str):
         row = selectors.hook_get(owner=request.user, hook_id=hook)
-        return Response(hook_json(row, secret=services.hook_rotate_secret(hook=row)))
+        data = RotateInput(data=request.data if isinstance(request.data, dict) else {})
+        data.is_valid(raise_exception=True)
+        keep = data.validated_data.get("keep_previous_seconds", services.SECRET_OVERLAP_SECONDS)
+        return Response(hook_json(row, secret=services.hook_rotate_secret(hook=row, keep_previous_seconds=keep)))
 
 
 class DeliveryListView(MeAPIView):

@@ -1,5 +1,7 @@
 """The hooks API: the reference's shapes, our additions, validation, and who may touch what."""
 
+import json
+
 import pytest
 
 from hooks.models import Delivery, Hook
@@ -24,6 +26,25 @@ def test_reference_curl_creates_a_hook(api):
     assert body["id"].isdigit()
     assert body["secret"].startswith("whsec_")
     assert body["active"] is True
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # Registering Callbacks, then Create a Hook: the -d bodies byte for byte.
+        '{"callback_url": "http://example.com/camio/package-delivery", "type": "label_hit", '
+        '"query": "front people approaching mailbox"}',
+        '{"callback_url": "http://example.com/camio/package-delivery", "type": "label_hit", '
+        '"query": "front gate people approaching mailbox"}',
+    ],
+)
+def test_reference_curl_verbatim(client, token, data):
+    # curl -H "Content-Type: application/json" -H "Authorization: token …" -d '…' -X POST …/users/me/hooks
+    response = client.post(URL, data=data, content_type="application/json", HTTP_AUTHORIZATION=f"token {token}")
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    body = response.json()
+    assert {k: body[k] for k in ("type", "callback_url", "query")} == json.loads(data)
+    assert Hook.objects.get(pk=body["id"]).query == body["query"]
 
 
 def test_list_get_and_delete(api):
@@ -109,6 +130,17 @@ def test_rotate_secret_shows_a_new_one_once(api):
     rotated = api.post(f"{URL}/{hook['id']}/secret/rotate").json()
     assert rotated["secret"].startswith("whsec_") and rotated["secret"] != hook["secret"]
     assert Hook.objects.get(pk=hook["id"]).secret == rotated["secret"]
+    assert "previous_secret_until" in rotated  # the old one signs too for a day
+    assert "secret" not in api.get(f"{URL}/{hook['id']}").json()
+
+
+def test_rotate_secret_can_drop_the_old_one_at_once(api):
+    hook = api.post(URL, REFERENCE, format="json").json()
+    rotated = api.post(f"{URL}/{hook['id']}/secret/rotate", {"keep_previous_seconds": 0}, format="json").json()
+    assert "previous_secret_until" not in rotated
+    assert Hook.objects.get(pk=hook["id"]).previous_secret == ""
+    bad = api.post(f"{URL}/{hook['id']}/secret/rotate", {"keep_previous_seconds": -5}, format="json")
+    assert bad.status_code == 400 and "keep_previous_seconds" in bad.json()["message"]
 
 
 def test_other_accounts_get_404_on_every_hook_path(api, other_api, user, camera):

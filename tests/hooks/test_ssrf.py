@@ -98,7 +98,7 @@ def test_a_name_with_any_private_address_is_refused(monkeypatch, settings):
 def test_unresolvable_names_may_be_registered_but_not_sent(settings):
     settings.HOOKS_ALLOW_PRIVATE_NETWORKS = False
     assert ssrf.check_url("http://no-such-host.invalid/", allow_unresolved=True).addresses == ()
-    result = delivery.post(url="http://no-such-host.invalid/", secret="whsec_" + "A" * 32, msg_id="msg_1", body="{}")
+    result = delivery.post(url="http://no-such-host.invalid/", secrets=["whsec_" + "A" * 32], msg_id="msg_1", body="{}")
     assert not result.ok and result.retry and "does not resolve" in result.error
 
 
@@ -121,7 +121,7 @@ def test_send_connects_to_the_checked_address_no_rebinding(monkeypatch, settings
     # 203.0.113.0/24 is documentation space: make it count as public for this test only.
     monkeypatch.setattr(ssrf, "is_public_address", lambda ip: ip == ipaddress.ip_address("203.0.113.9"))
     result = delivery.post(
-        url=f"http://rebind.example:{receiver.port}/", secret="whsec_QUFBQQ==", msg_id="m", body="{}"
+        url=f"http://rebind.example:{receiver.port}/", secrets=["whsec_QUFBQQ=="], msg_id="m", body="{}"
     )
     assert calls == ["rebind.example"]
     assert not result.ok and receiver.requests == []
@@ -129,7 +129,7 @@ def test_send_connects_to_the_checked_address_no_rebinding(monkeypatch, settings
 
 def test_send_time_check_refuses_what_became_private(settings, receiver):
     settings.HOOKS_ALLOW_PRIVATE_NETWORKS = False
-    result = delivery.post(url=receiver.url(), secret="whsec_QUFBQQ==", msg_id="m", body="{}")
+    result = delivery.post(url=receiver.url(), secrets=["whsec_QUFBQQ=="], msg_id="m", body="{}")
     assert not result.ok and result.error.startswith("refused") and receiver.requests == []
 
 
@@ -138,6 +138,33 @@ def test_a_redirect_to_loopback_is_not_followed(settings, receiver):
     from tests.hooks.conftest import Reply
 
     receiver.script(Reply(302, {"location": "http://127.0.0.1:1/internal"}, b""))
-    result = delivery.post(url=receiver.url(), secret="whsec_QUFBQQ==", msg_id="m", body="{}")
+    result = delivery.post(url=receiver.url(), secrets=["whsec_QUFBQQ=="], msg_id="m", body="{}")
     assert not result.ok and not result.retry and result.status_code == 302
     assert "not followed" in result.error and len(receiver.requests) == 1
+
+
+@pytest.mark.django_db
+def test_a_name_that_resolves_to_loopback_is_refused_at_creation_and_at_send(monkeypatch, settings, user):
+    from config.api.errors import BadRequest
+    from hooks import services
+    from hooks.models import Hook
+
+    settings.HOOKS_ALLOW_PRIVATE_NETWORKS = False
+    answer = {"address": "127.0.0.1"}
+    real = socket.getaddrinfo
+
+    def dns(host, port, *args, **kwargs):  # the outside world: DNS
+        if host != "internal.example":
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer["address"], port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", dns)
+    with pytest.raises(BadRequest, match=r"public address, not 127\.0\.0\.1"):
+        services.hook_create(owner=user, callback_url="http://internal.example/cb", query="people")
+    assert not Hook.objects.exists()
+    # Registered while it resolved elsewhere, then the name moved to loopback: refused at send.
+    answer["address"] = "8.8.8.8"
+    hook = services.hook_create(owner=user, callback_url="http://internal.example/cb", query="people")
+    answer["address"] = "127.0.0.1"
+    result = delivery.post(url=hook.callback_url, secrets=[hook.secret], msg_id="m", body="{}")
+    assert not result.ok and result.error.startswith("refused") and "127.0.0.1" in result.error

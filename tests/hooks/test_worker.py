@@ -93,3 +93,16 @@ def test_a_worker_killed_mid_delivery_loses_nothing(hooks_worker, receiver, user
     finally:
         second.terminate()
         second.wait(15)
+
+
+def test_a_burst_for_one_hook_is_delivered_once_each(hooks_worker, receiver, user, front):
+    # Firing runs in the worker, whose cache is Redis: a task is queued only when no task is
+    # draining the hook, which sends the hook's due deliveries in batches. Every message once.
+    Hook.objects.create(owner=user, callback_url=receiver.url(), query="people")
+    events = [make_event(front, ["people"]) for _ in range(40)]
+    for event in events:
+        event_labels_changed.delay(event.pk)
+    wait_for(lambda: Delivery.objects.filter(state="succeeded").count() == 40, timeout=40)
+    ids = [r.headers["webhook-id"] for r in receiver.requests]
+    assert len(ids) == len(set(ids)) == 40
+    assert set(Delivery.objects.values_list("attempt_count", flat=True)) == {1}
