@@ -302,6 +302,8 @@ def part_throughput(env, camera, hook, receiver: Receiver, n: int, log: Path, *,
     finally:
         stop_worker(worker)
     worker_rate = n / worker_seconds
+    slow = _receiver_marked_slow(hook.callback_url)
+    latency = _attempt_latencies([row.pk for row in rows])
 
     # The anchor: one bare keep-alive httpx client posting the same signed bodies, one by one.
     receiver.reset()
@@ -322,6 +324,33 @@ def part_throughput(env, camera, hook, receiver: Receiver, n: int, log: Path, *,
         "ratio": worker_rate / bare_rate,
         "publish_s": published,
         "tasks": tasks,
+        "slow_after": slow,
+        **latency,
+    }
+
+
+def _receiver_marked_slow(url: str) -> bool:
+    """Whether the receiver is remembered as slow (then at most 2 sends in flight to it): a reading
+    aid for the throughput figures."""
+    from django.core.cache import cache
+
+    from hooks.services import _origin, _slow_key
+
+    return cache.get(_slow_key(_origin(url))) is not None
+
+
+def _attempt_latencies(ids: list[int]) -> dict:
+    """The POST latencies the worker recorded for these deliveries (p50, max, over 1 s)."""
+    from hooks.models import DeliveryAttempt
+
+    values = sorted(DeliveryAttempt.objects.filter(delivery_id__in=ids).values_list("latency_ms", flat=True))
+    if not values:
+        return {"attempts": 0, "latency_p50_ms": 0, "latency_max_ms": 0, "over_1s": 0}
+    return {
+        "attempts": len(values),
+        "latency_p50_ms": statistics.median(values),
+        "latency_max_ms": values[-1],
+        "over_1s": sum(v > 1000 for v in values),
     }
 
 
@@ -415,6 +444,14 @@ def part_fanout(user, camera, sizes: list[int], events: int) -> list[dict]:
         )
         Delivery.objects.filter(hook__owner=user).delete()
     return results
+
+
+def _attempts_line(part: dict) -> str:
+    return (
+        f"{part['attempts']} recorded, POST latency p50 {part['latency_p50_ms']:.0f} ms, "
+        f"max {part['latency_max_ms']} ms, {part['over_1s']} over 1 s; receiver marked slow at the end: "
+        f"{'yes (cap 2 in flight)' if part['slow_after'] else 'no'}"
+    )
 
 
 def main() -> None:
@@ -522,12 +559,14 @@ def main() -> None:
         f"(goal >= {RATIO_GOAL}: {'met' if throughput['ratio'] >= RATIO_GOAL else 'NOT met'}); "
         f"publishing beforehand took {throughput['publish_s']:.2f} s and queued {throughput['tasks']} task(s)"
     )
+    print(f"  (worker's attempts: {_attempts_line(throughput)})")
     print(
         f"throughput, {spread['deliveries']} deliveries of {spread['deliveries']} hooks (one each: no batching): "
         f"worker {spread['worker_per_s']:.0f}/s vs bare httpx loop {spread['bare_per_s']:.0f}/s: "
         f"ratio {spread['ratio']:.2f} (goal >= {RATIO_GOAL}: {'met' if spread['ratio'] >= RATIO_GOAL else 'NOT met'}); "
         f"{spread['tasks']} tasks queued"
     )
+    print(f"  (worker's attempts: {_attempts_line(spread)})")
     print(
         f"kill test, {kill['deliveries']} deliveries: received before SIGKILL {kill['received_before_kill']}, "
         f"sending at kill {kill['sending_at_kill']}, re-queued by the sweep {kill['requeued']} "

@@ -1,0 +1,49 @@
+"""What one successful delivery costs in database round trips, pinned so it cannot silently grow back.
+
+Inside a test every ``transaction.atomic`` becomes a savepoint, which the capture logs: the counts
+below therefore include the equivalent of BEGIN/COMMIT round trips of production.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from hooks import services
+from hooks.models import Delivery, DeliveryAttempt, Hook
+from tests.hooks.conftest import make_event
+
+pytestmark = pytest.mark.django_db
+
+
+def test_one_successful_delivery_costs_a_pinned_number_of_queries(user, camera, receiver, loopback_ok):
+    hook = Hook.objects.create(owner=user, callback_url=receiver.url(), query="people")
+    (row,) = services.hooks_fire_for_event(event=make_event(camera, ["people"]))
+    with CaptureQueriesContext(connection) as ctx:
+        services.delivery_attempt(delivery_id=row.pk)
+    row.refresh_from_db()
+    assert row.state == Delivery.State.SUCCEEDED and row.attempt_count == 1 and row.last_status_code == 200
+    assert DeliveryAttempt.objects.filter(delivery=row, succeeded=True, number=1).count() == 1
+    hook.refresh_from_db()
+    assert hook.last_status == "200" and hook.last_attempt_at is not None
+    assert len(receiver.requests) == 1
+    # PostgreSQL: the read of the row with its hook; BEGIN, the receiver's advisory lock, the claim
+    # (one UPDATE ... RETURNING), COMMIT; the record (one statement). It was 13 before 2026-12-01.
+    # Elsewhere (SQLite) the portable path: the read; a claim transaction of 5 (lock the row, count
+    # the receiver's sends in flight, lock followers, update); a record transaction of 5.
+    expected = 6 if connection.vendor == "postgresql" else 12
+    assert len(ctx.captured_queries) == expected, [q["sql"][:120] for q in ctx.captured_queries]
+
+
+def test_a_burst_of_one_hook_goes_out_in_one_claim_and_one_record(user, camera, receiver, loopback_ok):
+    Hook.objects.create(owner=user, callback_url=receiver.url(), query="people")
+    rows = [services.hooks_fire_for_event(event=make_event(camera, ["people"]))[0] for _ in range(5)]
+    with CaptureQueriesContext(connection) as ctx:
+        services.delivery_attempt(delivery_id=rows[0].pk)
+    assert len(receiver.requests) == 5
+    assert [r.headers["webhook-id"] for r in receiver.requests] == [r.webhook_id for r in rows]
+    assert set(Delivery.objects.values_list("state", flat=True)) == {Delivery.State.SUCCEEDED}
+    assert DeliveryAttempt.objects.filter(succeeded=True).count() == 5
+    # PostgreSQL: the same statements as for one delivery, the batch is claimed and recorded as a
+    # whole; the portable path marks the followers in a second UPDATE.
+    expected = 6 if connection.vendor == "postgresql" else 13
+    assert len(ctx.captured_queries) == expected, [q["sql"][:120] for q in ctx.captured_queries]
