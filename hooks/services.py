@@ -669,13 +669,9 @@ def _record_many(*, hook: Hook, done: list[tuple[Delivery, client.AttemptResult,
     return _record_many_locked(hook=hook, done=done, now=now)
 
 
-def _record_successes(
-    *, hook: Hook, done: list[tuple[Delivery, client.AttemptResult, datetime]], now: datetime
-) -> list[DeliveryAttempt]:
-    """PostgreSQL, a batch where every attempt succeeded: what :func:`_record_many_locked` writes
-    (the attempts, the deliveries still ours, the hook's health when it changes), in one statement
-    (atomic by itself: one round trip instead of a transaction of four)."""
-    attempts = [
+def _attempt_rows(*, hook: Hook, done: list[tuple[Delivery, client.AttemptResult, datetime]]) -> list[DeliveryAttempt]:
+    """The attempt log rows of one sent batch (unsaved)."""
+    return [
         DeliveryAttempt(
             delivery=row,
             number=row.attempt_count,
@@ -686,10 +682,19 @@ def _record_successes(
             response_excerpt=result.response_excerpt,
             latency_ms=result.latency_ms,
             error=result.error,
-            succeeded=True,
+            succeeded=result.ok,
         )
         for row, result, at in done
     ]
+
+
+def _record_successes(
+    *, hook: Hook, done: list[tuple[Delivery, client.AttemptResult, datetime]], now: datetime
+) -> list[DeliveryAttempt]:
+    """PostgreSQL, a batch where every attempt succeeded: what :func:`_record_many_locked` writes
+    (the attempts, the deliveries still ours, the hook's health when it changes), in one statement
+    (atomic by itself: one round trip instead of a transaction of four)."""
+    attempts = _attempt_rows(hook=hook, done=done)
     last = done[-1][1]
     status_text = str(last.status_code) if last.status_code else (last.error or "error")[:64]
     params = {
@@ -758,23 +763,7 @@ def _record_many_locked(
     *, hook: Hook, done: list[tuple[Delivery, client.AttemptResult, datetime]], now: datetime
 ) -> list[DeliveryAttempt]:
     """Record the attempts of one batch (one transaction), reschedule retries, update the hook's health."""
-    attempts = DeliveryAttempt.objects.bulk_create(
-        [
-            DeliveryAttempt(
-                delivery=row,
-                number=row.attempt_count,
-                started_at=at,
-                url=hook.callback_url,
-                request_headers=result.request_headers,
-                status_code=result.status_code,
-                response_excerpt=result.response_excerpt,
-                latency_ms=result.latency_ms,
-                error=result.error,
-                succeeded=result.ok,
-            )
-            for row, result, at in done
-        ]
-    )
+    attempts = DeliveryAttempt.objects.bulk_create(_attempt_rows(hook=hook, done=done))
     # Rows that end the same way are written together (a batch of successes: one UPDATE).
     groups: dict[tuple, list[Delivery]] = {}
     for row, result, _at in done:
