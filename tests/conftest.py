@@ -147,45 +147,21 @@ def _fresh_publisher(app) -> None:
     app.amqp._producer_pool = None
 
 
-@pytest.fixture
-def celery_worker(transactional_db, redis_url):
-    """A real Celery worker (subprocess) on Redis, sharing this test's database.
-
-    The test process publishes to the same Redis; tasks run for real, retries and countdowns too.
-    Extra task modules for tests are listed in ``--include``.
-    """
-    from config.celery import app
-
+def start_worker(name: str, broker_url: str, *, include: str = "") -> WorkerProcess:
+    """Start a Celery worker subprocess (queues celery and hooks) on ``broker_url``, sharing this
+    test's database, and wait until it is ready. The caller stops it."""
     env = dict(
         os.environ,
         DATABASE_URL=_database_url_for_subprocess(),
-        CELERY_BROKER_URL=redis_url,
-        CACHE_URL=redis_url,
+        CELERY_BROKER_URL=broker_url,
+        CACHE_URL=broker_url,
         PYTHONUNBUFFERED="1",
     )
-    argv = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "--pool",
-        "threads",
-        "--concurrency",
-        "4",
-        "--loglevel",
-        "INFO",
-        "--without-mingle",
-        "--without-gossip",
-        "--without-heartbeat",
-        "--queues",
-        "celery,hooks",
-        "--include",
-        "tests.celery_tasks",
-        "-n",
-        f"test-{os.getpid()}@%h",
-    ]
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "threads", "--concurrency", "4"]
+    argv += ["--loglevel", "INFO", "--without-mingle", "--without-gossip", "--without-heartbeat"]
+    argv += ["--queues", "celery,hooks", "-n", f"{name}-{os.getpid()}@%h"]
+    if include:
+        argv += ["--include", include]
     proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     log: list[str] = []
     ready = threading.Event()
@@ -199,15 +175,28 @@ def celery_worker(transactional_db, redis_url):
     threading.Thread(target=pump, daemon=True).start()
     if not ready.wait(30):
         proc.kill()
-        pytest.fail("Celery worker did not start:\n" + "".join(log))
+        pytest.fail(f"Celery worker {name} did not start:\n" + "".join(log))
+    return WorkerProcess(proc, log)
 
+
+@pytest.fixture
+def celery_worker(transactional_db, redis_url):
+    """A real Celery worker (subprocess) on Redis, sharing this test's database.
+
+    The test process publishes to the same Redis; tasks run for real, retries and countdowns too.
+    Extra task modules for tests are listed in ``--include``.
+    """
+    from config.celery import app
+
+    worker = start_worker("test", redis_url, include="tests.celery_tasks")
+    proc = worker.proc
     previous = (app.conf.task_always_eager, app.conf.broker_url)
     app.conf.task_always_eager = False
     app.conf.broker_url = redis_url
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
     _fresh_publisher(app)
     try:
-        yield WorkerProcess(proc, log)
+        yield worker
     finally:
         app.conf.task_always_eager, app.conf.broker_url = previous
         _fresh_publisher(app)

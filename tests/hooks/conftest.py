@@ -142,34 +142,6 @@ def hooks_worker(transactional_db, monkeypatch, request):
 
 def spawn_worker(name: str):
     """Another worker process like the fixture's (for taking over after a kill); the caller stops it."""
-    import os
-    import subprocess
-    import sys
+    from tests.conftest import REDIS_URL, start_worker
 
-    from tests.conftest import REDIS_URL, REPO, _database_url_for_subprocess
-
-    env = dict(
-        os.environ,
-        DATABASE_URL=_database_url_for_subprocess(),
-        CELERY_BROKER_URL=REDIS_URL,
-        CACHE_URL=REDIS_URL,
-        PYTHONUNBUFFERED="1",
-    )
-    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "threads", "--concurrency", "4"]
-    argv += ["--loglevel", "INFO", "--without-mingle", "--without-gossip", "--without-heartbeat"]
-    argv += ["--queues", "celery,hooks", "-n", f"{name}-{os.getpid()}@%h"]
-    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    ready = threading.Event()
-    log: list[str] = []
-
-    def pump():
-        for line in proc.stdout:
-            log.append(line)
-            if " ready." in line:
-                ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(30):
-        proc.kill()
-        pytest.fail("second worker did not start:\n" + "".join(log))
-    return proc
+    return start_worker(name, REDIS_URL).proc
