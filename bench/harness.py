@@ -321,6 +321,12 @@ def _wrk(url: str, *, name: str, duration: float, connections: int, headers: dic
     for key, value in headers.items():
         command += ["-H", f"{key}: {value}"]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    return wrk_result(output, name=name, tool=f"wrk -t{threads} -c{connections}")
+
+
+def wrk_result(output: str, *, name: str, tool: str, cpu_seconds_before: float | None = None, cpu_probe=None):
+    """A LoadResult read from ``wrk --latency`` output; with a CPU probe and its reading before
+    the run, the server CPU per request too."""
     total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", output)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
     p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
@@ -329,16 +335,21 @@ def _wrk(url: str, *, name: str, duration: float, connections: int, headers: dic
         raise RuntimeError(f"unreadable wrk output:\n{output}")
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    requests = int(total.group(1))
+    cpu_ms = None
+    if cpu_probe is not None and cpu_seconds_before is not None and requests:
+        cpu_ms = (cpu_probe() - cpu_seconds_before) * 1000 / requests
     return LoadResult(
         name=name,
-        requests=int(total.group(1)),
+        requests=requests,
         seconds=_ms(total.group(2) + total.group(3)) / 1000,
         requests_per_second=float(rps.group(1)),
         p50_ms=_ms(p50.group(1)),
         p99_ms=_ms(p99.group(1)),
         non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
         errors=sum(int(n) for n in socket_errors.groups()) if socket_errors else 0,
-        tool=f"wrk -t{threads} -c{connections}",
+        tool=tool,
+        cpu_ms_per_request=cpu_ms,
     )
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -160,26 +159,12 @@ def wrk_put(
         ).stdout
     finally:
         Path(handle.name).unlink()
-    total = re.search(r"(\d+) requests in", output)
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    if not (total and rps and p50 and p99):
-        raise RuntimeError(f"unreadable wrk output:\n{output}")
-    cpu_ms = (cpu_probe() - cpu_before) * 1000 / int(total.group(1)) if cpu_probe and int(total.group(1)) else None
-    return harness.LoadResult(
+    return harness.wrk_result(
+        output,
         name=name,
-        requests=int(total.group(1)),
-        seconds=duration,
-        requests_per_second=float(rps.group(1)),
-        p50_ms=harness._ms(p50.group(1)),
-        p99_ms=harness._ms(p99.group(1)),
-        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
-        errors=sum(int(n) for n in errors.groups()) if errors else 0,
         tool=f"wrk -t1 -c{connections} PUT 100 KB",
-        cpu_ms_per_request=cpu_ms,
+        cpu_seconds_before=cpu_before,
+        cpu_probe=cpu_probe,
     )
 
 

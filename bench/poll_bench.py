@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import re
 import statistics
 import subprocess
 import sys
@@ -107,23 +106,7 @@ def wrk_script(url: str, *, name: str, duration: float, connections: int) -> har
     command = ["wrk", "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s"]
     output = subprocess.run([*command, "-s", handle.name, url], capture_output=True, text=True, check=True).stdout
     Path(handle.name).unlink()
-    total = re.search(r"(\d+) requests in", output)
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if not (total and rps and p50 and p99):
-        raise RuntimeError(f"unreadable wrk output:\n{output}")
-    return harness.LoadResult(
-        name=name,
-        requests=int(total.group(1)),
-        seconds=duration,
-        requests_per_second=float(rps.group(1)),
-        p50_ms=harness._ms(p50.group(1)),
-        p99_ms=harness._ms(p99.group(1)),
-        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
-        tool=f"wrk -t{threads} -c{connections} -s rotate.lua",
-    )
+    return harness.wrk_result(output, name=name, tool=f"wrk -t{threads} -c{connections} -s rotate.lua")
 
 
 def main(argv: list[str] | None = None) -> int:
