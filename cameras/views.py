@@ -13,10 +13,7 @@ class CameraListView(MeAPIView):
     def get(self, request, token: str):
         owner = acting_owner(user=request.user, host_email=request.query_params.get("user"))
         fetch_zones = query_bool(request, "fetch_zones")
-        cameras = selectors.camera_list(owner=owner)
-        if fetch_zones:
-            cameras = cameras.prefetch_related("zones")
-        cameras = list(cameras)
+        cameras = selectors.camera_list(owner=owner, fetch_zones=fetch_zones)
         since = selectors.online_since()
         polled = polled_at(cameras)
         if fetch_zones:

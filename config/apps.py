@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class ConfigApp(AppConfig):
-    """The project's plumbing as an app: the `serve` command and startup system checks."""
+    """The project's plumbing as an app: the `serve` command, startup system checks, and keeping
+    cached access tokens (``config.api.token_cache``) in step with tokens and users."""
 
     name = "config"
     label = "config"
@@ -10,3 +11,6 @@ class ConfigApp(AppConfig):
 
     def ready(self) -> None:
         from config import checks  # noqa: F401  (registers the system checks)
+        from config.api.token_cache import connect_token_cache_invalidation
+
+        connect_token_cache_invalidation()

@@ -178,6 +178,9 @@ try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a health check that polls the socket instead of sending SELECT 1.
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One writer at a time: wait for the lock instead of failing at once, and let readers go on
     # while web, worker and beat share the file.
@@ -317,6 +320,8 @@ CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- REST framework and the API conventions -------------------------------------------------------
 API_RATE_LIMIT = env_rate("API_RATE_LIMIT", "600/minute")
+# Seconds an access token may stay cached on Redis (config.api.token_cache); 0: no cache.
+API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", 60, minimum=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["config.api.authentication.OAuthTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections, router
 from django.db.models.expressions import Col
@@ -16,10 +18,13 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from config.api.throttling import cache_redis_client, throttle_window, token_throttle_ident, window_hit_queue
+from config.api.token_cache import token_cache_backend, token_entry_dumps, token_entry_key, token_entry_loads
+
 _SCHEMES = {"token", "bearer"}
 _QUERY_METHODS = {"GET", "HEAD"}
 # The token columns authentication reads; the rest stay deferred (loaded only if touched).
-_TOKEN_FIELDS = ("id", "user", "expires")
+_TOKEN_FIELDS = ("id", "user", "expires", "token_checksum")
 
 
 def bearer_token_from(request: Request) -> str | None:
@@ -86,8 +91,8 @@ class _TokenQuery:
             converters=converters,
         )
 
-    def fetch(self, alias: str, checksum: str) -> AbstractAccessToken | None:
-        """The token with the checksum, its user attached; None when there is no such token."""
+    def fetch_row(self, alias: str, checksum: str) -> list[Any] | None:
+        """The row of the token with the checksum and its user, values converted; None if none."""
         connection = connections[alias]
         with connection.cursor() as cursor:
             cursor.execute(self.sql, [checksum])
@@ -98,6 +103,10 @@ class _TokenQuery:
         for index, column, converters in self.converters:
             for convert in converters:
                 values[index] = convert(values[index], column, connection)
+        return values
+
+    def instances(self, alias: str, values: list[Any]) -> AbstractAccessToken:
+        """The token and its user, as the ORM would build them from the row."""
         split = len(self.token_attnames)
         token = get_access_token_model().from_db(alias, self.token_attnames, values[:split])
         token.user = get_user_model().from_db(alias, self.user_attnames, values[split:])
@@ -107,28 +116,71 @@ class _TokenQuery:
 _token_queries: dict[tuple[str, str], _TokenQuery] = {}
 
 
-def access_token_get(*, checksum: str) -> AbstractAccessToken | None:
-    """The access token whose SHA-256 checksum is ``checksum``, with its user, in one query."""
-    alias = router.db_for_read(get_access_token_model())
+def _token_query(alias: str) -> _TokenQuery:
     key = (alias, connections[alias].vendor)
     query = _token_queries.get(key)
     if query is None:
         query = _token_queries[key] = _TokenQuery.build(alias)
-    return query.fetch(alias, checksum)
+    return query
+
+
+def access_token_get(*, checksum: str) -> AbstractAccessToken | None:
+    """The access token whose SHA-256 checksum is ``checksum``, with its user, in one query."""
+    alias = router.db_for_read(get_access_token_model())
+    query = _token_query(alias)
+    values = query.fetch_row(alias, checksum)
+    return None if values is None else query.instances(alias, values)
+
+
+def access_token_for_request(request: Request, *, checksum: str) -> AbstractAccessToken | None:
+    """The request's access token, with its user.
+
+    On Redis, the cached entry and the throttle's count for this token come back in one round
+    trip (the count is left on the request for ``TokenRateThrottle``), and the database is asked
+    only when there is no entry (``config.api.token_cache`` says when entries are dropped).
+    Elsewhere, one query, as ``access_token_get``.
+    """
+    backend = token_cache_backend()
+    if backend is None:
+        return access_token_get(checksum=checksum)
+    window = throttle_window(token_throttle_ident(checksum))
+    entry_key = token_entry_key(backend, checksum)
+    client = cache_redis_client(backend)
+    pipe = client.pipeline(transaction=False)
+    pipe.get(entry_key)
+    window_hit_queue(pipe, backend, window.key, window.timeout)
+    raw, count, _ = pipe.execute()
+    request.throttle_hit = (window.key, int(count))
+
+    alias = router.db_for_read(get_access_token_model())
+    query = _token_query(alias)
+    values = token_entry_loads(backend, raw)
+    if values is None:
+        values = query.fetch_row(alias, checksum)
+        if values is None:
+            return None
+        token = query.instances(alias, values)
+        lifetime = int(token.expires.timestamp() - time.time()) if token.expires else 0
+        ttl = min(settings.API_TOKEN_CACHE_SECONDS, lifetime)
+        if raw is None and ttl > 0:
+            # NX: a tombstone written meanwhile (the token changed) wins over this older read.
+            client.set(entry_key, token_entry_dumps(backend, values), ex=ttl, nx=True)
+        return token
+    return query.instances(alias, values)
 
 
 class OAuthTokenAuthentication(BaseAuthentication):
-    """Authenticates with a django-oauth-toolkit access token looked up by its checksum (one query).
+    """Authenticates with a django-oauth-toolkit access token looked up by its checksum.
 
-    Nothing is cached: a revoked (deleted) or expired token, or a deactivated user, gets 401 on
-    the very next request.
+    A revoked (deleted) or expired token, or a user deactivated or deleted through the models,
+    gets 401 on the very next request; see ``config.api.token_cache`` for the cache on Redis.
     """
 
     def authenticate(self, request: Request):
         raw = bearer_token_from(request)
         if raw is None:
             return None
-        token = access_token_get(checksum=hashlib.sha256(raw.encode()).hexdigest())
+        token = access_token_for_request(request, checksum=hashlib.sha256(raw.encode()).hexdigest())
         if token is None or token.user is None or not token.user.is_active or token.is_expired():
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token")
         return token.user, token

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 from django.conf import settings
@@ -26,7 +27,8 @@ def parse_rate(rate: str) -> tuple[int, int]:
 _redis_clients: WeakKeyDictionary[RedisCacheClient, Redis] = WeakKeyDictionary()
 
 
-def _redis_client(backend: RedisCache) -> Redis:
+def cache_redis_client(backend: RedisCache) -> Redis:
+    """The Redis client behind a Redis cache, kept for reuse."""
     raw = backend._cache
     client = _redis_clients.get(raw)
     if client is None:
@@ -41,10 +43,8 @@ def window_hit(backend: BaseCache, key: str, timeout: int) -> int:
     so concurrent first hits cannot reset each other's count. Elsewhere: add then incr.
     """
     if isinstance(backend, RedisCache):
-        full_key = backend.make_key(key)
-        pipe = _redis_client(backend).pipeline(transaction=False)
-        pipe.incr(full_key)
-        pipe.expire(full_key, timeout, nx=True)
+        pipe = cache_redis_client(backend).pipeline(transaction=False)
+        window_hit_queue(pipe, backend, key, timeout)
         count, _ = pipe.execute()
         return int(count)
     backend.add(key, 0, timeout=timeout)
@@ -53,6 +53,37 @@ def window_hit(backend: BaseCache, key: str, timeout: int) -> int:
     except ValueError:  # evicted between add and incr
         backend.set(key, 1, timeout=timeout)
         return 1
+
+
+def window_hit_queue(pipe, backend: RedisCache, key: str, timeout: int) -> None:
+    """Queue one hit in ``key`` on a Redis pipeline: its answers are the count, then the EXPIRE's."""
+    full_key = backend.make_key(key)
+    pipe.incr(full_key)
+    pipe.expire(full_key, timeout, nx=True)
+
+
+@dataclass(frozen=True)
+class ThrottleWindow:
+    """The current fixed window of one throttled identity."""
+
+    key: str
+    timeout: int
+    limit: int
+    ends_at: float
+
+
+def throttle_window(ident: str, *, now: float | None = None) -> ThrottleWindow:
+    limit, period = parse_rate(settings.API_RATE_LIMIT)
+    window = int((time.time() if now is None else now) // period)
+    return ThrottleWindow(
+        key=f"throttle:{ident}:{window}", timeout=period + 1, limit=limit, ends_at=(window + 1) * period
+    )
+
+
+def token_throttle_ident(checksum: str) -> str:
+    """A token's identity for the throttle: known before the token is looked up, so that the count
+    can ride in the same Redis round trip as the token (``config.api.authentication``)."""
+    return f"token:{checksum[:32]}"
 
 
 class TokenRateThrottle(BaseThrottle):
@@ -64,13 +95,17 @@ class TokenRateThrottle(BaseThrottle):
     """
 
     def allow_request(self, request, view) -> bool:
-        limit, period = parse_rate(settings.API_RATE_LIMIT)
         now = time.time()
-        window = int(now // period)
-        count = window_hit(caches["default"], f"throttle:{self._ident(request)}:{window}", period + 1)
-        if count <= limit:
+        window = throttle_window(self._ident(request), now=now)
+        # Authentication may have counted this request already, in its own round trip.
+        counted = getattr(request, "throttle_hit", None)
+        if counted is not None and counted[0] == window.key:
+            count = counted[1]
+        else:
+            count = window_hit(caches["default"], window.key, window.timeout)
+        if count <= window.limit:
             return True
-        self._wait = (window + 1) * period - now
+        self._wait = window.ends_at - now
         return False
 
     def wait(self) -> float:
@@ -78,6 +113,9 @@ class TokenRateThrottle(BaseThrottle):
 
     def _ident(self, request) -> str:
         auth = request.auth
+        checksum = getattr(auth, "token_checksum", None)
+        if checksum:
+            return token_throttle_ident(checksum)
         if auth is not None and getattr(auth, "pk", None) is not None:
             return f"token:{auth.pk}"
         if request.user and request.user.is_authenticated:

@@ -186,7 +186,7 @@ def test_settings_accept_the_compose_environment(camhub_env, data_dir):
     env = {**camhub_env, "CAMHUB_DATA_DIR": str(data_dir / "data"), "STATIC_ROOT": str(data_dir / "static")}
     loaded = _import_settings(env)
     assert loaded["DEBUG"] is False
-    assert loaded["database_engine"] == "django.db.backends.postgresql"
+    assert loaded["database_engine"] == "config.postgresql"  # Django's, with a socket health check
     assert loaded["cache_backend"] == "django.core.cache.backends.redis.RedisCache"
     assert loaded["storage_backend"] == "uploads.storage.ContentS3Storage"
     assert loaded["broker"].startswith("redis://")

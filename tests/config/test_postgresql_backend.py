@@ -1,0 +1,62 @@
+"""config.postgresql: the per-request health check polls the socket instead of sending SELECT 1,
+and a connection the server dropped is still replaced before a request uses it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import connection
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (DATABASE_URL=postgres://…)")
+    assert connection.settings_dict["ENGINE"] == "config.postgresql"
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"]
+
+
+def _terminate_from_elsewhere(pid: int) -> None:
+    import psycopg
+
+    s = connection.settings_dict
+    with psycopg.connect(
+        host=s["HOST"] or None, port=s["PORT"] or None, user=s["USER"] or None, dbname=s["NAME"], autocommit=True
+    ) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def _new_request() -> None:
+    """What Django does to the connection when a request starts (request_started)."""
+    connection.close_if_unusable_or_obsolete()
+
+
+def test_a_quiet_connection_passes_without_a_round_trip(postgresql):
+    connection.ensure_connection()
+    _new_request()
+    assert connection.connection_idle_and_quiet()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
+    assert connection.health_check_done
+
+
+def test_a_connection_the_server_dropped_is_replaced(postgresql):
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    _terminate_from_elsewhere(pid)
+    deadline = time.monotonic() + 5
+    while connection.connection_idle_and_quiet() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the termination notice is on its way
+    assert not connection.connection_idle_and_quiet()
+
+    _new_request()
+    with connection.cursor() as cursor:  # no error: a fresh connection
+        cursor.execute("SELECT pg_backend_pid()")
+        (new_pid,) = cursor.fetchone()
+    assert new_pid != pid
