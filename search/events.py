@@ -24,12 +24,23 @@ transaction that reads and writes the camera's events, so two workers analysing 
 camera one after the other never make two events where one belongs; different cameras do not
 wait for each other. The slow part (decoding, motion) runs before, outside any transaction.
 
+Batches: ``items_place`` places a batch of one camera's analysed items (the analysis task's
+backlog) in one transaction under one lock of the camera, and the events come out as ``item_place``
+makes them one item after another in capture order: the camera's events around the batch are read
+once and changed in memory item by item by the same rules, then written with one insert of the
+new events, one update per touched event, one insert of the analyses and one label sync. Items the
+in-memory path does not cover (merges, alternates, no_analysis items, re-analyses) go through
+``item_place`` in the same transaction, after what came before them is written.
+
 Hand-off: when an event is created, or its labels or its ``max_interest_level`` change, the event
-id is handed to ``hooks.event_labels_changed`` after commit.
+id is handed to ``hooks.event_labels_changed`` after commit (for a batch, once per event that
+changed in it, carrying the event as the batch left it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -43,7 +54,7 @@ from search.analysis.pipeline import AnalysisResult
 from search.models import Event, EventLabel, ItemAnalysis
 from uploads.models import Content
 
-__all__ = ["event_reanalyse", "event_rebuild", "item_place"]
+__all__ = ["Placement", "event_reanalyse", "event_rebuild", "item_place", "items_place"]
 
 HOOK_TASK = "hooks.event_labels_changed"
 # Direction looks at the latest this many moving items of an event (bounded work per item).
@@ -288,6 +299,268 @@ def item_place(*, content: Content, kind: str, result: AnalysisResult, force: bo
         for e in changed.values():
             _hand_off(e)
     return analysis
+
+
+@dataclass
+class Placement:
+    """One analysed item to place: its row, how it takes part in events (``item_kind``), and what
+    the analysis found."""
+
+    content: Content
+    kind: str
+    result: AnalysisResult
+
+
+@dataclass(eq=False)
+class _OpenEvent:
+    """An event of the batch's window as the batch changes it (written once, by ``flush``)."""
+
+    event: Event
+    created: bool = False
+    own: bool = False  # a no_analysis item's event: nothing joins it
+    dirty: bool = False
+    labels_changed: bool = False
+    hand_off: bool = False
+    # (captured_at, content id, main box area) of its done items with motion near the batch:
+    # what ``_direction`` would read from the database.
+    moving: list[tuple[datetime, int, float]] = field(default_factory=list)
+
+
+class _BatchBook:
+    """The camera's events around a batch of items, read in a few queries, changed in memory item
+    by item exactly as ``item_place`` changes them in the database (for a plain motion item: join
+    the one event within the gap or start one; the cover, labels, direction and counts as
+    ``_event_add``), and written by ``flush``: new events in one insert, one update per touched
+    event, the analyses in one insert, one label sync. Anything else (merges, alternates,
+    no_analysis items, re-analyses) goes through ``item_place`` after a flush."""
+
+    def __init__(self, placements: Sequence[Placement]):
+        self.placements = placements
+        self.open: list[_OpenEvent] | None = None  # loaded on first need
+        self.rows: list[ItemAnalysis] = []
+        self.supported: list[tuple[int, _OpenEvent]] = []  # (content id, its event): alternates attach
+
+    def _load(self) -> list[_OpenEvent]:
+        gap = timedelta(seconds=settings.EVENT_GAP_SECONDS)
+        spans = [_span(p.content) for p in self.placements]
+        camera_id = self.placements[0].content.camera_id
+        events = list(
+            Event.objects.filter(
+                camera_id=camera_id,
+                earliest_date__lt=max(e for _, e in spans) + gap,
+                latest_date__gt=min(s for s, _ in spans) - gap,
+            )
+        )
+        own: set[int] = set()
+        singles = [e.pk for e in events if e.item_count == 1]
+        if singles:  # as in _candidates
+            own = {
+                event_id
+                for event_id, options in ItemAnalysis.objects.filter(event_id__in=singles).values_list(
+                    "event_id", "content__options"
+                )
+                if "no_analysis" in (options or [])
+            }
+        self.open = [_OpenEvent(event=e, own=e.pk in own) for e in events]
+        if events and any(p.result.motion_boxes for p in self.placements):
+            window = timedelta(seconds=DIRECTION_SECONDS)
+            times = [p.content.captured_at for p in self.placements]
+            by_pk = {o.event.pk: o for o in self.open}
+            rows = (
+                ItemAnalysis.objects.filter(
+                    event_id__in=list(by_pk),
+                    status=ItemAnalysis.Status.DONE,
+                    content__camera_id=camera_id,
+                    content__captured_at__gte=min(times) - window,
+                    content__captured_at__lte=max(times) + window,
+                )
+                .exclude(motion_boxes=[])
+                .values_list("event_id", "content__captured_at", "content_id", "motion_boxes")
+            )
+            for event_id, captured_at, content_id, boxes in rows:
+                if boxes:
+                    by_pk[event_id].moving.append((captured_at, content_id, _main_area(boxes)))
+        return self.open
+
+    def candidates(self, content: Content) -> list[_OpenEvent]:
+        """The events ``content`` joins (``_candidates``, on the in-memory state)."""
+        gap = timedelta(seconds=settings.EVENT_GAP_SECONDS)
+        start, end = _span(content)
+        basis = _basis(content)
+        return [
+            o
+            for o in (self.open if self.open is not None else self._load())
+            if not o.own
+            and o.event.basis == basis
+            and o.event.earliest_date < end + gap
+            and o.event.latest_date > start - gap
+        ]
+
+    def _direction(self, item: _OpenEvent, around: datetime) -> list[str]:
+        window = timedelta(seconds=DIRECTION_SECONDS)
+        near = sorted((m for m in item.moving if around - window <= m[0] <= around + window), reverse=True)
+        return direction_labels([area for _, _, area in reversed(near[:DIRECTION_WINDOW])])
+
+    def add(self, analysis: ItemAnalysis, item: _OpenEvent | None = None, *, created: bool = False) -> None:
+        """Queue ``analysis`` for insertion and, with ``item``, fold it into that event (``created``:
+        the event is new, for this item)."""
+        self.rows.append(analysis)
+        if item is None:
+            return
+        content, event = analysis.content, item.event
+        analysis.event = event
+        self.supported.append((content.pk, item))
+        # From here on, what _event_add does.
+        before = (list(event.labels), event.max_interest_level)
+        start, end = _span(content)
+        if created:
+            event.earliest_date, event.latest_date = start, end
+        else:
+            event.earliest_date = min(event.earliest_date, start)
+            event.latest_date = max(event.latest_date, end)
+        event.item_count = (event.item_count or 0) + 1
+        labels = set(event.labels) | set(analysis.labels)
+        if analysis.motion_boxes:
+            if analysis.status == ItemAnalysis.Status.DONE:
+                item.moving.append((content.captured_at, content.pk, _main_area(analysis.motion_boxes)))
+            labels.update(self._direction(item, content.captured_at))
+        event.labels = sorted(labels)
+        if event.cover_id is None or _more_interesting(analysis, event.max_interest_level, event.max_interest_score):
+            event.cover_id = content.pk
+            event.max_interest_level = analysis.interest_level
+            event.max_interest_score = analysis.interest_score
+            event.descriptor = analysis.descriptor
+        labels_changed = created or before[0] != event.labels
+        item.dirty = True
+        item.labels_changed |= labels_changed
+        item.hand_off |= labels_changed or before[1] != event.max_interest_level
+
+    def new_event(self, content: Content) -> _OpenEvent:
+        start, end = _span(content)
+        event = Event(
+            owner_id=content.owner_id,
+            camera_id=content.camera_id,
+            basis=_basis(content),
+            earliest_date=start,
+            latest_date=end,
+        )
+        item = _OpenEvent(event=event, created=True)
+        assert self.open is not None  # candidates() loaded it
+        self.open.append(item)
+        return item
+
+    def flush(self) -> None:
+        """Write what the batch changed (inside the caller's transaction)."""
+        touched = [o for o in self.open or [] if o.dirty]
+        created = [o.event for o in touched if o.created]
+        if created:
+            Event.objects.bulk_create(created)
+        for o in touched:
+            if not o.created:
+                o.event.save(update_fields=_EVENT_FIELDS)
+        if self.rows:
+            ItemAnalysis.objects.bulk_create(self.rows)
+        if self.supported:
+            # Alternates that arrived before the item they support.
+            event_of = {content_id: o.event for content_id, o in self.supported}
+            early = ItemAnalysis.objects.filter(content__alternate_of_id__in=list(event_of)).values_list(
+                "pk", "content__alternate_of_id"
+            )
+            by_event: dict[int, list[int]] = {}
+            for pk, supported_id in early:
+                by_event.setdefault(event_of[supported_id].pk, []).append(pk)
+            for event_id, pks in by_event.items():
+                ItemAnalysis.objects.filter(pk__in=pks).update(event_id=event_id)
+        _labels_sync_many([o.event for o in touched if o.labels_changed], new={e.pk for e in created})
+        for o in touched:
+            if o.hand_off:
+                _hand_off(o.event)
+        self.open, self.rows, self.supported = None, [], []
+
+
+_EVENT_FIELDS = [
+    "earliest_date",
+    "latest_date",
+    "labels",
+    "cover",
+    "max_interest_level",
+    "max_interest_score",
+    "descriptor",
+    "item_count",
+    "updated_at",
+]
+
+
+def _main_area(boxes: list[dict]) -> float:
+    return max(b["w"] * b["h"] for b in boxes)
+
+
+def _labels_sync_many(events: list[Event], *, new: set[int]) -> None:
+    """``_labels_sync`` for several events at once (``new``: ids of events with no label rows yet)."""
+    if not events:
+        return
+    have: dict[int, set[str]] = {e.pk: set() for e in events}
+    old = [e.pk for e in events if e.pk not in new]
+    if old:
+        for event_id, label in EventLabel.objects.filter(event_id__in=old).values_list("event_id", "label"):
+            have[event_id].add(label)
+    missing: list[EventLabel] = []
+    for event in events:
+        want, got = {label.lower()[:64] for label in event.labels}, have[event.pk]
+        if got - want:
+            EventLabel.objects.filter(event=event, label__in=got - want).delete()
+        missing += [EventLabel(event=event, owner_id=event.owner_id, label=label) for label in sorted(want - got)]
+    if missing:
+        EventLabel.objects.bulk_create(missing, ignore_conflicts=True)
+
+
+def items_place(*, placements: Sequence[Placement]) -> list[ItemAnalysis]:
+    """Place a batch of one camera's analysed items in their events, in one transaction under one
+    lock of the camera, with the events coming out as ``item_place`` makes them one item after
+    another in capture order. Returns the items' analyses in capture order.
+
+    An item already done or skipped is left as it is (a concurrent or repeated run placed it).
+    """
+    if not placements:
+        return []
+    placements = sorted(placements, key=lambda p: (p.content.captured_at, p.content.pk))
+    camera_id = placements[0].content.camera_id
+    if any(p.content.camera_id != camera_id for p in placements):
+        raise ValueError("a batch holds the items of one camera")
+    placed: dict[int, ItemAnalysis] = {}
+    with transaction.atomic():
+        # Serialises the placing of one camera's items (see the module docstring).
+        Camera.objects.select_for_update().filter(pk=camera_id).values_list("pk").first()
+        existing = {a.pk: a for a in ItemAnalysis.objects.filter(pk__in=[p.content.pk for p in placements])}
+        book = _BatchBook(placements)
+        now = timezone.now()
+        for p in placements:
+            content, result = p.content, p.result
+            analysis = existing.get(content.pk)
+            if analysis is not None and analysis.status in (ItemAnalysis.Status.DONE, ItemAnalysis.Status.SKIPPED):
+                placed[content.pk] = analysis
+                continue
+            joins: list[_OpenEvent] = []
+            if analysis is None and p.kind == "motion" and result.status != ItemAnalysis.Status.FAILED:
+                joins = book.candidates(content)
+            if analysis is not None or p.kind not in ("heartbeat", "motion") or len(joins) > 1:
+                # Re-analysis of a failed item, alternates, no_analysis items, merges: the
+                # item-by-item path, on the database as written so far.
+                book.flush()
+                placed[content.pk] = item_place(content=content, kind=p.kind, result=result)
+                continue
+            analysis = ItemAnalysis(content=content, analyzed_at=now)
+            for name in ("status", "interest_score", "interest_level", "labels", "motion_boxes", "descriptor", "error"):
+                setattr(analysis, name, getattr(result, name))
+            placed[content.pk] = analysis
+            if p.kind == "heartbeat" or result.status == ItemAnalysis.Status.FAILED:
+                book.add(analysis)
+            elif joins:
+                book.add(analysis, joins[0])
+            else:
+                book.add(analysis, book.new_event(content), created=True)
+        book.flush()
+    return [placed[p.content.pk] for p in placements]
 
 
 def event_reanalyse(event: Event) -> int:

@@ -1,13 +1,14 @@
 """The analysis pipeline: motion, zones, colour, direction, people, and grouping into events.
 
-``content_analyze`` is the one entry point (the Celery task, the admin's re-analyse action and the
-benchmark all call it).
+``content_analyze`` analyses one item (the admin's re-analyse action calls it); the Celery task
+calls ``content_backlog_analyze``, which analyses the item with its camera's backlog as a batch.
 """
 
 from search.analysis.pipeline import (
     TransientAnalysisError,
     content_analysis_failed,
     content_analyze,
+    content_backlog_analyze,
 )
 
-__all__ = ["TransientAnalysisError", "content_analysis_failed", "content_analyze"]
+__all__ = ["TransientAnalysisError", "content_analysis_failed", "content_analyze", "content_backlog_analyze"]

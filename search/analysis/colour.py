@@ -45,10 +45,8 @@ def _hue_lut() -> np.ndarray:
 _LUT = _hue_lut()
 
 
-def colour_indices(pixels_bgr: np.ndarray) -> np.ndarray:
-    """Index into ``COLORS`` of each pixel of an (N, 3) or (H, W, 3) BGR uint8 array (flattened)."""
-    hsv = cv2.cvtColor(pixels_bgr.reshape(-1, 1, 3), cv2.COLOR_BGR2HSV).reshape(-1, 3)
-    h, s, v = hsv[:, 0].astype(np.int16), hsv[:, 1].astype(np.int16), hsv[:, 2].astype(np.int16)
+def _hsv_names(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The rules: index into ``COLORS`` of each (hue, saturation, value), as int16 arrays."""
     out = _LUT[np.clip(h, 0, 179)].copy()
     reddish = (h < 20) | (h >= 165)
     out[reddish & (v < 150) & (s >= 90) & (h >= 5) & (h < 20)] = _INDEX["brown"]
@@ -58,6 +56,35 @@ def colour_indices(pixels_bgr: np.ndarray) -> np.ndarray:
     out[grey & (v >= 200)] = _INDEX["white"]
     out[v < 50] = _INDEX["black"]
     return out
+
+
+# The rules above only compare saturation with 50, 90 and 140 and value with 50, 150, 170 and 200,
+# so they are a table of hue x saturation band x value band, made by applying them to each band's
+# lowest value: naming a pixel is then three lookups instead of a dozen whole-array operations.
+_S_EDGES, _V_EDGES = (0, 50, 90, 140), (0, 50, 150, 170, 200)
+_S_BAND = np.searchsorted(_S_EDGES, np.arange(256), side="right").astype(np.int16) - 1
+_V_BAND = np.searchsorted(_V_EDGES, np.arange(256), side="right").astype(np.int16) - 1
+# Saturation band * 5 + value band, by (saturation, value).
+_SV_CODE = (_S_BAND[:, None] * len(_V_EDGES) + _V_BAND[None, :]).astype(np.int16)
+
+
+def _names_table() -> np.ndarray:
+    h, sb, vb = np.meshgrid(
+        np.arange(256, dtype=np.int16), np.arange(len(_S_EDGES)), np.arange(len(_V_EDGES)), indexing="ij"
+    )
+    s = np.asarray(_S_EDGES, np.int16)[sb]
+    v = np.asarray(_V_EDGES, np.int16)[vb]
+    return _hsv_names(h.ravel(), s.ravel(), v.ravel()).astype(np.uint8)
+
+
+_NAMES = _names_table()  # index: hue * 20 + saturation band * 5 + value band
+_HUE_CODE = np.arange(256, dtype=np.int32) * (len(_S_EDGES) * len(_V_EDGES))
+
+
+def colour_indices(pixels_bgr: np.ndarray) -> np.ndarray:
+    """Index into ``COLORS`` of each pixel of an (N, 3) or (H, W, 3) BGR uint8 array (flattened)."""
+    hsv = cv2.cvtColor(pixels_bgr.reshape(-1, 1, 3), cv2.COLOR_BGR2HSV).reshape(-1, 3)
+    return _NAMES[_HUE_CODE[hsv[:, 0]] + _SV_CODE[hsv[:, 1], hsv[:, 2]]]
 
 
 def colour_histogram(pixels_bgr: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ scores 0.32), and ``interest_level``:
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 
 import cv2
@@ -65,8 +66,37 @@ def interest_score(fraction: float) -> float:
     return round(min(1.0, math.sqrt(max(fraction, 0.0) / SCORE_FULL_FRACTION)), 4)
 
 
+class _PreparedFrames:
+    """The blurred copies of the last few frames compared, by identity: a camera's background (or
+    previous frame) is the reference of many items in a row, and today's item is the next one's
+    reference, so most comparisons need only one new blur. Frames are never changed in place (the
+    work frames are cached and shared), and the entries hold the frames, so an id is not reused
+    while it is here."""
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self.entries: list[tuple[np.ndarray, np.ndarray]] = []
+        self.lock = threading.Lock()
+
+    def get(self, frame: np.ndarray) -> np.ndarray:
+        with self.lock:
+            for i, (seen, blurred) in enumerate(self.entries):
+                if seen is frame:
+                    if i:
+                        self.entries.insert(0, self.entries.pop(i))
+                    return blurred
+        blurred = cv2.GaussianBlur(frame, (5, 5), 0)
+        with self.lock:
+            self.entries.insert(0, (frame, blurred))
+            del self.entries[self.size :]
+        return blurred
+
+
+_prepared_frames = _PreparedFrames()
+
+
 def _prepared(frame: np.ndarray) -> np.ndarray:
-    return cv2.GaussianBlur(frame, (5, 5), 0)
+    return _prepared_frames.get(frame)
 
 
 def motion_detect(current: np.ndarray, reference: np.ndarray, *, negative: np.ndarray | None = None) -> Motion:
@@ -80,12 +110,15 @@ def motion_detect(current: np.ndarray, reference: np.ndarray, *, negative: np.nd
     # Largest difference over the three channels (cv2.max: numpy's max(axis=2) is 40x slower here).
     b, g, r = cv2.split(cv2.absdiff(_prepared(current), _prepared(reference)))
     diff = cv2.max(cv2.max(b, g), r)
-    moving = (diff > PIXEL_THRESHOLD).astype(np.uint8) * 255
+    _, moving = cv2.threshold(diff, PIXEL_THRESHOLD, 255, cv2.THRESH_BINARY)
     moving = cv2.morphologyEx(moving, cv2.MORPH_OPEN, _OPEN)
     moving = cv2.morphologyEx(moving, cv2.MORPH_CLOSE, _CLOSE)
     total = float(h * w)
-    if cv2.countNonZero(moving) / total > GLOBAL_CHANGE_FRACTION:
+    changed = cv2.countNonZero(moving)
+    if changed / total > GLOBAL_CHANGE_FRACTION:
         return Motion(mask=np.zeros((h, w), np.uint8), global_change=True)
+    if not changed:
+        return Motion(mask=moving)  # a quiet frame: no regions to look for
 
     count, labels, stats, _ = cv2.connectedComponentsWithStats(moving, connectivity=8)
     min_pixels = max(6, int(MIN_REGION_FRACTION * total))
@@ -101,8 +134,11 @@ def motion_detect(current: np.ndarray, reference: np.ndarray, *, negative: np.nd
             if inside >= NEGATIVE_INSIDE * area:
                 continue
         keep[i] = True
-    mask = (keep[labels] * 255).astype(np.uint8)
     kept = [i for i in range(1, count) if keep[i]]
+    if len(kept) == count - 1:
+        mask = moving  # every region kept: the mask is the moving pixels as they are
+    else:
+        mask = np.where(keep, np.uint8(255), np.uint8(0))[labels]
     kept.sort(key=lambda i: -stats[i, cv2.CC_STAT_AREA])
     boxes = [
         {

@@ -7,16 +7,33 @@ then the object itself in the current frame, which is what the colour, the zones
 (its apparent size over the event) need. Otherwise (a busy scene, or a lighting change against the
 old background) the reference is simply the previous frame. A camera's first item has no reference:
 it is analysed as still (no motion, level ``ANY``) and becomes the next items' background.
+
+Batches: the task analyses its item together with the camera's items that follow it and are not
+analysed yet (``content_backlog_analyze``, up to ``BATCH_SIZE``), in capture order, and places them
+in their events in one transaction (``search.events.items_place``): a backlog costs a few queries
+per batch instead of a dozen per item. The items, their references and the zones are read in a
+few queries; each item's reference is chosen as above, the batch's own earlier results standing in
+for analyses not yet written. Only one worker at a time batches a camera (a lease in the shared
+cache); a task that finds the lease taken hands its item back to the queue for a moment, by which
+time the lease holder has usually placed it. If two do analyse an item anyway (a lease that ran
+out), the second placement finds it placed and leaves it: the work is idempotent.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Q
 
+from cameras.models import Zone
 from search.analysis import motion as motion_mod
 from search.analysis.colour import colour_labels
 from search.analysis.descriptor import frame_descriptor
@@ -35,16 +52,31 @@ from uploads.models import Content
 
 __all__ = [
     "AnalysisResult",
+    "BacklogOutcome",
     "TransientAnalysisError",
     "content_analysis_failed",
     "content_analyze",
+    "content_backlog_analyze",
     "item_kind",
 ]
 
 logger = logging.getLogger(__name__)
 
+_FINISHED = (ItemAnalysis.Status.DONE, ItemAnalysis.Status.SKIPPED)
+
 REFERENCE_LOOKBACK = 10
 BACKGROUND_MAX_AGE = timedelta(minutes=15)
+# A batch: the task's item and the camera's next unanalysed items, at most this many, captured
+# within BATCH_WINDOW of it (which bounds the rows the batch query looks at).
+BATCH_SIZE = 100
+BATCH_WINDOW = timedelta(minutes=10)
+# Longer than a batch takes (100 stills: well under a second; videos: seconds); if a holder dies,
+# the lease runs out and another worker takes the camera's items.
+LEASE_SECONDS = 60
+# The batch's history query reads this many rows more than the items and their lookback need,
+# for analysed items captured among the batch's (late arrivals); short of it, an item's references
+# are read on their own.
+HISTORY_SLACK = 8
 
 
 @dataclass
@@ -72,42 +104,68 @@ def item_kind(content: Content) -> str:
     return "motion"
 
 
-def _reference_items(content: Content) -> tuple[Content | None, Content | None]:
-    """(the latest quiet item usable as background, the immediately previous item)."""
-    recent = list(
-        Content.objects.filter(
-            camera_id=content.camera_id,
-            captured_at__lt=content.captured_at,
-            alternate_of__isnull=True,
-        )
+_REFERENCE_FIELDS = (
+    # What choosing and reading a reference needs; not the analyses' descriptors and labels.
+    "public_id",
+    "camera_id",
+    "kind",
+    "storage_key",
+    "poster_key",
+    "rotation",
+    "width",
+    "img_type",
+    "captured_at",
+    "analysis__status",
+    "analysis__motion_boxes",
+)
+
+
+def _earlier_items(camera_id: int):
+    """The camera's items that can serve as references (no alternates), newest first."""
+    return (
+        Content.objects.filter(camera_id=camera_id, alternate_of__isnull=True)
         .exclude(options__icontains="alternate")
         .select_related("analysis")
-        # What choosing and reading a reference needs; not the analyses' descriptors and labels.
-        .only(
-            "public_id",
-            "kind",
-            "storage_key",
-            "poster_key",
-            "rotation",
-            "width",
-            "img_type",
-            "captured_at",
-            "analysis__status",
-            "analysis__motion_boxes",
-        )
-        .order_by("-captured_at")[:REFERENCE_LOOKBACK]
+        .only(*_REFERENCE_FIELDS)
+        .order_by("-captured_at", "-pk")
     )
-    previous = recent[0] if recent else None
-    background = None
-    for item in recent:
-        if content.captured_at - item.captured_at > BACKGROUND_MAX_AGE:
-            break
-        analysis = getattr(item, "analysis", None)
-        quiet = analysis is not None and analysis.status == ItemAnalysis.Status.DONE and not analysis.motion_boxes
-        if item.img_type == Content.ImgType.HEARTBEAT or quiet:
-            background = item
-            break
-    return background, previous
+
+
+class _History:
+    """The camera's items before the last of a batch (newest first), read in one query: each
+    item's references are chosen among them, the batch's own results (``results``) standing in for
+    the analyses of its earlier items, which are written only when the batch is placed."""
+
+    def __init__(self, items: list[Content]):
+        last = items[-1]
+        self.limit = len(items) - 1 + REFERENCE_LOOKBACK + (HISTORY_SLACK if len(items) > 1 else 0)
+        self.rows = list(_earlier_items(last.camera_id).filter(captured_at__lt=last.captured_at)[: self.limit])
+        self.results: dict[int, AnalysisResult] = {}
+
+    def _quiet(self, item: Content) -> bool:
+        result = self.results.get(item.pk)
+        if result is None:
+            result = getattr(item, "analysis", None)
+        return result is not None and result.status == ItemAnalysis.Status.DONE and not result.motion_boxes
+
+    def references(self, content: Content) -> tuple[Content | None, Content | None]:
+        """(the latest quiet item usable as background, the immediately previous item)."""
+        recent = [item for item in self.rows if item.captured_at < content.captured_at]
+        if len(recent) < REFERENCE_LOOKBACK and len(self.rows) >= self.limit:
+            # The history was cut short before this item's lookback: read it on its own.
+            recent = list(
+                _earlier_items(content.camera_id).filter(captured_at__lt=content.captured_at)[:REFERENCE_LOOKBACK]
+            )
+        recent = recent[:REFERENCE_LOOKBACK]
+        previous = recent[0] if recent else None
+        background = None
+        for item in recent:
+            if content.captured_at - item.captured_at > BACKGROUND_MAX_AGE:
+                break
+            if item.img_type == Content.ImgType.HEARTBEAT or self._quiet(item):
+                background = item
+                break
+        return background, previous
 
 
 def _frames_of(item: Content | None) -> np.ndarray | None:
@@ -128,15 +186,15 @@ def _people_reduction(content: Content, box: dict) -> int:
     return region_reduction(box, height=height) if height else 1
 
 
-def _analyse(content: Content) -> AnalysisResult:
+def _analyse(content: Content, *, zones: list[Zone], history: _History) -> AnalysisResult:
     # An image's bytes are read once: the work frame and, for people, the larger frame come from them.
     data = storage_read(content.storage_key) if content.kind == Content.Kind.IMAGE else None
     frames = content_work_frames(content, data=data)
     if not frames:
         return AnalysisResult(error="no frames could be read from this video")
     h, w = frames[0].shape[:2]
-    positive, negative = camera_zone_masks(list(content.camera.zones.all()), w, h)
-    background_item, previous_item = _reference_items(content)
+    positive, negative = camera_zone_masks(zones, w, h)
+    background_item, previous_item = history.references(content)
     background = _frames_of(background_item)
     previous = background if previous_item == background_item else _frames_of(previous_item)
 
@@ -191,6 +249,43 @@ def _analyse(content: Content) -> AnalysisResult:
     )
 
 
+def _result_of(content: Content, kind: str, *, zones: list[Zone], history: _History | None) -> AnalysisResult:
+    if kind != "motion" or history is None:
+        return AnalysisResult(status=ItemAnalysis.Status.SKIPPED)
+    try:
+        return _analyse(content, zones=zones, history=history)
+    except UnreadableContentError as exc:
+        logger.info("content %s cannot be analysed: %s", content.pk, exc)
+        return AnalysisResult(status=ItemAnalysis.Status.FAILED, error=str(exc)[:1000])
+
+
+def _batch_analyse(items: list[Content]) -> list[ItemAnalysis]:
+    """Analyse ``items`` (one camera's, the first being the one that must be done) in capture
+    order and place them in one transaction. A transient storage error on the first raises; on a
+    later one, the items from there on are left for their own tasks."""
+    from search.events import Placement, items_place  # events imports this module's result type
+
+    items = sorted(items, key=lambda c: (c.captured_at, c.pk))
+    kinds = [item_kind(c) for c in items]
+    zones: list[Zone] = []
+    history: _History | None = None
+    if "motion" in kinds:
+        zones = list(Zone.objects.filter(camera_id=items[0].camera_id))
+        history = _History(items)
+    placements: list[Placement] = []
+    for content, kind in zip(items, kinds, strict=True):
+        try:
+            result = _result_of(content, kind, zones=zones, history=history)
+        except TransientAnalysisError:
+            if not placements:
+                raise
+            break  # its successors may need it as their reference: they wait for it
+        if history is not None:
+            history.results[content.pk] = result
+        placements.append(Placement(content=content, kind=kind, result=result))
+    return items_place(placements=placements)
+
+
 def content_analyze(*, content_id: int, force: bool = False) -> ItemAnalysis | None:
     """Analyse one item and place it in its event; None if the item no longer exists.
 
@@ -201,26 +296,134 @@ def content_analyze(*, content_id: int, force: bool = False) -> ItemAnalysis | N
     """
     from search.events import item_place  # events imports this module's result type
 
-    content = Content.objects.select_related("camera", "analysis").filter(pk=content_id).first()
+    content = Content.objects.select_related("analysis").filter(pk=content_id).first()
     if content is None:
         return None
     existing = getattr(content, "analysis", None)
-    if (
-        not force
-        and existing is not None
-        and existing.status in (ItemAnalysis.Status.DONE, ItemAnalysis.Status.SKIPPED)
-    ):
+    if not force and existing is not None and existing.status in _FINISHED:
         return existing
+    if not force:
+        return _batch_analyse([content])[0]
     kind = item_kind(content)
-    if kind in ("heartbeat", "alternate", "own"):
-        result = AnalysisResult(status=ItemAnalysis.Status.SKIPPED)
-    else:
-        try:
-            result = _analyse(content)
-        except UnreadableContentError as exc:
-            logger.info("content %s cannot be analysed: %s", content_id, exc)
-            result = AnalysisResult(status=ItemAnalysis.Status.FAILED, error=str(exc)[:1000])
-    return item_place(content=content, kind=kind, result=result, force=force)
+    zones = list(Zone.objects.filter(camera_id=content.camera_id)) if kind == "motion" else []
+    result = _result_of(content, kind, zones=zones, history=_History([content]))
+    return item_place(content=content, kind=kind, result=result, force=True)
+
+
+@dataclass
+class BacklogOutcome:
+    """What ``content_backlog_analyze`` did. ``done``: the item was found analysed already (its
+    ``analysis`` is not read when an earlier batch placed it). Otherwise ``analysis`` is what this
+    call made (None if the item no longer exists), or ``deferred``: another worker holds the
+    camera's lease, and the item was left for it (ask again shortly)."""
+
+    analysis: ItemAnalysis | None
+    done: bool = False
+    deferred: bool = False
+
+
+class _PlacedHere:
+    """The items whose analysis (done or skipped) this worker process committed, the latest
+    ``size``: the messages of a batch's other items, which mostly reach the worker that ran the
+    batch, then end without a query. Nothing deletes an analysis but its item's deletion, and ids
+    are never reused (PostgreSQL sequences, SQLite AUTOINCREMENT), so an entry cannot go stale in
+    a way that matters (a deleted item has nothing to analyse). Only tasks in a worker use it: a
+    test database rolled back between tests does reuse ids."""
+
+    def __init__(self, size: int = 10_000):
+        self.size = size
+        self.ids: OrderedDict[int, None] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def __contains__(self, content_id: int) -> bool:
+        return content_id in self.ids
+
+    def add(self, content_ids: list[int]) -> None:
+        with self.lock:
+            self.ids.update(dict.fromkeys(content_ids))
+            while len(self.ids) > self.size:
+                self.ids.popitem(last=False)
+
+
+_placed_here = _PlacedHere()
+
+
+def _finished(content_id: int) -> bool:
+    """Whether the item's analysis is done or skipped. Most messages of a backlog find their item
+    placed by an earlier batch: this answers them with one statement, without the ORM (whose
+    query building costs several times the round trip)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FINISHED_SQL, [content_id, *(status.value for status in _FINISHED)])
+        return cursor.fetchone() is not None
+
+
+_FINISHED_SQL = "SELECT 1 FROM search_itemanalysis WHERE content_id = %s AND status IN (%s, %s)"
+
+
+def _lease_key(camera_id: int) -> str:
+    return f"search:analysis-lease:{camera_id}"
+
+
+# The lease only spares duplicate work (placing is safe without it): if the cache cannot be
+# reached, analysis goes on as if the lease were ours rather than stop.
+def _lease_take(key: str, token: str) -> bool:
+    try:
+        return cache.add(key, token, LEASE_SECONDS)
+    except Exception:
+        logger.warning("analysis lease %s: cache unavailable; analysing without it", key, exc_info=True)
+        return True
+
+
+def _lease_give_back(key: str, token: str) -> None:
+    try:
+        if cache.get(key) == token:  # not one taken over by another worker after ours ran out
+            cache.delete(key)
+    except Exception:
+        logger.warning("analysis lease %s: cache unavailable; it runs out by itself", key, exc_info=True)
+
+
+def content_backlog_analyze(*, content_id: int, worker: bool = False, limit: int = BATCH_SIZE) -> BacklogOutcome:
+    """The analysis task's service: analyse the item and the camera's next unanalysed items (up
+    to ``limit`` in all, captured within ``BATCH_WINDOW`` after it) as one batch, placed in one
+    transaction.
+
+    Idempotent like ``content_analyze``: an item already analysed is left as it is, and the batch
+    leaves alone any item placed meanwhile. One process batches a camera at a time (a lease in the
+    cache). When another holds it, the item is analysed alone, or, with ``worker`` (a Celery
+    worker, which can run the item's message again later), the outcome is ``deferred`` and nothing
+    is done. A worker also remembers the items it placed, so their own messages cost no query.
+    """
+    if (worker and content_id in _placed_here) or _finished(content_id):
+        return BacklogOutcome(None, done=True)
+    content = Content.objects.select_related("analysis").filter(pk=content_id).first()
+    if content is None:
+        return BacklogOutcome(None)
+    existing = getattr(content, "analysis", None)
+    if existing is not None and existing.status in _FINISHED:
+        return BacklogOutcome(existing, done=True)
+    key, token = _lease_key(content.camera_id), secrets.token_hex(8)
+    if not _lease_take(key, token):
+        if worker:
+            return BacklogOutcome(None, deferred=True)
+        return BacklogOutcome(_batch_analyse([content])[0])
+    try:
+        after = Q(captured_at__gt=content.captured_at) | Q(captured_at=content.captured_at, pk__gt=content.pk)
+        following = list(
+            Content.objects.filter(
+                after,
+                camera_id=content.camera_id,
+                analysis__isnull=True,
+                captured_at__lt=content.captured_at + BATCH_WINDOW,
+            )
+            .order_by("captured_at", "pk")[: limit - 1]
+        )
+        analyses = _batch_analyse([content, *following])
+    finally:
+        _lease_give_back(key, token)
+    if worker:
+        finished = [a.pk for a in analyses if a.status in _FINISHED]
+        transaction.on_commit(lambda: _placed_here.add(finished))
+    return BacklogOutcome(next(a for a in analyses if a.pk == content.pk))
 
 
 def content_analysis_failed(*, content_id: int, error: str) -> None:

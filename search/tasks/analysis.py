@@ -1,8 +1,10 @@
-"""Analysis tasks: one per content item.
+"""Analysis tasks: one per content item, each analysing its camera's backlog as a batch.
 
 Ingest enqueues ``search.analyze_content`` on commit (by name, see ``config.tasks``). The task is
 thin: it loads nothing itself and calls the service, which is idempotent (an item already analysed
-is left as it is), so a redelivered message (acks_late) or a manual re-run changes nothing.
+is left as it is), so a redelivered message (acks_late) or a manual re-run changes nothing. The
+service analyses the item together with the camera's next unanalysed items; their own messages
+then find them done.
 """
 
 from __future__ import annotations
@@ -11,20 +13,24 @@ import logging
 
 from celery import shared_task
 
-from search.analysis import TransientAnalysisError, content_analysis_failed, content_analyze
+from search.analysis import TransientAnalysisError, content_analysis_failed, content_backlog_analyze
 
 __all__ = ["analyze_content"]
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 4
+# When another worker is batching the camera (its batch most likely holds this item), the item's
+# message comes back after this long; by then it is usually done and the task ends at once.
+DEFER_SECONDS = 1
 
 
 @shared_task(bind=True, name="search.analyze_content", max_retries=MAX_RETRIES, acks_late=True)
 def analyze_content(self, content_id: int) -> None:
-    """Analyse one content item and place it in its camera's event."""
+    """Analyse one content item (with its camera's backlog) and place it in its camera's event."""
     try:
-        content_analyze(content_id=content_id)
+        # In-process (eager) runs cannot hand an item back for later: they analyse it at once.
+        outcome = content_backlog_analyze(content_id=content_id, worker=not self.request.is_eager)
     except TransientAnalysisError as exc:
         if self.request.retries >= self.max_retries:
             # The final failure is recorded on the item, where the admin shows it.
@@ -33,3 +39,6 @@ def analyze_content(self, content_id: int) -> None:
             return
         # Storage hiccups (S3 timeouts, a busy disk) pass; back off 2, 4, 8, 16 s.
         raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
+    if outcome.deferred:
+        # A new message, published before this one is acknowledged: the item is never dropped.
+        analyze_content.apply_async((content_id,), countdown=DEFER_SECONDS)
