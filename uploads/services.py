@@ -17,7 +17,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from accounts.models import AccountSettings
@@ -30,6 +31,7 @@ from config.tasks import enqueue_on_commit
 from uploads.ingest import EXTENSIONS, MediaFacts, UploadParams, media_check, size_limit, spool_body
 from uploads.media import MediaError, video_poster
 from uploads.models import Content, new_public_id
+from uploads.selectors import UPLOAD_CAMERA_FIELDS, UploadSender
 from uploads.timestamps import capture_time
 
 logger = logging.getLogger(__name__)
@@ -63,6 +65,11 @@ def _existing(*, camera: Camera, name: str, digest: str) -> Content | None:
     if content is not None:
         content.camera = camera
     return content
+
+
+def _camera_get(*, owner: AbstractBaseUser, name: str) -> Camera | None:
+    # The (owner, name) unique index; only the fields an upload reads (a cheaper query to build).
+    return Camera.objects.filter(owner=owner, name=name).only(*UPLOAD_CAMERA_FIELDS).first()
 
 
 def _recording_off_reason(*, owner: AbstractBaseUser, account: AccountSettings | None, camera: Camera | None) -> str:
@@ -103,6 +110,64 @@ def _alternate_target(*, camera: Camera, start: datetime, seconds: float | None)
     return best[1] if best else None
 
 
+@dataclass(frozen=True)
+class _ContentInsert:
+    """``INSERT INTO content (every column) VALUES (…) RETURNING id``, written once per database
+    from the model's metadata.
+
+    Every upload runs it, and ``Content.objects.create`` spends about 0.9 ms of CPU building it
+    (measured: create in a transaction 1.0 to 1.3 ms, the transaction alone 0.1 ms). Values go
+    through each field's ``pre_save`` and ``get_db_prep_save`` as the ORM's insert would (Content
+    has no save() override and no signal receivers); IntegrityError is raised as by the ORM.
+    """
+
+    sql: str
+    fields: list[Field]
+    returning: bool
+
+    @classmethod
+    def build(cls, alias: str) -> _ContentInsert:
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        meta = Content._meta
+        fields = [f for f in meta.concrete_fields if f is not meta.pk]
+        returning = connection.features.can_return_columns_from_insert
+        # Only quoted identifiers from the model's metadata are interpolated; values are parameters.
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(fields))})"
+        )
+        if returning:
+            sql += f" RETURNING {quote(meta.pk.column)}"
+        return cls(sql=sql, fields=fields, returning=returning)
+
+    def run(self, alias: str, content: Content) -> None:
+        connection = connections[alias]
+        params = [f.get_db_prep_save(f.pre_save(content, True), connection) for f in self.fields]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            if self.returning:
+                pk = cursor.fetchone()[0]
+            else:
+                pk = connection.ops.last_insert_id(cursor, Content._meta.db_table, Content._meta.pk.column)
+        content.pk = pk
+        content._state.adding = False
+        content._state.db = alias
+
+
+_content_inserts: dict[tuple[str, str], _ContentInsert] = {}
+
+
+def _content_insert(content: Content) -> None:
+    """Insert a new, unsaved Content row (its id is set on it)."""
+    alias = router.db_for_write(Content)
+    key = (alias, connections[alias].vendor)
+    insert = _content_inserts.get(key)
+    if insert is None:
+        insert = _content_inserts[key] = _ContentInsert.build(alias)
+    insert.run(alias, content)
+
+
 def _store(key: str, file) -> str:
     """Save to the default storage; any failure of the store is a 503 the sender can retry."""
     try:
@@ -130,23 +195,22 @@ def content_ingest(
     stream: IO[bytes],
     declared_length: int | None = None,
     arrived_at: datetime | None = None,
-    account: AccountSettings | None = None,
+    sender: UploadSender | None = None,
 ) -> IngestResult:
     """Store one upload for ``owner``: check it, store its bytes, write its row, hand it to analysis.
 
     ``stream`` is read in chunks, to memory or a temporary file (``declared_length`` is checked
     against the limit before reading). Raises BadRequest (400), PayloadTooLarge (413),
     UnsupportedMediaType (415) and ServiceUnavailable (503, storage failed: nothing kept).
-    ``account`` is the owner's settings row when the caller already has it (the Upload Token
-    lookup), saving a query.
+    ``sender`` is the owner's settings row and camera when the caller already has them (the
+    Upload Token lookup of ``uploads.selectors.upload_sender_get``), saving their queries.
     """
     arrived_at = arrived_at or timezone.now()
-    # The (owner, name) unique index; only the fields an upload reads (a cheaper query to build).
-    camera = (
-        Camera.objects.filter(owner=owner, name=params.camera_name)
-        .only("id", "owner_id", "name", "camera_id", "recording_enabled")
-        .first()
-    )
+    account = sender.account if sender is not None and sender.account.user_id == owner.pk else None
+    if sender is not None and account is not None and sender.camera_name == params.camera_name:
+        camera = sender.camera  # None: the account has no camera of that name yet
+    else:
+        camera = _camera_get(owner=owner, name=params.camera_name)
     reason = _recording_off_reason(owner=owner, account=account, camera=camera)
     if reason:
         if camera is not None:
@@ -163,7 +227,10 @@ def content_ingest(
         if params.hash and params.hash not in (body.sha1, body.sha256):
             raise BadRequest("hash does not match the body: it was damaged or truncated on the way")
         facts = media_check(body, claimed=params.content_type)
-        if camera is not None:
+        if camera is not None and facts.video is not None:
+            # A video's retry is found before its bytes are stored again. A still's (small, and
+            # nearly every still is new) is found by the unique index when its row is written,
+            # which saves every other still this query; its second copy is then removed.
             existing = _existing(camera=camera, name=params.name, digest=body.sha256)
             if existing is not None:
                 return IngestResult(camera_name=camera.name, content=existing, created=False)
@@ -208,7 +275,7 @@ def _store_and_record(
             alternate_of = None
             if params.has("alternate"):
                 alternate_of = _alternate_target(camera=camera, start=captured_at, seconds=duration)
-            content = Content.objects.create(
+            content = Content(
                 public_id=public_id,
                 owner=owner,
                 camera=camera,
@@ -231,6 +298,7 @@ def _store_and_record(
                 poster_key=poster_key,
                 alternate_of=alternate_of,
             )
+            _content_insert(content)
             camera_record_upload(camera=camera, at=arrived_at, width=facts.width, height=facts.height)
             # Registered first, so it runs before the hand-off below: from here on the row is durable.
             transaction.on_commit(lambda: committed.append(True))

@@ -11,12 +11,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import account_for_upload_token, acting_owner
+from accounts.selectors import acting_owner
 from config.api.errors import BadRequest, NotFound, ServiceUnavailable
 from config.api.throttling import TokenRateThrottle
 from uploads.ingest import upload_params_parse
 from uploads.renditions import RenditionError, content_image_bytes, rendition_params
-from uploads.selectors import content_get
+from uploads.selectors import content_get, upload_sender_get
 from uploads.serializers import upload_answer
 from uploads.services import content_ingest
 from uploads.streaming import stored_chunks
@@ -63,12 +63,15 @@ class ContentView(APIView):
 
     def initial(self, request, *args, **kwargs):
         token = kwargs.get("token", "")
+        request.upload_sender = None
         request.upload_account = None
         request.upload_camera = kwargs.get("camera", "")
         if request.method in ("POST", "PUT") and token != ME:
-            request.upload_account = account_for_upload_token(token=token)
-            if request.upload_account is None:
+            # The account and its camera in one query (the name is checked later, with the rest).
+            request.upload_sender = upload_sender_get(token=token, camera_name=request.upload_camera.strip())
+            if request.upload_sender is None:
                 raise drf.AuthenticationFailed("Unknown Upload Token")
+            request.upload_account = request.upload_sender.account
         super().initial(request, *args, **kwargs)
 
     def _uploader(self, request, token: str):
@@ -85,7 +88,7 @@ class ContentView(APIView):
         )
         stream, length = _body_stream(request._request)
         result = content_ingest(
-            owner=owner, params=params, stream=stream, declared_length=length, account=request.upload_account
+            owner=owner, params=params, stream=stream, declared_length=length, sender=request.upload_sender
         )
         status = 201 if result.created else 200
         return Response(upload_answer(result), status=status)

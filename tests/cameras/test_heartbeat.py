@@ -112,6 +112,33 @@ def test_uploads_count_as_sights(user):
     assert camera.last_seen_at > timezone.now() - timedelta(minutes=1)
 
 
+def test_an_upload_sight_is_written_at_most_every_twentieth_of_the_offline_window(
+    user, settings, django_assert_num_queries
+):
+    settings.CAMERA_OFFLINE_AFTER_SECONDS = 100  # sights written at most 5 s apart
+    start = timezone.now()
+    camera_record_upload(camera=Camera.objects.create(owner=user, name="garage"), at=start, width=640, height=480)
+    camera = Camera.objects.get(owner=user, name="garage")  # as the next upload reads it
+    with django_assert_num_queries(0):
+        camera_record_upload(camera=camera, at=start + timedelta(seconds=4), width=640, height=480)
+    with django_assert_num_queries(1):  # a new resolution is written at once
+        camera_record_upload(camera=camera, at=start + timedelta(seconds=4), width=1280, height=720)
+    with django_assert_num_queries(1):
+        camera_record_upload(camera=camera, at=start + timedelta(seconds=5))
+    camera.refresh_from_db()
+    assert camera.last_seen_at == camera.last_upload_at == start + timedelta(seconds=5)
+    assert (camera.resolution_width, camera.resolution_height) == (1280, 720)
+
+
+def test_a_camera_back_from_an_outage_is_online_at_its_first_upload(user, settings):
+    camera = Camera.objects.create(owner=user, name="garage")
+    camera_record_upload(camera=camera, at=timezone.now() - timedelta(hours=1))
+    assert heartbeat_sweep().offline == [] and heartbeat_sweep().online == []  # seen, but long ago
+    camera = Camera.objects.get(pk=camera.pk)
+    camera_record_upload(camera=camera, at=timezone.now())
+    assert heartbeat_sweep().online == [camera.pk]
+
+
 def test_push_preference_records_a_notification_the_api_lists(front, base, user, api, settings):
     account_settings_update(user=user, data={"notifications": {"camera_diagnostics": {"method": "PUSH"}}})
     heartbeat_sweep(now=at(base + 10))

@@ -148,16 +148,28 @@ def test_recording_disabled_for_the_camera_keeps_nothing_but_counts_as_a_sight(a
     assert camera.last_seen_at is not None
 
 
+def test_an_upload_from_a_known_camera_takes_one_query_and_its_insert(
+    anon, upload_token, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    put(anon, upload_token, "front", "a.jpg", jpeg_bytes())
+    # The Upload Token with its account and camera; then the row (savepoint, insert, release: the
+    # test's transaction). The camera's sight was written by the first upload, seconds ago.
+    with django_capture_on_commit_callbacks(execute=False), django_assert_num_queries(4):
+        r = put(anon, upload_token, "front", "b.jpg", jpeg_bytes(color=(1, 1, 1)))
+    assert r.status_code == 201, r.content
+
+
 # --- retries ------------------------------------------------------------------------------------
 
 
-def test_a_retried_upload_returns_the_same_content(anon, upload_token):
+def test_a_retried_upload_returns_the_same_content(anon, upload_token, _private_media):
     body = jpeg_bytes()
     first = put(anon, upload_token, "front", ISO_NAME, body)
     again = put(anon, upload_token, "front", ISO_NAME, body)
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["duplicate"] is True and again.json()["id"] == first.json()["id"]
     assert Content.objects.count() == 1
+    assert len(stored_files(_private_media)) == 1  # the retry's copy of the bytes was removed again
     # The same bytes under another name are another item.
     assert put(anon, upload_token, "front", "other.jpg", body).status_code == 201
 
