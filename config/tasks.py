@@ -7,12 +7,17 @@ looked up in the Celery registry by its dotted name. Eager mode (tests) runs the
 from __future__ import annotations
 
 import logging
+import threading
 
 from django.db import transaction
 
 from config.celery import app
 
 logger = logging.getLogger(__name__)
+
+# Celery's autodiscovery returns at once in a thread that calls it while another thread is still
+# importing, before the tasks are registered: one discovery at a time, and look again after it.
+_discovery = threading.Lock()
 
 
 def enqueue_on_commit(task_name: str, *args, required: bool = True, **kwargs) -> None:
@@ -24,8 +29,11 @@ def enqueue_on_commit(task_name: str, *args, required: bool = True, **kwargs) ->
     task = app.tasks.get(task_name)
     if task is None:
         # Web processes import tasks modules only when something asks: run Celery's autodiscovery.
-        app.loader.import_default_modules()
-        task = app.tasks.get(task_name)
+        with _discovery:
+            task = app.tasks.get(task_name)
+            if task is None:
+                app.loader.import_default_modules()
+                task = app.tasks.get(task_name)
     if task is None:
         if required:
             raise LookupError(f"no Celery task named {task_name!r} is registered")
