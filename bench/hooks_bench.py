@@ -10,9 +10,12 @@ Figures, each next to its anchor:
    arrives; one upload at a time, each its own event (goal: p99 under 1 s).
 2. ``throughput``: deliveries per second of one worker process (threads pool, concurrency 16 as
    the compose file runs it) draining N queued deliveries, against a bare ``httpx`` loop posting
-   the same bodies and headers to the same receiver (goal: ≥ 0.5 of the bare rate). Twice: N
-   deliveries of one hook (a burst: the worker sends a hook's due deliveries in batches), and N/2
-   deliveries of N/2 hooks, one each (nothing to batch: the per-message path).
+   the same bodies and headers to the same receiver (goal: ≥ 0.5 of the bare rate): N
+   deliveries of one hook (a burst), and N/2 deliveries of N/2 hooks, one each, all to the same
+   receiver (batched across hooks: a task sends the due deliveries of every hook of its receiver
+   in batches on one connection). Each with the default drain slots per receiver (a few tasks
+   drain a receiver in parallel) and again with one (one task and one connection at a time, the
+   shape of the bare loop).
 3. ``kill``: the worker is SIGKILLed mid-drain; the stuck-delivery sweep hands out what was in
    flight or queued, a new worker finishes: deliveries lost (goal: 0) and duplicates (allowed).
 4. ``fan-out``: the cost of matching an event against N hooks of its owner (N = 1, 10, 100) and
@@ -20,7 +23,8 @@ Figures, each next to its anchor:
 
 Run (PostgreSQL and Redis on loopback; Redis db 14 is flushed)::
 
-    flock /tmp/camhub-bench.lock .venv/bin/python -m bench.hooks_bench --events 100 --uploads 100 --deliveries 2000
+    flock /tmp/camhub-bench.lock .venv/bin/python -m bench.hooks_bench --events 100 --uploads 100 --deliveries 2000 \
+        --kill-deliveries 600 --fanout-events 20
 """
 
 from __future__ import annotations
@@ -245,60 +249,99 @@ def queued_deliveries(camera, hook, n: int) -> list:
 
     from hooks.models import Delivery
     from hooks.services import event_payload
+    from hooks.ssrf import url_origin
 
     rows = []
     for _ in range(n):
         event = make_event(camera, ["people"])
         body = event_payload(hook_id=hook.pk, event=event)
-        rows.append(Delivery(hook=hook, event=event, body=body, next_attempt_at=timezone.now()))
+        rows.append(
+            Delivery(
+                hook=hook,
+                event=event,
+                body=body,
+                next_attempt_at=timezone.now(),
+                receiver=url_origin(hook.callback_url),
+            )
+        )
     Delivery.objects.bulk_create(rows, batch_size=500)
     return list(Delivery.objects.filter(hook=hook, state="pending").order_by("id"))
 
 
 def publish(rows) -> int:
-    """What firing does after commit for each new delivery (a task unless its hook is being
-    drained by one); returns the tasks queued."""
+    """What firing does after commit for each new delivery (a task unless every drain slot of its
+    receiver is taken); returns the tasks queued."""
     from hooks.services import delivery_kick
 
-    return sum(delivery_kick(hook_id=row.hook_id, delivery_id=row.pk) for row in rows)
+    return sum(delivery_kick(origin=row.receiver, delivery_id=row.pk) for row in rows)
 
 
-def spread_deliveries(user, camera, receiver: Receiver, n: int) -> list:
-    """N delivery rows for N hooks (one each, all to the receiver): nothing for a batch to share."""
+def spread_deliveries(user, camera, receiver: Receiver, n: int, *, tag: str = "") -> list:
+    """N delivery rows for N hooks (one each, all to the receiver): batched across hooks."""
     from django.utils import timezone
 
     from hooks.models import Delivery, Hook
     from hooks.services import event_payload
+    from hooks.ssrf import url_origin
 
-    Hook.objects.bulk_create([Hook(owner=user, callback_url=receiver.url(f"/h{i}"), query="nomatch") for i in range(n)])
-    hooks = list(Hook.objects.filter(owner=user, query="nomatch").order_by("id"))
+    Hook.objects.bulk_create(
+        [Hook(owner=user, callback_url=receiver.url(f"/h{tag}{i}"), query=f"nomatch{tag}") for i in range(n)]
+    )
+    hooks = list(Hook.objects.filter(owner=user, query=f"nomatch{tag}").order_by("id"))
     rows = []
     for h in hooks:
         event = make_event(camera, ["people"])
         rows.append(
-            Delivery(hook=h, event=event, body=event_payload(hook_id=h.pk, event=event), next_attempt_at=timezone.now())
+            Delivery(
+                hook=h,
+                event=event,
+                body=event_payload(hook_id=h.pk, event=event),
+                next_attempt_at=timezone.now(),
+                receiver=url_origin(h.callback_url),  # what firing writes
+            )
         )
     Delivery.objects.bulk_create(rows, batch_size=500)
     return list(Delivery.objects.filter(hook__in=hooks, state="pending").select_related("hook").order_by("id"))
 
 
-def part_throughput(env, camera, hook, receiver: Receiver, n: int, log: Path, *, rows=None) -> dict:
-    """N deliveries queued first; then one fresh worker process drains them."""
+def one_drain_env(env: dict[str, str], data_dir: Path) -> dict[str, str]:
+    """The worker's environment with HOOK_DRAINS_PER_RECEIVER = 1 (one task, one connection per
+    receiver at a time: the bare loop's shape), through a settings module in the run's directory."""
+    (data_dir / "hooks_bench_one_drain.py").write_text(
+        "from config.settings import *  # noqa: F403\n\nHOOK_DRAINS_PER_RECEIVER = 1\n"
+    )
+    path = os.pathsep.join([str(data_dir), env.get("PYTHONPATH", "")])
+    return dict(env, DJANGO_SETTINGS_MODULE="hooks_bench_one_drain", PYTHONPATH=path)
+
+
+def part_throughput(
+    env, camera, hook, receiver: Receiver, n: int, log: Path, *, rows=None, drains: int | None = None
+) -> dict:
+    """N deliveries queued first; then one fresh worker process drains them. ``drains``: the drain
+    slots per receiver the publisher uses (the worker's ``env`` must say the same)."""
+    from contextlib import nullcontext
+
     import httpx
+    from django.test import override_settings
 
     from hooks.delivery import signed_headers
+    from hooks.services import drains_per_receiver
 
     rows = rows if rows is not None else queued_deliveries(camera, hook, n)
     receiver.reset()
     started = time.time()
-    tasks = publish(rows)
+    with override_settings(HOOK_DRAINS_PER_RECEIVER=drains) if drains else nullcontext():
+        tasks = publish(rows)
+        slots = drains_per_receiver()
     published = time.time() - started
     worker = start_worker(env, f"bench-drain-{time.monotonic_ns()}", log)
     started = time.time()
     try:
         if not receiver.wait(lambda: len(receiver.arrivals) >= n, timeout=600):
             raise RuntimeError(f"only {len(receiver.arrivals)} of {n} deliveries arrived")
-        worker_seconds = max(receiver.arrivals.values()) - started
+        # From the worker's ready ping, or from the first arrival if the worker started sending
+        # before it answered the ping (a fast drain can be half done by then).
+        worker_seconds = max(receiver.arrivals.values()) - min(started, *receiver.arrivals.values())
     finally:
         stop_worker(worker)
     worker_rate = n / worker_seconds
@@ -324,6 +367,7 @@ def part_throughput(env, camera, hook, receiver: Receiver, n: int, log: Path, *,
         "ratio": worker_rate / bare_rate,
         "publish_s": published,
         "tasks": tasks,
+        "drains": slots,
         "slow_after": slow,
         **latency,
     }
@@ -530,6 +574,23 @@ def main() -> None:
         log,
         rows=spread_deliveries(user, camera, receiver, args.deliveries // 2),
     )
+    # The same two with one drain slot per receiver: one task and one connection at a time, as the
+    # bare loop (the default lets a few tasks drain a receiver in parallel).
+    one_env = one_drain_env(env, data_dir)
+    harness.log("throughput, both again with one drain slot per receiver")
+    throughput_one = part_throughput(
+        env=one_env, camera=camera, hook=hook, receiver=receiver, n=args.deliveries, log=log, drains=1
+    )
+    spread_one = part_throughput(
+        env=one_env,
+        camera=camera,
+        hook=hook,
+        receiver=receiver,
+        n=args.deliveries // 2,
+        log=log,
+        rows=spread_deliveries(user, camera, receiver, args.deliveries // 2, tag="one"),
+        drains=1,
+    )
     harness.log(f"kill: {args.kill_deliveries} deliveries, SIGKILL at a third, sweep, second worker")
     kill = part_kill(env, camera, hook, receiver, args.kill_deliveries, log)
     harness.flush_cache(BROKER_URL)
@@ -557,16 +618,25 @@ def main() -> None:
         f"throughput, {throughput['deliveries']} deliveries: worker {throughput['worker_per_s']:.0f}/s "
         f"vs bare httpx loop {throughput['bare_per_s']:.0f}/s (anchor): ratio {throughput['ratio']:.2f} "
         f"(goal >= {RATIO_GOAL}: {'met' if throughput['ratio'] >= RATIO_GOAL else 'NOT met'}); "
-        f"publishing beforehand took {throughput['publish_s']:.2f} s and queued {throughput['tasks']} task(s)"
+        f"publishing beforehand took {throughput['publish_s']:.2f} s and queued {throughput['tasks']} task(s) "
+        f"({throughput['drains']} drain slots per receiver)"
     )
     print(f"  (worker's attempts: {_attempts_line(throughput)})")
     print(
-        f"throughput, {spread['deliveries']} deliveries of {spread['deliveries']} hooks (one each: no batching): "
+        f"throughput, {spread['deliveries']} deliveries of {spread['deliveries']} hooks (one each, one receiver): "
         f"worker {spread['worker_per_s']:.0f}/s vs bare httpx loop {spread['bare_per_s']:.0f}/s: "
         f"ratio {spread['ratio']:.2f} (goal >= {RATIO_GOAL}: {'met' if spread['ratio'] >= RATIO_GOAL else 'NOT met'}); "
-        f"{spread['tasks']} tasks queued"
+        f"{spread['tasks']} tasks queued ({spread['drains']} drain slots per receiver)"
     )
     print(f"  (worker's attempts: {_attempts_line(spread)})")
+    for name, part in (("one hook", throughput_one), ("one delivery per hook", spread_one)):
+        print(
+            f"throughput, {name}, {part['deliveries']} deliveries, one drain slot per receiver: "
+            f"worker {part['worker_per_s']:.0f}/s vs bare httpx loop {part['bare_per_s']:.0f}/s: "
+            f"ratio {part['ratio']:.2f} (goal >= {RATIO_GOAL}: {'met' if part['ratio'] >= RATIO_GOAL else 'NOT met'}); "
+            f"{part['tasks']} task(s) queued"
+        )
+        print(f"  (worker's attempts: {_attempts_line(part)})")
     print(
         f"kill test, {kill['deliveries']} deliveries: received before SIGKILL {kill['received_before_kill']}, "
         f"sending at kill {kill['sending_at_kill']}, re-queued by the sweep {kill['requeued']} "

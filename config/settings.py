@@ -395,8 +395,11 @@ DOWNLOAD_LINK_SECONDS = env_int("DOWNLOAD_LINK_SECONDS", 7 * 24 * 3600, minimum=
 # hooks: delivery of label_hit callbacks
 HOOK_CONNECT_TIMEOUT_SECONDS = env_int("HOOK_CONNECT_TIMEOUT_SECONDS", 5, minimum=1)
 HOOK_TIMEOUT_SECONDS = env_int("HOOK_TIMEOUT_SECONDS", 15, minimum=1)
-# Due deliveries of one hook sent by one task on one connection; 1 turns batching off.
+# Due deliveries to one receiver (scheme, host and port; any of the owner's hooks there) sent by
+# one task on one connection; 1 turns batching off.
 HOOK_BATCH_SIZE = env_int("HOOK_BATCH_SIZE", 20, minimum=1)
+# Tasks that may drain one receiver's backlog at once (each on its own connection).
+HOOK_DRAINS_PER_RECEIVER = env_int("HOOK_DRAINS_PER_RECEIVER", 4, minimum=1)
 # A hook whose every attempt failed for this long is disabled and its owner told.
 HOOK_DISABLE_AFTER_DAYS = env_int("HOOK_DISABLE_AFTER_DAYS", 5, minimum=1)
 # Deliveries have their own queue, so a slow receiver never holds up analysis.

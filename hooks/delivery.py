@@ -15,7 +15,8 @@ import hmac
 import ssl
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -149,19 +150,42 @@ class _Transport(httpx.HTTPTransport):
 
 _pool_lock = threading.Lock()
 _http_pool: httpx.Client | None = None
+# https clients of the current thread's receiver session, per (host, port); None outside a session.
+_session = threading.local()
 
 
 def _new_client(limits: httpx.Limits) -> httpx.Client:
     return httpx.Client(transport=_Transport(limits=limits), follow_redirects=False, trust_env=False)
 
 
-def _client_for(scheme: str) -> tuple[httpx.Client, bool]:
+@contextmanager
+def receiver_session() -> Iterator[None]:
+    """Within it, this thread's https posts to one host name share one keep-alive connection (a
+    batch of deliveries to one receiver); the connections are closed at the end. Plain http uses
+    the process's pool either way."""
+    _session.clients = {}
+    try:
+        yield
+    finally:
+        clients, _session.clients = _session.clients, None
+        for c in clients.values():
+            c.close()
+
+
+def _client_for(target: ssrf.CheckedTarget) -> tuple[httpx.Client, bool]:
     """(client, close_after). Plain http shares one keep-alive pool per process: connections are
-    keyed by the checked address and every request carries its own Host. https gets a fresh
-    client, so a pooled TLS connection made for one host name is never reused for another."""
+    keyed by the checked address and every request carries its own Host. https gets a client of
+    its own per host name (kept for a receiver session), so a pooled TLS connection made for one
+    host name is never reused for another."""
     global _http_pool
-    if scheme == "https":
-        return _new_client(httpx.Limits(max_connections=1, max_keepalive_connections=0)), True
+    if target.scheme == "https":
+        clients = getattr(_session, "clients", None)
+        if clients is None:
+            return _new_client(httpx.Limits(max_connections=1, max_keepalive_connections=0)), True
+        key = (target.host, target.port)
+        if key not in clients:
+            clients[key] = _new_client(httpx.Limits(max_connections=1, max_keepalive_connections=1))
+        return clients[key], False
     with _pool_lock:
         if _http_pool is None:
             _http_pool = _new_client(
@@ -194,7 +218,7 @@ def post(*, url: str, secrets: Sequence[str], msg_id: str, body: str) -> Attempt
     timeout = httpx.Timeout(settings.HOOK_TIMEOUT_SECONDS, connect=settings.HOOK_CONNECT_TIMEOUT_SECONDS)
     deadline = time.monotonic() + settings.HOOK_TIMEOUT_SECONDS
     _deadline.at = deadline  # every socket operation of this attempt stops by then
-    client, close_after = _client_for(target.scheme)
+    client, close_after = _client_for(target)
     request_headers = {**headers, "host": _host_header(target)}
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     started = time.monotonic()

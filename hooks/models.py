@@ -103,6 +103,9 @@ class Delivery(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     # scheme://host:port of the receiver while sending: caps the sends in flight per receiver.
     origin = models.CharField(max_length=300, blank=True, default="")
+    # scheme://host:port of the hook's callback URL, set when the row is written (and when the hook
+    # moves): a task sends the due deliveries of every hook of one receiver together.
+    receiver = models.CharField(max_length=300, blank=True, default="")
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -121,6 +124,13 @@ class Delivery(models.Model):
             models.Index(fields=["state", "lease_until"], name="delivery_state_lease"),
             # Serves the per-receiver count of sends in flight.
             models.Index(fields=["origin", "state"], name="delivery_origin_state"),
+            # Serves the delivery claim and the drain's end: the due deliveries to one receiver,
+            # oldest first (open rows only, so the index stays small).
+            models.Index(
+                fields=["receiver", "next_attempt_at", "id"],
+                name="delivery_receiver_due",
+                condition=models.Q(state__in=["pending", "retrying"]),
+            ),
         ]
         verbose_name_plural = "deliveries"
 

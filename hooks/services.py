@@ -2,9 +2,10 @@
 
 Flow: ``event_labels_changed`` (a task the search app enqueues on commit) → :func:`hooks_fire_for_event`
 writes one Delivery row per matching hook (unique per hook and event) and, after commit, enqueues
-``hooks.deliver`` unless a task is already draining that hook (:func:`delivery_kick`) →
-:func:`delivery_attempt` claims the row with the hook's other due deliveries, POSTs them outside any
-transaction, records the attempts and schedules retries from the retry schedule.
+``hooks.deliver`` unless tasks are already draining that hook's receiver (:func:`delivery_kick`) →
+:func:`delivery_attempt` claims the row with the other due deliveries to the same receiver (of any
+hook), POSTs them on one connection outside any transaction, records the attempts and schedules
+retries from the retry schedule.
 """
 
 from __future__ import annotations
@@ -49,14 +50,18 @@ MAX_HOOKS_PER_USER = 100
 DEFAULT_MAX_IN_FLIGHT_PER_RECEIVER = 16
 DEFAULT_MAX_IN_FLIGHT_PER_SLOW_RECEIVER = 2
 SLOW_SECONDS = 1.0
-# A task sends up to this many due deliveries of its hook, one after another on one connection,
-# starting no new send after BATCH_SECONDS (so the last one still ends within every row's lease).
+# A task sends up to this many due deliveries to its receiver (of any of the receiver's hooks), one
+# after another on one connection, starting no new send after BATCH_SECONDS (so the last one still
+# ends within every row's lease).
 DEFAULT_BATCH_SIZE = 20
 BATCH_SECONDS = 2.0
-# A task draining a hook's burst stops starting batches after DRAIN_SECONDS (fairness); the key
-# that tells publishers a hook is being drained expires after DRAIN_KEY_SECONDS unless renewed.
+# A task draining a receiver's backlog stops starting batches after DRAIN_SECONDS (fairness); the
+# keys that tell publishers a receiver is being drained expire after DRAIN_KEY_SECONDS unless
+# renewed. Up to DEFAULT_DRAINS_PER_RECEIVER tasks drain one receiver at once (one connection
+# each): one would do for a receiver on the same network, a distant one needs a few in parallel.
 DRAIN_SECONDS = 10.0
 DRAIN_KEY_SECONDS = 30
+DEFAULT_DRAINS_PER_RECEIVER = 4
 _OPEN_STATES = (Delivery.State.PENDING, Delivery.State.RETRYING, Delivery.State.SENDING)
 SLOW_MEMORY_SECONDS = 300
 MAX_COOLDOWN_SECONDS = 24 * 3600
@@ -70,6 +75,10 @@ def retry_schedule() -> tuple[float, ...]:
 
 def batch_size() -> int:
     return max(1, int(getattr(settings, "HOOK_BATCH_SIZE", DEFAULT_BATCH_SIZE)))
+
+
+def drains_per_receiver() -> int:
+    return max(1, int(getattr(settings, "HOOK_DRAINS_PER_RECEIVER", DEFAULT_DRAINS_PER_RECEIVER)))
 
 
 def max_in_flight_per_receiver(*, slow: bool) -> int:
@@ -164,6 +173,11 @@ def hook_update(*, hook: Hook, data: dict) -> Hook:
             fields |= {"disabled_reason", "disabled_at", "failing_since", "failure_streak"}
     if fields:
         hook.save(update_fields=[*fields, "updated_at"])
+    if "callback_url" in fields:
+        # Deliveries still to be sent go with the hook to its new receiver.
+        Delivery.objects.filter(hook=hook, state__in=[Delivery.State.PENDING, Delivery.State.RETRYING]).update(
+            receiver=_receiver(hook)
+        )
     return hook
 
 
@@ -246,7 +260,13 @@ def hooks_fire_for_event(*, event: Event) -> list[Delivery]:
                 rows.append(row)
     if plain:
         new = [
-            Delivery(hook=h, event=event, body=event_payload(hook_id=h.pk, event=event), next_attempt_at=now)
+            Delivery(
+                hook=h,
+                event=event,
+                body=event_payload(hook_id=h.pk, event=event),
+                next_attempt_at=now,
+                receiver=_receiver(h),
+            )
             for h in plain
         ]
         # A concurrent run for the same event may insert first; the unique (hook, event) keeps one.
@@ -254,10 +274,14 @@ def hooks_fire_for_event(*, event: Event) -> list[Delivery]:
         ours = [d.webhook_id for d in new]
         rows.extend(Delivery.objects.filter(webhook_id__in=ours))
         Hook.objects.filter(pk__in=[h.pk for h in plain]).update(last_fired_at=now)
-    for row in rows:
-        if row.state == Delivery.State.PENDING:
-            _kick_on_commit(hook_id=row.hook_id, delivery_id=row.pk)
-    return [r for r in rows if r.state == Delivery.State.PENDING]
+    pending = [r for r in rows if r.state == Delivery.State.PENDING]
+    origins = {h.pk: _receiver(h) for h in matched}
+    by_receiver: dict[str, list[int]] = {}
+    for row in pending:
+        by_receiver.setdefault(origins[row.hook_id], []).append(row.pk)
+    for origin, ids in by_receiver.items():
+        _kick_on_commit(origin=origin, delivery_ids=ids)
+    return pending
 
 
 def _fire_with_cooldown(*, hook_id: int, event: Event, now: datetime) -> Delivery | None:
@@ -271,6 +295,7 @@ def _fire_with_cooldown(*, hook_id: int, event: Event, now: datetime) -> Deliver
                 event=event,
                 body=event_payload(hook_id=hook.pk, event=event),
                 next_attempt_at=now,
+                receiver=_receiver(hook),
                 state=Delivery.State.SKIPPED if cooling else Delivery.State.PENDING,
                 last_error="within the hook's cooldown" if cooling else "",
                 completed_at=now if cooling else None,
@@ -283,6 +308,13 @@ def _fire_with_cooldown(*, hook_id: int, event: Event, now: datetime) -> Deliver
 
 
 # --- delivery ------------------------------------------------------------------------------------
+# Deliveries are sent per receiver (scheme://host:port), not per hook: a task claims its delivery
+# with up to BATCH_SIZE - 1 other due deliveries of any active hook of the same receiver, POSTs them
+# one after another on one keep-alive connection (each signed with its own hook's secrets), and
+# records them in one statement. Firing queues a task only when fewer than DRAINS_PER_RECEIVER
+# tasks are draining the receiver (a key per drain slot in the shared cache); a drainer goes on
+# claiming batches while they come out full, then lets go of its slot and queues a task for any
+# delivery left due (which covers those fired while the slots were taken).
 
 
 def _send_on_commit(delivery_id: int, *, countdown: float | None = None) -> None:
@@ -292,59 +324,79 @@ def _send_on_commit(delivery_id: int, *, countdown: float | None = None) -> None
     transaction.on_commit(lambda: deliver.apply_async(args=(delivery_id,), countdown=countdown))
 
 
-def _drain_key(hook_id: int) -> str:
-    return f"hooks:draining:{hook_id}"
+def _drain_key(origin: str, slot: int) -> str:
+    return f"hooks:draining:{slot}:" + hashlib.sha256(origin.encode()).hexdigest()[:32]
 
 
-def delivery_kick(*, hook_id: int, delivery_id: int) -> bool:
-    """Queue ``hooks.deliver`` for a new due delivery, unless a task is already draining its hook
-    (then that task sends it: it looks for due deliveries again after it lets go of the hook, see
-    :func:`_drain_end`). Returns whether a task was queued. Call only once the row is committed.
+def delivery_kick(*, origin: str, delivery_id: int) -> bool:
+    """Queue ``hooks.deliver`` for a new due delivery to the receiver ``origin``, unless every drain
+    slot of the receiver is taken (then a draining task sends it: each looks for due deliveries
+    again after it lets go of its slot, see :func:`_drain_end`). Returns whether a task was queued.
+    Call only once the row is committed.
 
-    A burst of events for one hook thus costs a task per batch, not per message. Should the
-    draining worker die, the key expires after DRAIN_KEY_SECONDS and the stuck-delivery sweep
-    hands out what it left (at-least-once holds; only the latency suffers).
+    Traffic to one receiver thus costs a task per batch, not per message, whatever the hooks.
+    Should a draining worker die, its key expires after DRAIN_KEY_SECONDS and the stuck-delivery
+    sweep hands out what it left (at-least-once holds; only the latency suffers).
     """
     from hooks.tasks import deliver  # the tasks module imports this one
 
-    if _shared_cache() and not cache.add(_drain_key(hook_id), 1, DRAIN_KEY_SECONDS):
-        return False
-    deliver.apply_async(args=(delivery_id,))
-    return True
+    if batch_size() == 1 or not _shared_cache():
+        deliver.apply_async(args=(delivery_id,))
+        return True
+    for slot in range(drains_per_receiver()):
+        if cache.add(_drain_key(origin, slot), 1, DRAIN_KEY_SECONDS):
+            deliver.apply_async(args=(delivery_id,), kwargs={"receiver": origin, "drain_slot": slot})
+            return True
+    return False
 
 
 def _shared_cache() -> bool:
-    # The drain key must be seen by web and worker processes alike: with a per-process cache
-    # (locmem) every new delivery gets its own task, as without the key.
+    # The drain keys must be seen by web and worker processes alike: with a per-process cache
+    # (locmem) every new delivery gets its own task, as without the keys.
     return "locmem" not in settings.CACHES["default"]["BACKEND"].lower()
 
 
-def _kick_on_commit(*, hook_id: int, delivery_id: int) -> None:
-    transaction.on_commit(lambda: delivery_kick(hook_id=hook_id, delivery_id=delivery_id))
+def _kick_on_commit(*, origin: str, delivery_ids: list[int]) -> None:
+    """After commit, queue tasks for new deliveries to one receiver: one per batch they make, up to
+    the receiver's drain slots (a task claims the others with its own, and whoever holds a slot
+    looks for due deliveries when it lets go of it). Without drain slots (no shared cache, or no
+    batching), a task for each: no drain end would find one left over (a slow receiver's or one
+    at its cap)."""
+    step = batch_size()
+    drained = step > 1 and _shared_cache()
+    firsts = delivery_ids[::step][: drains_per_receiver()] if drained else delivery_ids
+
+    def kick() -> None:
+        for pk in firsts:
+            delivery_kick(origin=origin, delivery_id=pk)
+
+    transaction.on_commit(kick)
 
 
-def _drain_end(hook_id: int, now: datetime) -> None:
-    """Let go of the hook; then, as a publisher may have skipped its task while we held it, queue a
-    task for any delivery of the hook that is due and not taken (the order matters: see
-    :func:`delivery_kick`)."""
-    if not cache.delete(_drain_key(hook_id)):
-        return  # we were not the hook's drainer (a retry's or a given-back row's own task)
+def _drain_end(origin: str, slot: int, now: datetime) -> None:
+    """Let go of a drain slot of the receiver; then, as a publisher may have skipped its task while
+    we held it, queue a task for a delivery to the receiver that is due and not taken (the order
+    matters: see :func:`delivery_kick`). Whoever deletes a slot's key checks."""
+    if not cache.delete(_drain_key(origin, slot)):
+        return  # the key had expired (a publisher who found it free queued its own task)
     due = (
-        Delivery.objects.filter(hook_id=hook_id, state__in=[Delivery.State.PENDING, Delivery.State.RETRYING])
+        Delivery.objects.filter(receiver=origin, state__in=[Delivery.State.PENDING, Delivery.State.RETRYING])
         .filter(next_attempt_at__lte=now + timedelta(milliseconds=50))
+        .order_by("next_attempt_at", "id")
         .values_list("pk", flat=True)
         .first()
     )
     if due is not None:
-        delivery_kick(hook_id=hook_id, delivery_id=due)
+        delivery_kick(origin=origin, delivery_id=due)
 
 
 def _origin(url: str) -> str:
-    try:
-        scheme, host, port = ssrf.split_url(url)
-    except ssrf.UnsafeURL:
-        return url[:300]
-    return f"{scheme}://{host}:{port}"[:300]
+    return ssrf.url_origin(url)
+
+
+def _receiver(hook: Hook) -> str:
+    """The receiver of a hook's deliveries: ``scheme://host:port`` of its callback URL."""
+    return _origin(hook.callback_url)
 
 
 def _slow_key(origin: str) -> str:
@@ -387,12 +439,20 @@ def _retry_delay(retry_index: int, retry_after: float | None) -> float:
     return delay
 
 
-_HOOK_VALUES = ("callback_url", "secret", "previous_secret", "previous_secret_until", "paused", "disabled_reason")
+_HOOK_VALUES = (
+    "callback_url",
+    "secret",
+    "previous_secret",
+    "previous_secret_until",
+    "paused",
+    "disabled_reason",
+)
 
 
-def _claim(delivery_id: int, now: datetime) -> tuple[list[Delivery], int | None]:
-    """Take a delivery for one attempt, with up to ``BATCH_SIZE - 1`` other due deliveries of the
-    same hook; ([], hook id) when it is not due (a stale or duplicate task, or one a batch took)."""
+def _claim(delivery_id: int, now: datetime) -> tuple[list[Delivery], str | None]:
+    """Take a delivery for one attempt, with up to ``BATCH_SIZE - 1`` other due deliveries to the
+    same receiver; ([], its receiver) when it is not due (a stale or duplicate task, or one a batch
+    took), ([], None) when it is gone."""
     # One read, no transaction, no lock: the row's state with its hook (what tasks finding their row
     # already taken by another task's batch need, and what the claim needs to know the receiver).
     peek = (
@@ -403,37 +463,41 @@ def _claim(delivery_id: int, now: datetime) -> tuple[list[Delivery], int | None]
     if peek is None:
         return [], None
     state, lease_until, hook_id = peek["state"], peek["lease_until"], peek["hook_id"]
-    if state not in _OPEN_STATES or (state == Delivery.State.SENDING and lease_until is not None and lease_until > now):
-        return [], hook_id
     hook = Hook(pk=hook_id, **{f: peek[f"hook__{f}"] for f in _HOOK_VALUES})
+    origin = _receiver(hook)
+    if state not in _OPEN_STATES or (state == Delivery.State.SENDING and lease_until is not None and lease_until > now):
+        return [], origin
     early = (
         state != Delivery.State.SENDING
         and peek["next_attempt_at"] is not None
         and peek["next_attempt_at"] > now + timedelta(milliseconds=50)
     )
     if connection.vendor == "postgresql" and hook.active and not early:
-        rows = _claim_returning(delivery_id, hook=hook, now=now)
+        rows = _claim_returning(origin=origin, now=now, seed=(delivery_id, hook_id))
         if rows:
-            return rows, hook_id
+            return rows, origin
     # The portable path, and PostgreSQL's for the rare cases (early, hook inactive, receiver at its
     # cap, row taken meanwhile): lock the row, decide, write.
-    return _claim_locked(delivery_id, now), hook_id
+    return _claim_locked(delivery_id, now), origin
 
 
-def _claim_returning(delivery_id: int, *, hook: Hook, now: datetime) -> list[Delivery]:
+def _claim_returning(*, origin: str, now: datetime, seed: tuple[int, int] | None) -> list[Delivery]:
     """PostgreSQL: the claim in one statement under the receiver's advisory lock: count the sends in
-    flight to the receiver, lock the row if it is still due, lock its hook's other due deliveries
-    (SKIP LOCKED), mark them all as being sent and return them. [] when the receiver is at its cap
-    or the row is no longer claimable (the caller then takes the locked path, which decides why).
+    flight to the receiver, lock the ``seed`` row (delivery id, hook id) if it is still due and its
+    hook active, lock the receiver's other due deliveries of active hooks (SKIP LOCKED), mark them
+    all as being sent and return them with their hooks. [] when the receiver is at its cap or the
+    seed is no longer claimable (the caller then takes the locked path, which decides why). Without
+    a seed (a drain's next batch), the receiver's due deliveries alone.
 
     Same rules as :func:`_claim_locked` + :func:`_take`; the statement runs after the advisory lock
     is granted, so its snapshot sees every claim of the receiver committed before (an exact cap)."""
-    origin = _origin(hook.callback_url)
     slow_memory = cache.get(_slow_key(origin)) is not None
     lease_until = now + timedelta(seconds=_lease_seconds())
+    seed_id, seed_hook = seed or (0, 0)
     params = {
-        "id": delivery_id,
-        "hook_id": hook.pk,
+        "id": seed_id,
+        "hook_id": seed_hook,
+        "seeded": seed is not None,
         "origin": origin,
         "now": now,
         "due": now + timedelta(milliseconds=50),
@@ -441,10 +505,12 @@ def _claim_returning(delivery_id: int, *, hook: Hook, now: datetime) -> list[Del
         "slow": slow_memory,
         "cap": max_in_flight_per_receiver(slow=False),
         "cap_slow": max_in_flight_per_receiver(slow=True),
-        "more": batch_size() - 1,
+        "more": batch_size() - 1 if seed is not None else batch_size(),
         "lease": lease_until,
     }
     table, hooks = connection.ops.quote_name(Delivery._meta.db_table), connection.ops.quote_name(Hook._meta.db_table)
+    # Only the batch's first row carries the origin: the in-flight count is of connections in use,
+    # and a batch uses one.
     sql = f"""
         WITH load AS (
             SELECT count(*) AS n, count(*) FILTER (WHERE lease_until < %(old_if_before)s) AS old
@@ -454,7 +520,7 @@ def _claim_returning(delivery_id: int, *, hook: Hook, now: datetime) -> list[Del
                    n < (CASE WHEN %(slow)s OR old > 0 THEN %(cap_slow)s ELSE %(cap)s END) AS go
             FROM load
         ), picked AS (
-            SELECT id, state FROM {table}
+            SELECT id, state, next_attempt_at FROM {table}
             WHERE id = %(id)s AND (SELECT go FROM gate)
               AND EXISTS (SELECT 1 FROM {hooks} AS h
                           WHERE h.id = %(hook_id)s AND NOT h.paused AND h.disabled_reason = '')
@@ -462,32 +528,43 @@ def _claim_returning(delivery_id: int, *, hook: Hook, now: datetime) -> list[Del
                    OR (state = 'sending' AND lease_until < %(now)s))
             FOR UPDATE
         ), followers AS (
-            SELECT id, state FROM {table}
-            WHERE hook_id = %(hook_id)s AND id <> %(id)s AND state IN ('pending', 'retrying')
-              AND next_attempt_at <= %(due)s
-              AND EXISTS (SELECT 1 FROM picked) AND NOT (SELECT slow FROM gate)
-            ORDER BY next_attempt_at, id
+            SELECT d.id, d.state, d.next_attempt_at FROM {table} AS d
+            WHERE d.receiver = %(origin)s AND d.state IN ('pending', 'retrying') AND d.next_attempt_at <= %(due)s
+              AND d.id <> %(id)s
+              AND EXISTS (SELECT 1 FROM {hooks} AS h
+                          WHERE h.id = d.hook_id AND NOT h.paused AND h.disabled_reason = '')
+              AND (SELECT go FROM gate) AND NOT (SELECT slow FROM gate)
+              AND (NOT %(seeded)s OR EXISTS (SELECT 1 FROM picked))
+            ORDER BY d.next_attempt_at, d.id
             LIMIT %(more)s
-            FOR UPDATE SKIP LOCKED
+            FOR UPDATE OF d SKIP LOCKED
         ), taken AS (
-            SELECT id, state, 0 AS pos FROM picked UNION ALL SELECT id, state, 1 AS pos FROM followers
+            SELECT id, state, next_attempt_at, 0 AS pos FROM picked
+            UNION ALL SELECT id, state, next_attempt_at, 1 AS pos FROM followers
+        ), head AS (
+            SELECT id FROM taken ORDER BY pos, next_attempt_at, id LIMIT 1
         )
         UPDATE {table} AS d
-        SET state = 'sending', origin = CASE WHEN t.pos = 0 THEN %(origin)s ELSE '' END,
+        SET state = 'sending', origin = CASE WHEN d.id = (SELECT id FROM head) THEN %(origin)s ELSE '' END,
             lease_until = %(lease)s, attempt_count = d.attempt_count + 1
-        FROM taken AS t WHERE d.id = t.id
-        RETURNING d.id, t.state, t.pos, d.next_attempt_at, d.webhook_id, d.body, d.attempt_count, d.retry_index
-    """  # noqa: S608 (table names from the models, values as parameters)
+        FROM taken AS t, {hooks} AS h
+        WHERE d.id = t.id AND h.id = d.hook_id
+        RETURNING d.id, t.state, t.pos, d.next_attempt_at, d.webhook_id, d.body, d.attempt_count, d.retry_index,
+                  d.origin, h.id, {", ".join(f"h.{f}" for f in _HOOK_VALUES)}
+    """  # noqa: S608 (table and column names from the models, values as parameters)
     with transaction.atomic():
         _lock_receiver(origin)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             found = cursor.fetchall()
+    hooks_by_id: dict[int, Hook] = {}
     rows = []
-    for pk, claimed, pos, next_at, webhook_id, body, attempt_count, retry_index in found:
+    for pk, claimed, pos, next_at, webhook_id, body, attempt_count, retry_index, row_origin, hook_id, *hook in found:
+        if hook_id not in hooks_by_id:
+            hooks_by_id[hook_id] = Hook(pk=hook_id, **dict(zip(_HOOK_VALUES, hook, strict=True)))
         row = Delivery(
             pk=pk,
-            hook=hook,
+            hook=hooks_by_id[hook_id],
             webhook_id=webhook_id,
             body=body,
             state=Delivery.State.SENDING,
@@ -495,7 +572,7 @@ def _claim_returning(delivery_id: int, *, hook: Hook, now: datetime) -> list[Del
             retry_index=retry_index,
             next_attempt_at=next_at,
             lease_until=lease_until,
-            origin=origin if pos == 0 else "",
+            origin=row_origin,
         )
         # To give back the rows a cut-short batch does not send (a stuck row comes back pending).
         row.claimed_state = Delivery.State.PENDING if claimed == Delivery.State.SENDING else claimed
@@ -526,7 +603,7 @@ def _claim_locked(delivery_id: int, now: datetime) -> list[Delivery]:
             row.last_error = "hook paused" if hook.paused else f"hook disabled ({hook.disabled_reason})"
             row.save(update_fields=["state", "completed_at", "last_error"])
             return []
-        origin = _origin(hook.callback_url)
+        origin = _receiver(hook)
         _lock_receiver(origin)
         in_flight, slow = _receiver_load(origin, now)
         if in_flight >= max_in_flight_per_receiver(slow=slow):
@@ -535,18 +612,21 @@ def _claim_locked(delivery_id: int, now: datetime) -> list[Delivery]:
             row.save(update_fields=["next_attempt_at"])
             _send_on_commit(row.pk, countdown=wait)
             return []
-        followers = _due_rows(hook_id=hook.pk, now=now, limit=batch_size() - 1, exclude=row.pk) if not slow else []
-        return _take(hook=hook, rows=[row, *followers], origin=origin, now=now)
+        followers = _due_rows(origin=origin, now=now, limit=batch_size() - 1, exclude=row.pk) if not slow else []
+        return _take(rows=[row, *followers], origin=origin, now=now)
 
 
-def _due_rows(*, hook_id: int, now: datetime, limit: int, exclude: int | None = None) -> list[Delivery]:
-    """Locks up to ``limit`` due deliveries of a hook, oldest first (in the caller's transaction).
-    SKIP LOCKED: rows another sender is claiming right now are left to it."""
+def _due_rows(*, origin: str, now: datetime, limit: int, exclude: int | None = None) -> list[Delivery]:
+    """Locks up to ``limit`` due deliveries of the active hooks of a receiver, oldest first, with
+    their hooks (in the caller's transaction). SKIP LOCKED: rows another sender is claiming right
+    now are left to it."""
     if limit <= 0:
         return []
     rows = (
         Delivery.objects.select_for_update(of=("self",), skip_locked=True)
-        .filter(hook_id=hook_id, state__in=[Delivery.State.PENDING, Delivery.State.RETRYING])
+        .select_related("hook")
+        .filter(receiver=origin, hook__paused=False, hook__disabled_reason="")
+        .filter(state__in=[Delivery.State.PENDING, Delivery.State.RETRYING])
         .filter(next_attempt_at__lte=now + timedelta(milliseconds=50))
     )
     if exclude is not None:
@@ -554,8 +634,9 @@ def _due_rows(*, hook_id: int, now: datetime, limit: int, exclude: int | None = 
     return list(rows.order_by("next_attempt_at", "id")[:limit])
 
 
-def _take(*, hook: Hook, rows: list[Delivery], origin: str, now: datetime) -> list[Delivery]:
-    """Mark locked rows as being sent (one lease for all) and return them, first row first."""
+def _take(*, rows: list[Delivery], origin: str, now: datetime) -> list[Delivery]:
+    """Mark locked rows (each with its hook loaded) as being sent, one lease for all, and return
+    them, first row first."""
     lease_until = now + timedelta(seconds=_lease_seconds())
     # Only the batch's first row carries the origin: the in-flight count is of connections in use,
     # and a batch uses one.
@@ -569,77 +650,101 @@ def _take(*, hook: Hook, rows: list[Delivery], origin: str, now: datetime) -> li
     for r in rows:
         # To give back the rows a cut-short batch does not send (a stuck row comes back pending).
         r.claimed_state = Delivery.State.PENDING if r.state == Delivery.State.SENDING else r.state
-        r.state, r.lease_until, r.hook = Delivery.State.SENDING, lease_until, hook
+        r.state, r.lease_until, r.origin = Delivery.State.SENDING, lease_until, ""
         r.attempt_count += 1
     rows[0].origin = origin
     return rows
 
 
-def _claim_more(*, hook_id: int, now: datetime) -> list[Delivery]:
-    """The next batch of a hook being drained: its due deliveries, if it is still active."""
+def _claim_more(*, origin: str, now: datetime) -> list[Delivery]:
+    """The next batch of a receiver being drained: its due deliveries of active hooks (fresh: paused,
+    new URL or secret since), while the receiver is below its cap and not slow."""
+    if connection.vendor == "postgresql":
+        return _claim_returning(origin=origin, now=now, seed=None)
     with transaction.atomic():
-        hook = Hook.objects.filter(pk=hook_id).first()  # fresh: paused, new URL or secret since
-        if hook is None or not hook.active:
+        in_flight, slow = _receiver_load(origin, now)
+        if slow or in_flight >= max_in_flight_per_receiver(slow=False):
             return []
-        rows = _due_rows(hook_id=hook_id, now=now, limit=batch_size())
-        return _take(hook=hook, rows=rows, origin=_origin(hook.callback_url), now=now) if rows else []
+        rows = _due_rows(origin=origin, now=now, limit=batch_size())
+        return _take(rows=rows, origin=origin, now=now) if rows else []
 
 
-def delivery_attempt(*, delivery_id: int) -> DeliveryAttempt | None:
+def delivery_attempt(
+    *, delivery_id: int, receiver: str | None = None, drain_slot: int | None = None
+) -> DeliveryAttempt | None:
     """One attempt of a delivery (the ``hooks.deliver`` task): claim, POST, record, reschedule.
 
     The POSTs happen outside any transaction; the rows are claimed first (state ``sending`` with a
     lease) so a duplicate task does nothing, and a sender that dies leaves a lease that expires.
-    Other due deliveries of the same hook are sent in the same go, one after another on the same
-    keep-alive connection (what a burst of events for one hook needs: no task, lock and
+    Other due deliveries to the same receiver (of any of its active hooks) are sent in the same go,
+    one after another on one keep-alive connection (what a burst needs: no task, lock and
     transactions per message), until ``BATCH_SECONDS`` have passed or a send is slow or fails at
     the network level; the rest are given back. While batches come out full, the task goes on
-    with the hook's next due deliveries for up to ``DRAIN_SECONDS`` (firing queues no task for a
-    hook being drained, see :func:`delivery_kick`). Returns the attempt of ``delivery_id``.
+    with the receiver's next due deliveries for up to ``DRAIN_SECONDS``.
+
+    ``receiver`` and ``drain_slot`` name the drain slot the task was queued with (see
+    :func:`delivery_kick`): the task keeps it while draining and lets go of it at the end.
+    Returns the attempt of ``delivery_id``.
     """
     started = timezone.now()
-    rows, hook_id = _claim(delivery_id, started)
+    rows, origin = _claim(delivery_id, started)
     first: DeliveryAttempt | None = None
     clock = time.monotonic()
     try:
         while rows:
-            attempts, go_on = _send_batch(rows)
+            attempts, go_on = _send_batch(rows, origin=origin)
             first = first or attempts[0]
-            # Drain the hook while it has due deliveries and answers well, for a bounded time
-            # (then a new task goes to the back of the queue: other hooks get their turn).
+            # Drain the receiver while it has due deliveries and answers well, for a bounded time
+            # (then a new task goes to the back of the queue: other receivers get their turn).
             if not go_on or time.monotonic() - clock > DRAIN_SECONDS:
                 break
-            cache.set(_drain_key(rows[0].hook_id), 1, DRAIN_KEY_SECONDS)
-            rows = _claim_more(hook_id=rows[0].hook_id, now=timezone.now())
+            if drain_slot is not None:
+                if receiver != origin:
+                    break  # the hook moved to another receiver since firing: no drain of this one
+                cache.set(_drain_key(receiver, drain_slot), 1, DRAIN_KEY_SECONDS)
+            rows = _claim_more(origin=origin, now=timezone.now())
     finally:
-        if hook_id is not None:
-            _drain_end(hook_id, timezone.now())
+        if receiver is not None and drain_slot is not None:
+            _drain_end(receiver, drain_slot, timezone.now())
     return first
 
 
-def _send_batch(rows: list[Delivery]) -> tuple[list[DeliveryAttempt], bool]:
-    """POST claimed rows one after another, record them; (attempts, whether the batch ran whole)."""
-    hook = rows[0].hook
-    secrets = hook_signing_secrets(hook=hook)
-    origin = rows[0].origin
+def _send_batch(rows: list[Delivery], *, origin: str) -> tuple[list[DeliveryAttempt], bool]:
+    """POST claimed rows (one receiver, any of its hooks) one after another on one connection,
+    record them; (attempts, whether the batch ran whole)."""
     clock = time.monotonic()
     done: list[tuple[Delivery, client.AttemptResult, datetime]] = []
+    secrets: dict[int, list[str]] = {}
+    gone: set[int] = set()
+    unsent: list[Delivery] = []
     cut = False
-    for row in rows:
-        if done and (time.monotonic() - clock > BATCH_SECONDS):
-            cut = True
-            break
-        at = timezone.now()
-        result = client.post(url=hook.callback_url, secrets=secrets, msg_id=row.webhook_id, body=row.body)
-        done.append((row, result, at))
-        slow = result.latency_ms > SLOW_SECONDS * 1000 or result.error.startswith("timeout")
-        if slow:
-            cache.set(_slow_key(origin), 1, SLOW_MEMORY_SECONDS)
-        if slow or result.gone or (not result.ok and result.status_code is None):
-            cut = True
-            break  # a slow, gone or unreachable receiver: the rest wait for their own tasks
-    attempts = _record_many(hook=hook, done=done)
-    _give_back(rows[len(done) :])
+    with client.receiver_session():
+        for i, row in enumerate(rows):
+            if row.hook_id in gone:
+                unsent.append(row)  # its hook asked to stop: its own task cancels it
+                continue
+            if done and (time.monotonic() - clock > BATCH_SECONDS):
+                cut = True
+                unsent.extend(rows[i:])
+                break
+            hook = row.hook
+            if hook.pk not in secrets:
+                secrets[hook.pk] = hook_signing_secrets(hook=hook)
+            at = timezone.now()
+            result = client.post(url=hook.callback_url, secrets=secrets[hook.pk], msg_id=row.webhook_id, body=row.body)
+            done.append((row, result, at))
+            slow = result.latency_ms > SLOW_SECONDS * 1000 or result.error.startswith("timeout")
+            if slow:
+                cache.set(_slow_key(origin), 1, SLOW_MEMORY_SECONDS)
+            if result.gone:
+                gone.add(hook.pk)
+            if slow or (not result.ok and result.status_code is None):
+                # A slow or unreachable receiver: the rest wait for their own tasks.
+                cut = True
+                unsent.extend(rows[i + 1 :])
+                break
+    attempts = _record_many(done=done)
+    _give_back(unsent)
     return attempts, not cut and 1 < batch_size() <= len(rows)
 
 
@@ -660,23 +765,25 @@ def _give_back(rows: list[Delivery]) -> None:
 
 _RECORD_FIELDS = ("state", "lease_until", "last_status_code", "last_error", "completed_at", "next_attempt_at")
 
+Sent = list[tuple[Delivery, client.AttemptResult, datetime]]
 
-def _record_many(*, hook: Hook, done: list[tuple[Delivery, client.AttemptResult, datetime]]) -> list[DeliveryAttempt]:
-    """Record the attempts of one batch, reschedule retries, update the hook's health."""
+
+def _record_many(*, done: Sent) -> list[DeliveryAttempt]:
+    """Record the attempts of one batch, reschedule retries, update the health of its hooks."""
     now = timezone.now()
     if connection.vendor == "postgresql" and all(result.ok for _row, result, _at in done):
-        return _record_successes(hook=hook, done=done, now=now)
-    return _record_many_locked(hook=hook, done=done, now=now)
+        return _record_successes(done=done, now=now)
+    return _record_many_locked(done=done, now=now)
 
 
-def _attempt_rows(*, hook: Hook, done: list[tuple[Delivery, client.AttemptResult, datetime]]) -> list[DeliveryAttempt]:
+def _attempt_rows(*, done: Sent) -> list[DeliveryAttempt]:
     """The attempt log rows of one sent batch (unsaved)."""
     return [
         DeliveryAttempt(
             delivery=row,
             number=row.attempt_count,
             started_at=at,
-            url=hook.callback_url,
+            url=row.hook.callback_url,
             request_headers=result.request_headers,
             status_code=result.status_code,
             response_excerpt=result.response_excerpt,
@@ -688,28 +795,39 @@ def _attempt_rows(*, hook: Hook, done: list[tuple[Delivery, client.AttemptResult
     ]
 
 
-def _record_successes(
-    *, hook: Hook, done: list[tuple[Delivery, client.AttemptResult, datetime]], now: datetime
-) -> list[DeliveryAttempt]:
+def _status_text(result: client.AttemptResult) -> str:
+    return str(result.status_code) if result.status_code else (result.error or "error")[:64]
+
+
+def _by_hook(done: Sent) -> dict[int, Sent]:
+    """A batch's attempts per hook, in hook id order (the order their rows are locked in, so two
+    batches of overlapping hooks cannot deadlock)."""
+    groups: dict[int, Sent] = {}
+    for item in done:
+        groups.setdefault(item[0].hook_id, []).append(item)
+    return dict(sorted(groups.items()))
+
+
+def _record_successes(*, done: Sent, now: datetime) -> list[DeliveryAttempt]:
     """PostgreSQL, a batch where every attempt succeeded: what :func:`_record_many_locked` writes
-    (the attempts, the deliveries still ours, the hook's health when it changes), in one statement
-    (atomic by itself: one round trip instead of a transaction of four)."""
-    attempts = _attempt_rows(hook=hook, done=done)
-    last = done[-1][1]
-    status_text = str(last.status_code) if last.status_code else (last.error or "error")[:64]
+    (the attempts, the deliveries still ours, the health of each hook when it changes), in one
+    statement (atomic by itself: one round trip instead of a transaction of four)."""
+    attempts = _attempt_rows(done=done)
+    per_hook = _by_hook(done)
     params = {
         "ids": [row.pk for row, _r, _a in done],
         "codes": [result.status_code for _row, result, _at in done],
         "now": now,
         "numbers": [a.number for a in attempts],
         "started": [a.started_at for a in attempts],
-        "url": hook.callback_url,
+        "urls": [a.url for a in attempts],
         "headers": [json.dumps(a.request_headers) for a in attempts],
         "excerpts": [a.response_excerpt for a in attempts],
         "latencies": [a.latency_ms for a in attempts],
         "errors": [a.error for a in attempts],
-        "hook_id": hook.pk,
-        "status": status_text,
+        "hook_ids": list(per_hook),
+        # Each hook's health reflects its last attempt in the batch.
+        "statuses": [_status_text(sent[-1][1]) for sent in per_hook.values()],
         "stale": now - timedelta(seconds=10),
     }
     q = connection.ops.quote_name
@@ -718,9 +836,9 @@ def _record_successes(
         q(DeliveryAttempt._meta.db_table),
         q(Hook._meta.db_table),
     )
-    # Only rows still ours are updated (a redelivery may have reset one while we were sending); the
-    # hook row is written (and locked) only when something a person would see changes, so a burst
-    # of successes of one hook does not queue up on its row.
+    # Only rows still ours are updated (a redelivery may have reset one while we were sending); a
+    # hook row is written (and locked, in id order) only when something a person would see
+    # changes, so a burst of successes of one hook does not queue up on its row.
     sql = f"""
         WITH done AS (
             SELECT * FROM unnest(%(ids)s::bigint[], %(codes)s::int[]) AS v(id, code)
@@ -730,22 +848,29 @@ def _record_successes(
                 completed_at = %(now)s, next_attempt_at = NULL
             FROM done WHERE d.id = done.id AND d.state = 'sending'
             RETURNING d.id
+        ), stale_health AS (
+            SELECT h.id, v.status
+            FROM {hooks} AS h JOIN unnest(%(hook_ids)s::bigint[], %(statuses)s::text[]) AS v(id, status)
+                 ON h.id = v.id
+            WHERE h.failure_streak > 0 OR h.failing_since IS NOT NULL OR h.last_status <> v.status
+                  OR h.last_attempt_at IS NULL OR h.last_attempt_at < %(stale)s
+            ORDER BY h.id
+            FOR UPDATE OF h
         ), health AS (
-            UPDATE {hooks}
-            SET last_status = %(status)s, last_attempt_at = %(now)s, failure_streak = 0, failing_since = NULL
-            WHERE id = %(hook_id)s
-              AND (failure_streak > 0 OR failing_since IS NOT NULL OR last_status <> %(status)s
-                   OR last_attempt_at IS NULL OR last_attempt_at < %(stale)s)
-            RETURNING id
+            UPDATE {hooks} AS h
+            SET last_status = s.status, last_attempt_at = %(now)s, failure_streak = 0, failing_since = NULL
+            FROM stale_health AS s WHERE h.id = s.id
+            RETURNING h.id
         )
         INSERT INTO {attempt_table}
             (delivery_id, number, started_at, url, request_headers, status_code, response_excerpt,
              latency_ms, error, succeeded)
-        SELECT a.delivery_id, a.number, a.started_at, %(url)s, a.headers::jsonb, a.code, a.excerpt,
+        SELECT a.delivery_id, a.number, a.started_at, a.url, a.headers::jsonb, a.code, a.excerpt,
                a.latency, a.error, true
-        FROM unnest(%(ids)s::bigint[], %(numbers)s::int[], %(started)s::timestamptz[], %(headers)s::text[],
-                    %(codes)s::int[], %(excerpts)s::text[], %(latencies)s::int[], %(errors)s::text[])
-             AS a(delivery_id, number, started_at, headers, code, excerpt, latency, error)
+        FROM unnest(%(ids)s::bigint[], %(numbers)s::int[], %(started)s::timestamptz[], %(urls)s::text[],
+                    %(headers)s::text[], %(codes)s::int[], %(excerpts)s::text[], %(latencies)s::int[],
+                    %(errors)s::text[])
+             AS a(delivery_id, number, started_at, url, headers, code, excerpt, latency, error)
         RETURNING id, delivery_id
     """  # noqa: S608 (table names from the models, values as parameters)
     with connection.cursor() as cursor:
@@ -759,11 +884,10 @@ def _record_successes(
 
 
 @transaction.atomic
-def _record_many_locked(
-    *, hook: Hook, done: list[tuple[Delivery, client.AttemptResult, datetime]], now: datetime
-) -> list[DeliveryAttempt]:
-    """Record the attempts of one batch (one transaction), reschedule retries, update the hook's health."""
-    attempts = DeliveryAttempt.objects.bulk_create(_attempt_rows(hook=hook, done=done))
+def _record_many_locked(*, done: Sent, now: datetime) -> list[DeliveryAttempt]:
+    """Record the attempts of one batch (one transaction), reschedule retries, update the health of
+    its hooks."""
+    attempts = DeliveryAttempt.objects.bulk_create(_attempt_rows(done=done))
     # Rows that end the same way are written together (a batch of successes: one UPDATE).
     groups: dict[tuple, list[Delivery]] = {}
     for row, result, _at in done:
@@ -790,37 +914,43 @@ def _record_many_locked(
         still_ours = Delivery.objects.filter(pk__in=[r.pk for r in rows], state=Delivery.State.SENDING).update(**values)
         if still_ours and rows[0].state == Delivery.State.RETRYING:
             _send_on_commit(rows[0].pk, countdown=(rows[0].next_attempt_at - now).total_seconds())
-    # The hook's health last: its row lock is held only until the commit just after. It reflects
-    # the batch's last attempt; a failure streak counts the failures since the last success.
-    last = done[-1][1]
-    status_text = str(last.status_code) if last.status_code else (last.error or "error")[:64]
+    # The hooks' health last (their row locks are held only until the commit just after), in id
+    # order. Each reflects the hook's last attempt in the batch; a failure streak counts the
+    # failures since the hook's last success.
+    for hook_id, sent in _by_hook(done).items():
+        _record_health(hook_id=hook_id, results=[result for _row, result, _at in sent], now=now)
+    return attempts
+
+
+def _record_health(*, hook_id: int, results: list[client.AttemptResult], now: datetime) -> None:
+    last = results[-1]
+    status_text = _status_text(last)
     if last.ok:
         # Skip the write (and the hook's row lock) when nothing a person would see changes:
         # a burst of successful deliveries of one hook must not queue up on its row.
-        Hook.objects.filter(pk=hook.pk).filter(
+        Hook.objects.filter(pk=hook_id).filter(
             Q(failure_streak__gt=0)
             | Q(failing_since__isnull=False)
             | ~Q(last_status=status_text)
             | Q(last_attempt_at__isnull=True)
             | Q(last_attempt_at__lt=now - timedelta(seconds=10))
         ).update(last_status=status_text, last_attempt_at=now, failure_streak=0, failing_since=None)
-    else:
-        trailing = 0
-        for _row, result, _at in reversed(done):
-            if result.ok:
-                break
-            trailing += 1
-        changes = {
-            "last_status": status_text,
-            "last_attempt_at": now,
-            # After a success in this batch the streak restarts from the failures that followed it.
-            "failure_streak": (F("failure_streak") + trailing) if trailing == len(done) else trailing,
-            "failing_since": Coalesce(F("failing_since"), now) if trailing == len(done) else now,
-        }
-        if last.gone:
-            changes |= {"disabled_reason": Hook.DisabledReason.GONE, "disabled_at": now}
-        Hook.objects.filter(pk=hook.pk).update(**changes)
-    return attempts
+        return
+    trailing = 0
+    for result in reversed(results):
+        if result.ok:
+            break
+        trailing += 1
+    changes = {
+        "last_status": status_text,
+        "last_attempt_at": now,
+        # After a success in this batch the streak restarts from the failures that followed it.
+        "failure_streak": (F("failure_streak") + trailing) if trailing == len(results) else trailing,
+        "failing_since": Coalesce(F("failing_since"), now) if trailing == len(results) else now,
+    }
+    if last.gone:
+        changes |= {"disabled_reason": Hook.DisabledReason.GONE, "disabled_at": now}
+    Hook.objects.filter(pk=hook_id).update(**changes)
 
 
 def delivery_redeliver(*, delivery: Delivery) -> Delivery:
@@ -832,8 +962,8 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
         if row.state == Delivery.State.SENDING and row.lease_until and row.lease_until > timezone.now():
             raise Conflict("This delivery is being sent right now")
         row.state, row.retry_index, row.completed_at = Delivery.State.PENDING, 0, None
-        row.next_attempt_at, row.lease_until = timezone.now(), None
-        row.save(update_fields=["state", "retry_index", "completed_at", "next_attempt_at", "lease_until"])
+        row.next_attempt_at, row.lease_until, row.receiver = timezone.now(), None, _receiver(row.hook)
+        row.save(update_fields=["state", "retry_index", "completed_at", "next_attempt_at", "lease_until", "receiver"])
         _send_on_commit(row.pk)
     return row
 

@@ -110,6 +110,16 @@ def split_url(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
+def url_origin(url: str) -> str:
+    """``scheme://host:port`` of a callback URL (the receiver a delivery connects to); the URL
+    itself, cut to 300 characters, when it is not an absolute http(s) URL."""
+    try:
+        scheme, host, port = split_url(url)
+    except UnsafeURL:
+        return (url or "")[:300]
+    return f"{scheme}://{host}:{port}"[:300]
+
+
 def resolve(host: str, port: int) -> list[IPAddress]:
     """Every address ``host`` resolves to (a literal resolves to itself)."""
     literal = literal_address(host)

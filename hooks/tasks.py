@@ -26,9 +26,11 @@ def event_labels_changed(event_id: int) -> None:
 
 
 @shared_task(name="hooks.deliver", ignore_result=True)
-def deliver(delivery_id: int) -> None:
-    """One attempt of a delivery; the service schedules the next one itself (the row holds the state)."""
-    services.delivery_attempt(delivery_id=delivery_id)
+def deliver(delivery_id: int, receiver: str | None = None, drain_slot: int | None = None) -> None:
+    """One attempt of a delivery, with the receiver's other due deliveries; the service schedules the
+    next one itself (the row holds the state). ``receiver``/``drain_slot``: the drain slot taken
+    when the task was queued, let go of at the end."""
+    services.delivery_attempt(delivery_id=delivery_id, receiver=receiver, drain_slot=drain_slot)
 
 
 @shared_task(name="hooks.disable_failing_hooks", ignore_result=True)

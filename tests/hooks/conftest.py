@@ -33,6 +33,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    peer: int = 0  # the client's port: requests on one keep-alive connection share it
 
     def json(self):
         return json.loads(self.body)
@@ -56,7 +57,13 @@ class Receiver:
                 body = self.rfile.read(length)
                 with receiver._lock:
                     receiver.requests.append(
-                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
+                        Received(
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                            time.monotonic(),
+                            self.client_address[1],
+                        )
                     )
                     n = len(receiver.requests)
                     reply = receiver.replies[min(n - 1, len(receiver.replies) - 1)]
@@ -145,3 +152,42 @@ def spawn_worker(name: str):
     from tests.conftest import REDIS_URL, start_worker
 
     return start_worker(name, REDIS_URL).proc
+
+
+@pytest.fixture
+def shared_cache(settings, tmp_path):
+    """A cache web and worker processes share (file-based here, Redis in production)."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
+    }
+
+
+class Published(list):
+    """The delivery ids ``hooks.deliver`` was queued with, in order; ``kwargs`` by id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kwargs: dict[int, dict] = {}
+        self.countdowns: dict[int, float | None] = {}
+
+    def run(self, delivery_id: int):
+        """Run the task queued for ``delivery_id`` in-process, as a worker would."""
+        from hooks import services
+
+        return services.delivery_attempt(delivery_id=delivery_id, **self.kwargs.get(delivery_id, {}))
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """What ``hooks.deliver`` is queued with (the broker is the boundary here)."""
+    from hooks.tasks import deliver
+
+    queued = Published()
+
+    def apply_async(args, kwargs=None, countdown=None, **_options):
+        queued.append(args[0])
+        queued.kwargs[args[0]] = kwargs or {}
+        queued.countdowns[args[0]] = countdown
+
+    monkeypatch.setattr(deliver, "apply_async", apply_async)
+    return queued

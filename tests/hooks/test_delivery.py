@@ -14,6 +14,7 @@ from django.utils import timezone
 from hooks import delivery as delivery_client
 from hooks import services
 from hooks.models import Delivery, Hook
+from hooks.ssrf import url_origin
 from tests.hooks.conftest import SHORT_SCHEDULE, Reply, make_event
 
 pytestmark = pytest.mark.django_db
@@ -399,31 +400,15 @@ def test_batching_can_be_turned_off(hook, camera, receiver, settings):
     assert len(receiver.requests) == 1
 
 
-@pytest.fixture
-def shared_cache(settings, tmp_path):
-    """A cache web and worker processes share (file-based here, Redis in production)."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
-    }
-
-
-@pytest.fixture
-def published(monkeypatch):
-    """The ids ``hooks.deliver`` is queued with (the broker is the boundary here)."""
-    from hooks.tasks import deliver
-
-    queued = []
-    monkeypatch.setattr(deliver, "apply_async", lambda args, **kwargs: queued.append(args[0]))
-    return queued
-
-
-def test_a_burst_queues_one_task_while_its_hook_is_drained(
-    hook, camera, receiver, shared_cache, published, django_capture_on_commit_callbacks
+def test_a_burst_queues_one_task_while_its_receiver_is_drained(
+    hook, camera, receiver, shared_cache, published, settings, django_capture_on_commit_callbacks
 ):
+    settings.HOOK_DRAINS_PER_RECEIVER = 1
     with django_capture_on_commit_callbacks(execute=True):
         rows = burst(hook, camera, 5)
-    assert published == [rows[0].pk]  # the others are left to the task draining the hook
-    services.delivery_attempt(delivery_id=published[0])
+    assert published == [rows[0].pk]  # the others are left to the task draining the receiver
+    assert published.kwargs[rows[0].pk] == {"receiver": url_origin(hook.callback_url), "drain_slot": 0}
+    published.run(rows[0].pk)
     assert len(receiver.requests) == 5
     assert set(Delivery.objects.values_list("state", flat=True)) == {"succeeded"}
     # The drain is over: the next event queues a task of its own again.
@@ -432,18 +417,30 @@ def test_a_burst_queues_one_task_while_its_hook_is_drained(
     assert published == [rows[0].pk, late.pk]
 
 
-def test_a_delivery_fired_while_its_hook_is_drained_is_picked_up_when_the_drain_ends(
+def test_a_burst_queues_at_most_one_task_per_drain_slot(
+    hook, camera, receiver, shared_cache, published, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        rows = burst(hook, camera, 7)
+    slots = services.drains_per_receiver()
+    assert published == [r.pk for r in rows[:slots]]
+    assert sorted(published.kwargs[pk]["drain_slot"] for pk in published) == list(range(slots))
+
+
+def test_a_delivery_fired_while_its_receiver_is_drained_is_picked_up_when_the_drain_ends(
     hook, camera, receiver, shared_cache, published, django_capture_on_commit_callbacks
 ):
     from django.core.cache import cache
 
-    cache.add(services._drain_key(hook.pk), 1, 30)  # another task is draining the hook
+    for slot in range(services.drains_per_receiver()):  # other tasks are draining the receiver
+        cache.add(services._drain_key(url_origin(hook.callback_url), slot), 1, 30)
     with django_capture_on_commit_callbacks(execute=True):
         (row,) = burst(hook, camera, 1)
     assert published == []
-    # That task lets go of the hook, then finds the new delivery and queues it.
-    services._drain_end(hook.pk, timezone.now())
+    # One of them lets go of its slot, then finds the new delivery and queues it (taking the slot).
+    services._drain_end(url_origin(hook.callback_url), 2, timezone.now())
     assert published == [row.pk]
+    assert published.kwargs[row.pk] == {"receiver": url_origin(hook.callback_url), "drain_slot": 2}
 
 
 def test_a_drain_sends_batch_after_batch(hook, camera, receiver, settings):

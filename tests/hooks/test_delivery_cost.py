@@ -2,6 +2,10 @@
 
 Inside a test every ``transaction.atomic`` becomes a savepoint, which the capture logs: the counts
 below therefore include the equivalent of BEGIN/COMMIT round trips of production.
+
+Batching across the hooks of a receiver (2026-12-01, 22:50) left the counts of one delivery and of
+a burst of one hook as they were: the claim statement selects by receiver instead of by hook, the
+record statement writes the health of each hook of the batch, in the same round trips.
 """
 
 import pytest
@@ -46,4 +50,24 @@ def test_a_burst_of_one_hook_goes_out_in_one_claim_and_one_record(user, camera, 
     # PostgreSQL: the same statements as for one delivery, the batch is claimed and recorded as a
     # whole; the portable path marks the followers in a second UPDATE.
     expected = 6 if connection.vendor == "postgresql" else 13
+    assert len(ctx.captured_queries) == expected, [q["sql"][:120] for q in ctx.captured_queries]
+
+
+def test_deliveries_of_several_hooks_to_one_receiver_go_out_in_one_claim_and_one_record(
+    user, camera, receiver, loopback_ok
+):
+    hooks = [Hook.objects.create(owner=user, callback_url=receiver.url(f"/h{i}"), query="people") for i in range(5)]
+    rows = services.hooks_fire_for_event(event=make_event(camera, ["people"]))
+    assert len(rows) == 5
+    seed = min(rows, key=lambda r: r.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        services.delivery_attempt(delivery_id=seed.pk)
+    assert sorted(r.path for r in receiver.requests) == [f"/h{i}" for i in range(5)]
+    assert set(Delivery.objects.values_list("state", flat=True)) == {Delivery.State.SUCCEEDED}
+    assert set(Hook.objects.values_list("last_status", flat=True)) == {"200"}
+    assert len(hooks) == 5
+    # PostgreSQL: the same 6 statements as for one delivery: the claim takes the due deliveries of
+    # every active hook of the receiver, and the record writes every hook's health in its one
+    # statement. The portable path writes each hook's health in an UPDATE of its own (here 5).
+    expected = 6 if connection.vendor == "postgresql" else 17
     assert len(ctx.captured_queries) == expected, [q["sql"][:120] for q in ctx.captured_queries]
