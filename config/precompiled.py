@@ -18,14 +18,34 @@ from django.db.models import Model, QuerySet
 
 M = TypeVar("M", bound=Model)
 
+# (column index, the column expression, its converters), for the columns of a row that have any.
+RowConverters = list[tuple[int, Any, list[Callable]]]
+
+
+def column_converters(columns: Sequence[Any], connection) -> RowConverters:
+    """The database converters of each column expression (``Col``), as the ORM's compiler finds them."""
+    return [
+        (index, column, found)
+        for index, column in enumerate(columns)
+        if (found := connection.ops.get_db_converters(column) + column.get_db_converters(connection))
+    ]
+
+
+def row_convert(row: Sequence[Any], converters: RowConverters, connection) -> list[Any]:
+    """A fetched row's values as the ORM would hand them to ``Model.from_db``."""
+    values = list(row)
+    for index, column, found in converters:
+        for convert in found:
+            values[index] = convert(values[index], column, connection)
+    return values
+
 
 @dataclass(frozen=True)
 class _Compiled(Generic[M]):
     model: type[M]
     sql: str
     attnames: list[str]
-    # (column index, the column expression, its converters) for columns that have any.
-    converters: list[tuple[int, Any, list[Callable]]]
+    converters: RowConverters
 
 
 class PrecompiledQuery(Generic[M]):
@@ -51,11 +71,7 @@ class PrecompiledQuery(Generic[M]):
         columns = [expression for expression, _sql, _alias in compiler.select]
         if compiler.klass_info is None or len(columns) != len(queryset.model._meta.concrete_fields):
             raise ValueError("only plain model querysets (every concrete field, no annotations) can be precompiled")
-        converters = [
-            (index, column, found)
-            for index, column in enumerate(columns)
-            if (found := connection.ops.get_db_converters(column) + column.get_db_converters(connection))
-        ]
+        converters = column_converters(columns, connection)
         compiled = _Compiled(
             model=queryset.model,
             sql=sql,
@@ -73,11 +89,7 @@ class PrecompiledQuery(Generic[M]):
             rows = cursor.fetchall()
         if not rows:
             return []
-        instances = []
-        for row in rows:
-            values = list(row)
-            for index, column, converters in compiled.converters:
-                for convert in converters:
-                    values[index] = convert(values[index], column, connection)
-            instances.append(compiled.model.from_db(alias, compiled.attnames, values))
-        return instances
+        return [
+            compiled.model.from_db(alias, compiled.attnames, row_convert(row, compiled.converters, connection))
+            for row in rows
+        ]

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections, router
 from django.db.models import Field
-from django.db.models.expressions import Col
 
 from accounts.models import AccountSettings
 from cameras.models import Camera
 from config.api.errors import NotFound
+from config.precompiled import RowConverters, column_converters, row_convert
 from uploads.models import Content
 
 # The camera columns an upload reads: what it checks (recording), answers (name, camera_id) and
@@ -54,7 +53,7 @@ class _SenderQuery:
 
     sql: str
     parts: list[tuple[type, list[str]]]  # (model, attnames) in column order
-    converters: list[tuple[int, Col, list[Callable]]]
+    converters: RowConverters
 
     @classmethod
     def build(cls, alias: str) -> _SenderQuery:
@@ -81,12 +80,7 @@ class _SenderQuery:
             f"AND u.{quote(user.get_field('is_active').column)} = %s"
         )
         columns = [field for _, _, fields in tables for field in fields]
-        converters = []
-        for index, field in enumerate(columns):
-            column = field.get_col(field.model._meta.db_table)
-            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            if found:
-                converters.append((index, column, found))
+        converters = column_converters([field.get_col(field.model._meta.db_table) for field in columns], connection)
         parts = [(model, [f.attname for f in fields]) for _, model, fields in tables]
         return cls(sql=sql, parts=parts, converters=converters)
 
@@ -97,10 +91,7 @@ class _SenderQuery:
             row = cursor.fetchone()
         if row is None:
             return None
-        values: list[Any] = list(row)
-        for index, column, converters in self.converters:
-            for convert in converters:
-                values[index] = convert(values[index], column, connection)
+        values = row_convert(row, self.converters, connection)
         instances = []
         start = 0
         for model, attnames in self.parts:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections, router
-from django.db.models.expressions import Col
 from oauth2_provider.models import AbstractAccessToken, get_access_token_model
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -20,6 +18,7 @@ from rest_framework.request import Request
 
 from config.api.throttling import cache_redis_client, throttle_window, token_throttle_ident, window_hit_queue
 from config.api.token_cache import token_cache_backend, token_entry_dumps, token_entry_key, token_entry_loads
+from config.precompiled import RowConverters, column_converters, row_convert
 
 _SCHEMES = {"token", "bearer"}
 _QUERY_METHODS = {"GET", "HEAD"}
@@ -59,7 +58,7 @@ class _TokenQuery:
     token_attnames: list[str]
     user_attnames: list[str]
     # (column index, the column expression, its converters) for columns that have any.
-    converters: list[tuple[int, Col, list[Callable]]]
+    converters: RowConverters
 
     @classmethod
     def build(cls, alias: str) -> _TokenQuery:
@@ -78,12 +77,9 @@ class _TokenQuery:
             f"ON u.{quote(user_model._meta.pk.column)} = t.{quote(user_fk.column)} "
             f"WHERE t.{quote(checksum.column)} = %s"
         )
-        converters = []
-        for index, field in enumerate(token_fields + user_fields):
-            column = field.get_col(field.model._meta.db_table)
-            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            if found:
-                converters.append((index, column, found))
+        converters = column_converters(
+            [field.get_col(field.model._meta.db_table) for field in token_fields + user_fields], connection
+        )
         return cls(
             sql=sql,
             token_attnames=[f.attname for f in token_fields],
@@ -99,10 +95,7 @@ class _TokenQuery:
             row = cursor.fetchone()
         if row is None:
             return None
-        values: list[Any] = list(row)
-        for index, column, converters in self.converters:
-            for convert in converters:
-                values[index] = convert(values[index], column, connection)
+        values = row_convert(row, self.converters, connection)
         return values
 
     def instances(self, alias: str, values: list[Any]) -> AbstractAccessToken:
