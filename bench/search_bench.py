@@ -108,6 +108,7 @@ def seed(*, events_total: int, images: int, bench_user_id: int, rng: random.Rand
 
     from cameras.models import Camera
     from search.models import Camio, Event, EventLabel, ItemAnalysis
+    from search.similarity import descriptor_pack
     from uploads.models import Content
 
     User = get_user_model()
@@ -177,6 +178,7 @@ def seed(*, events_total: int, images: int, bench_user_id: int, rng: random.Rand
                         first_content,
                         images,
                         descriptor,
+                        descriptor_pack(descriptor),
                         now,
                         now,
                     )
@@ -242,6 +244,7 @@ def seed(*, events_total: int, images: int, bench_user_id: int, rng: random.Rand
                 "cover_id",
                 "item_count",
                 "descriptor",
+                "descriptor_f64",
                 "created_at",
                 "updated_at",
             ],
@@ -330,7 +333,7 @@ def anchor_queries(*, owner: int, day: datetime, paragon: str) -> dict[str, tupl
             {"owner": owner},
         ),
         "similarity": (
-            """SELECT e.id, e.descriptor, e.labels FROM search_event e
+            """SELECT e.id, e.descriptor_f64, e.labels FROM search_event e
             WHERE e.owner_id = %(owner)s AND e.max_interest_level >= 2
               AND e.public_id <> %(paragon)s
             ORDER BY e.earliest_date DESC LIMIT %(window)s""",
@@ -340,8 +343,9 @@ def anchor_queries(*, owner: int, day: datetime, paragon: str) -> dict[str, tupl
 
 
 def time_anchor(conn, sql: str, params: dict, *, n: int, similarity: bool) -> list[float]:
-    """Hand-written events query, then (like the API) their images; similarity ranks in numpy."""
-    from search.similarity import rank_by_similarity
+    """Hand-written events query, then (like the API) their images; similarity ranks in numpy
+    (the descriptors read as float64 bytes, the column the search reads)."""
+    from search.similarity import rank_packed
 
     out = []
     with conn.cursor() as cur:
@@ -350,7 +354,7 @@ def time_anchor(conn, sql: str, params: dict, *, n: int, similarity: bool) -> li
             cur.execute(sql, params)
             rows = cur.fetchall()
             if similarity:
-                ranked = rank_by_similarity(rows[0][1], rows[0][2], rows)[:10]
+                ranked = rank_packed(rows[0][1], rows[0][2], rows)[:10]
                 ids = [pk for pk, _ in ranked]
             else:
                 ids = [r[0] for r in rows[:10]]
@@ -481,7 +485,14 @@ def bench_service(*, workers: int, reuse: bool) -> Iterator[tuple[harness.BenchS
         return
     harness.log(f"database {DATABASE}: reused (pending migrations only)")
     harness.flush_cache(CACHE_URL)
-    service.manage("migrate", "--noinput")
+    applied = service.manage("migrate", "--noinput")
+    if "Applying" in applied:
+        # A data migration leaves the rows it rewrote as dead tuples until autovacuum comes by
+        # (perhaps mid-run): clean up first, so both the search and the anchor read a tidy table.
+        import psycopg
+
+        with psycopg.connect(harness.database_url(DATABASE), autocommit=True) as conn:
+            conn.execute("VACUUM (ANALYZE)")
     service.server = harness.start_gunicorn(service.env, workers=workers, log=service.data_dir / "gunicorn.log")
     try:
         yield service, True

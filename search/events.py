@@ -486,6 +486,7 @@ _EVENT_FIELDS = [
     "max_interest_level",
     "max_interest_score",
     "descriptor",
+    "descriptor_f64",  # derived from descriptor when saved (search.models.events.PackedDescriptorField)
     "item_count",
     "updated_at",
 ]

@@ -29,7 +29,7 @@ from cameras.models import Camera, Zone
 from config.api.errors import BadRequest, Forbidden, NotFound
 from search.models import Camio, Event, EventLabel, ItemAnalysis
 from search.querylang import ParsedQuery, QueryError, parse_query
-from search.similarity import CANDIDATE_WINDOW, rank_by_similarity
+from search.similarity import CANDIDATE_WINDOW, rank_packed
 from uploads.models import Content
 
 SHORT_TOKEN_LENGTH = 12
@@ -441,22 +441,21 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     page = SearchPage(bucket_type="event", date=date, parsed=parsed_json)
     events = _cursor(Event.objects.filter(q), "earliest_date", params.sort, date)
     if params.event:
-        paragon = _event_in_scope(params.event, scope_q, "descriptor", "labels", what="event")
+        paragon = _event_in_scope(params.event, scope_q, "descriptor_f64", "labels", what="event")
         order = ("-earliest_date", "-pk") if params.sort == "desc" else ("earliest_date", "pk")
-        # The JSON columns come as text and are decoded in one call for the whole window
-        # (``decode_json_texts``): a json.loads per row and column cost more than the ranking.
+        # Descriptors as bytes (``Event.descriptor_f64``: one numpy.frombuffer for the window, no
+        # JSON); the labels as text, decoded in one call for the window (``decode_json_texts``).
         window = list(
             events.exclude(pk=paragon["pk"])
             .order_by(*order)
-            .values_list("pk", Cast("descriptor", TextField()), Cast("labels", TextField()))[: CANDIDATE_WINDOW + 1]
+            .values_list("pk", "descriptor_f64", Cast("labels", TextField()))[: CANDIDATE_WINDOW + 1]
         )
         # More beyond the window: the next page ranks the next window (from the date considered).
         full = len(window) > CANDIDATE_WINDOW
         window = window[:CANDIDATE_WINDOW]
-        descriptors = decode_json_texts([d for _, d, _ in window])
         labels = decode_json_texts([lb for _, _, lb in window])
-        candidates = [(row[0], d, lb) for row, d, lb in zip(window, descriptors, labels, strict=True)]
-        ranked = rank_by_similarity(paragon["descriptor"], paragon["labels"], candidates)
+        candidates = [(row[0], row[1], lb) for row, lb in zip(window, labels, strict=True)]
+        ranked = rank_packed(paragon["descriptor_f64"], paragon["labels"], candidates)
         top = ranked[: params.num_results]
         page.scores = dict(top)
         # The window's two ends (for the dates considered) come with the page's rows: no date is

@@ -23,6 +23,11 @@ the search's other filters select (same scope, sources, labels, motion type, dat
 one vectorised pass, so the work per request is bounded whatever the account's size. A page is
 the best of one window; ``more_results`` says an older (newer) window follows, which the next call
 ranks from ``earliest_date_considered`` (``latest_date_considered`` when ascending).
+
+Storage: ``Event.descriptor_f64`` holds the descriptor again as little-endian float64 bytes
+(``descriptor_pack``; the very floats of the JSON, so scores are bit for bit those of the JSON
+column), which a search reads and turns into one matrix with ``numpy.frombuffer``
+(``rank_packed``): decoding 500 descriptors from JSON text cost more than everything else in it.
 """
 
 from __future__ import annotations
@@ -33,13 +38,32 @@ import numpy as np
 
 VISUAL_WEIGHT = 0.7
 LABEL_WEIGHT = 0.3
-# A similarity search's cost grows with this: each candidate's 61-float descriptor is sent as
-# text, parsed and ranked (about 4 ms of CPU for 500 on the benchmark machine). 500 bounds a
-# page of a large account near the benchmark's (whose accounts have ~480 candidates).
+# A similarity search's cost grows with this: each candidate's descriptor (488 bytes) and labels
+# are read and ranked. 500 bounds a page of a large account near the benchmark's (whose accounts
+# have ~480 candidates).
 CANDIDATE_WINDOW = 500
 # search.analysis.descriptor's layout: 4x4 cells x BGR, then 13 colour-name shares.
 LAYOUT_LENGTH = 48
 ANALYSIS_LENGTH = LAYOUT_LENGTH + 13
+# The layout of Event.descriptor_f64 (fixed byte order: the same bytes on every machine).
+PACKED_DTYPE = np.dtype("<f8")
+
+
+def descriptor_pack(value: object) -> bytes:
+    """A descriptor as stored in JSON, as the bytes of ``Event.descriptor_f64``.
+
+    Empty when it is not a flat, non-empty list of finite numbers: such a descriptor is not
+    comparable (visual 0 for a candidate, labels alone for a paragon), as in the JSON ranking.
+    """
+    if not isinstance(value, list | tuple):
+        return b""
+    try:
+        arr = np.asarray(value, dtype=PACKED_DTYPE)
+    except (TypeError, ValueError, OverflowError):
+        return b""
+    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
+        return b""
+    return arr.tobytes()
 
 
 def label_overlap(a: Sequence[str], b: Sequence[str]) -> float:
@@ -138,18 +162,56 @@ def rank_by_similarity(
             finite = np.all(np.isfinite(matrix), axis=1)
             if finite.any():
                 visual[np.asarray(where)[finite]] = _visual_many(target, matrix[finite])
+    return _ranked(
+        [pk for pk, _, _ in candidates],
+        visual if target is not None else None,
+        paragon_labels,
+        [lb for _, _, lb in candidates],
+    )
+
+
+def rank_packed(
+    paragon_descriptor: bytes,
+    paragon_labels: Sequence[str],
+    candidates: Sequence[tuple[int, bytes | memoryview | None, Sequence[str] | None]],
+) -> list[tuple[int, float]]:
+    """``rank_by_similarity`` for descriptors packed by ``descriptor_pack`` (``Event.descriptor_f64``).
+
+    The same ranking and scores (the same floats): the descriptors of the paragon's length become
+    one matrix by ``numpy.frombuffer``, without a per-row conversion.
+    """
+    target = np.frombuffer(paragon_descriptor, dtype=PACKED_DTYPE) if paragon_descriptor else None
+    visual = None
+    if target is not None:
+        visual = np.zeros(len(candidates))
+        width = len(paragon_descriptor)
+        where = [i for i, (_, d, _labels) in enumerate(candidates) if d is not None and len(d) == width]
+        if where:
+            packed = b"".join(candidates[i][1] for i in where)
+            matrix = np.frombuffer(packed, dtype=PACKED_DTYPE).reshape(len(where), target.size)
+            visual[where] = _visual_many(target, matrix)
+    return _ranked([pk for pk, _, _ in candidates], visual, paragon_labels, [lb for _, _, lb in candidates])
+
+
+def _ranked(
+    ids: list[int], visual: np.ndarray | None, paragon_labels: Sequence[str], labels: list[Sequence[str] | None]
+) -> list[tuple[int, float]]:
+    """Scores (``visual`` None: the paragon has no descriptor, labels alone), best first, ties in
+    the candidates' order."""
     mine = {x.lower() for x in paragon_labels}
-    visual_list = np.nan_to_num(visual, nan=0.0).tolist()
-    scored = []
-    lower = str.lower
-    for i, (pk, _descriptor, labels) in enumerate(candidates):
-        theirs = set(map(lower, labels or ()))
+    keys = [tuple(theirs) if theirs else () for theirs in labels]
+    # Candidates share few label sets: each set's overlap is computed once.
+    overlap_of: dict[tuple, float] = {}
+    for key in set(keys):
+        theirs = {x.lower() for x in key}
         union = mine | theirs
-        overlap = len(mine & theirs) / len(union) if union else 0.0
-        if target is None:
-            score = overlap
-        else:
-            score = VISUAL_WEIGHT * visual_list[i] + LABEL_WEIGHT * overlap
-        scored.append((i, pk, round(score, 6)))
-    scored.sort(key=lambda t: (-t[2], t[0]))
-    return [(pk, score) for _, pk, score in scored]
+        overlap_of[key] = len(mine & theirs) / len(union) if union else 0.0
+    overlap = [overlap_of[key] for key in keys]
+    if visual is None:
+        raw = overlap
+    else:
+        # Element by element the same float operations as one score at a time.
+        raw = (VISUAL_WEIGHT * np.nan_to_num(visual, nan=0.0) + LABEL_WEIGHT * np.asarray(overlap)).tolist()
+    scores = [round(score, 6) for score in raw]
+    order = sorted(range(len(ids)), key=scores.__getitem__, reverse=True)  # stable: ties keep date order
+    return [(ids[i], scores[i]) for i in order]

@@ -6,11 +6,26 @@ from django.conf import settings
 from django.db import models
 
 from cameras.models import Camera
+from search.similarity import descriptor_pack
 from uploads.models import Content
 
 
 def new_event_id() -> str:
     return secrets.token_urlsafe(16)
+
+
+class PackedDescriptorField(models.BinaryField):
+    """``Event.descriptor`` packed as float64 bytes (``search.similarity.descriptor_pack``), for the
+    similarity search to read without decoding JSON.
+
+    Derived from ``descriptor`` whenever the row is written (``save``, ``create``, ``bulk_create``;
+    ``save(update_fields=…)`` must name both), so the two never disagree.
+    """
+
+    def pre_save(self, model_instance, add):
+        value = descriptor_pack(model_instance.descriptor)
+        setattr(model_instance, self.attname, value)
+        return value
 
 
 class InterestLevel(models.IntegerChoices):
@@ -46,6 +61,8 @@ class Event(models.Model):
     item_count = models.PositiveIntegerField(default=0)
     # Compact visual descriptor for similarity search (see search.similarity).
     descriptor = models.JSONField(default=list, blank=True)
+    # The same descriptor as bytes: what similarity search reads (see PackedDescriptorField).
+    descriptor_f64 = PackedDescriptorField(default=b"", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
