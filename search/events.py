@@ -39,7 +39,7 @@ changed in it, carrying the event as the batch left it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -158,8 +158,11 @@ def event_rebuild(event: Event) -> bool:
     return before != (event.labels, event.max_interest_level)
 
 
-def _event_add(event: Event, analysis: ItemAnalysis, content: Content, *, created: bool) -> bool:
-    """Fold one new item into ``event`` without reading all its items. Returns: labels/level changed."""
+def _event_fold(
+    event: Event, analysis: ItemAnalysis, content: Content, *, created: bool, directions: Callable[[], Iterable[str]]
+) -> tuple[list[str], int | None]:
+    """Fold one new item into ``event`` in memory: dates, count, labels (``directions()`` is asked
+    only when the item moved), cover. Returns the labels and level the event had before."""
     before = (list(event.labels), event.max_interest_level)
     start, end = _span(content)
     if created:
@@ -171,13 +174,21 @@ def _event_add(event: Event, analysis: ItemAnalysis, content: Content, *, create
     labels = set(event.labels) | set(analysis.labels)
     if analysis.motion_boxes:
         # Direction labels, once earned, stay (a later window may not show the same movement).
-        labels.update(_direction(event, around=content.captured_at))
+        labels.update(directions())
     event.labels = sorted(labels)
     if event.cover_id is None or _more_interesting(analysis, event.max_interest_level, event.max_interest_score):
         event.cover_id = content.pk
         event.max_interest_level = analysis.interest_level
         event.max_interest_score = analysis.interest_score
         event.descriptor = analysis.descriptor
+    return before
+
+
+def _event_add(event: Event, analysis: ItemAnalysis, content: Content, *, created: bool) -> bool:
+    """Fold one new item into ``event`` without reading all its items. Returns: labels/level changed."""
+    before = _event_fold(
+        event, analysis, content, created=created, directions=lambda: _direction(event, around=content.captured_at)
+    )
     event.save()
     labels_changed = created or before[0] != event.labels
     if labels_changed:
@@ -410,26 +421,14 @@ class _BatchBook:
         content, event = analysis.content, item.event
         analysis.event = event
         self.supported.append((content.pk, item))
-        # From here on, what _event_add does.
-        before = (list(event.labels), event.max_interest_level)
-        start, end = _span(content)
-        if created:
-            event.earliest_date, event.latest_date = start, end
-        else:
-            event.earliest_date = min(event.earliest_date, start)
-            event.latest_date = max(event.latest_date, end)
-        event.item_count = (event.item_count or 0) + 1
-        labels = set(event.labels) | set(analysis.labels)
-        if analysis.motion_boxes:
+
+        def directions() -> list[str]:
+            # The batch's own moving items stand in for _direction's query.
             if analysis.status == ItemAnalysis.Status.DONE:
                 item.moving.append((content.captured_at, content.pk, _main_area(analysis.motion_boxes)))
-            labels.update(self._direction(item, content.captured_at))
-        event.labels = sorted(labels)
-        if event.cover_id is None or _more_interesting(analysis, event.max_interest_level, event.max_interest_score):
-            event.cover_id = content.pk
-            event.max_interest_level = analysis.interest_level
-            event.max_interest_score = analysis.interest_score
-            event.descriptor = analysis.descriptor
+            return self._direction(item, content.captured_at)
+
+        before = _event_fold(event, analysis, content, created=created, directions=directions)
         labels_changed = created or before[0] != event.labels
         item.dirty = True
         item.labels_changed |= labels_changed
