@@ -42,7 +42,9 @@ class Received:
 class Receiver:
     """A real HTTP server on 127.0.0.1 that answers from a script of replies (last one repeats)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls=None) -> None:
+        """``tls``: an ``ssl.SSLContext`` (server side) to answer https instead of http."""
+        self.scheme = "https" if tls is not None else "http"
         self.requests: list[Received] = []
         self.replies: list[Reply] = [Reply()]
         self._lock = threading.Lock()
@@ -86,12 +88,14 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def script(self, *replies: Reply) -> None:
         self.replies = list(replies)

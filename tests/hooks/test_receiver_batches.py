@@ -256,4 +256,4 @@ def test_https_posts_of_a_batch_share_one_client_per_host_name():
         assert not close_first
         # Never a TLS connection made for one host name reused for another, even at one address.
         assert client._client_for(other)[0] is not first
-    assert first.is_closed
+    assert first.closed
