@@ -287,6 +287,19 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/"
 
 # --- Celery (namespace CELERY_, read by config/celery.py) ----------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    # Redis: a task not acknowledged within this time is handed to another worker, so it must
+    # exceed the longest countdown we schedule (hook retries wait up to 10 h).
+    "visibility_timeout": 12 * 3600,
+    # Publishing gives up after ~0.2 s when the broker cannot be reached (kombu's default retries
+    # stall the request ~6 s, so an outage of the broker would pile up every upload in the web
+    # workers). What was not published is picked up by the sweeps: analysis
+    # (search.requeue_unanalysed) and hook deliveries (hooks.requeue_stuck_deliveries).
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: real queues, countdowns and retries with no server to run.
     _broker_dir = DATA_DIR / "broker"
@@ -301,9 +314,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Redis: a task not acknowledged within this time is handed to another worker, so it must
-    # exceed the longest countdown we schedule (hook retries wait up to 10 h).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
 # At-least-once: acknowledge after the task ran, and requeue when a worker dies mid-task.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -411,6 +422,8 @@ CELERY_BEAT_SCHEDULE["hooks.send_daily_summaries"] = {"task": "hooks.send_daily_
 CELERY_BEAT_SCHEDULE["hooks.requeue_stuck_deliveries"] = {"task": "hooks.requeue_stuck_deliveries", "schedule": 300.0}
 # Zips whose links expired, or whose Camio was deleted, are removed from storage.
 # Viewer page loads per API key, counted in the cache, written to the database.
+# Items stored while the broker was unreachable (their analysis message never sent) are queued.
+CELERY_BEAT_SCHEDULE["search.requeue_unanalysed"] = {"task": "search.requeue_unanalysed", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["search.flush_viewer_usage"] = {"task": "search.flush_viewer_usage", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["search.purge_downloads"] = {"task": "search.purge_downloads", "schedule": 3600.0}
 

@@ -63,6 +63,8 @@ class Content(models.Model):
         indexes = [
             # Serves "the camera's previous frames" for motion analysis and the live image.
             models.Index(fields=["camera", "-captured_at"], name="content_camera_recent"),
+            # Serves the sweep for items stored without their analysis (search.analysis.requeue).
+            models.Index(fields=["created_at"], name="content_created"),
         ]
 
     def __str__(self) -> str:

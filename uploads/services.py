@@ -315,7 +315,8 @@ def _store_and_record(
             _delete_quietly(stored_key, poster_key)
             raise
         # Stored and committed; only the hand-off to analysis failed (broker down). The upload
-        # stands, and the item can be analysed again from the admin.
+        # stands; the sweep for items stored without analysis (search.requeue_unanalysed)
+        # queues it once the broker is back.
         logger.exception("content %s stored, but its analysis could not be enqueued", public_id)
     content.camera = camera
     return IngestResult(camera_name=camera.name, content=content, created=True)

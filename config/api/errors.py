@@ -67,6 +67,35 @@ class ServiceUnavailable(ApiError):
     default_message = "Service temporarily unavailable, try again later"
 
 
+OUTAGE_RETRY_AFTER_SECONDS = 5
+
+
+def service_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says a service the request needs (database, cache, broker) is unreachable
+    or overloaded right now: the client should retry (503), nothing is wrong with its request."""
+    import redis.exceptions
+    from django.db import InterfaceError, OperationalError
+    from kombu.exceptions import OperationalError as BrokerError
+
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError | BrokerError):
+        return True
+    if isinstance(exc, OperationalError | InterfaceError):
+        try:
+            import psycopg
+        except ImportError:  # pragma: no cover (psycopg is a dependency)
+            psycopg = None
+        # PostgreSQL down, restarting, refusing connections, or a statement timed out; SQLite busy.
+        # (Not SQLite's other OperationalErrors, e.g. a missing table: those are bugs, 500.)
+        return (psycopg is not None and isinstance(exc.__cause__, psycopg.OperationalError)) or (
+            "database is locked" in str(exc)
+        )
+    return False
+
+
+def outage_response() -> JsonResponse:
+    return json_error(503, ServiceUnavailable.default_message, headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)})
+
+
 def json_error(status: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any) -> JsonResponse:
     body = {"message": message, **extra}
     return JsonResponse(body, status=status, headers=headers)
@@ -113,6 +142,10 @@ def api_exception_handler(exc: Exception, context: dict) -> JsonResponse:
             headers["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None) is not None:
             headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    elif service_outage(exc):
+        logger.warning("service unavailable: %s: %s", type(exc).__name__, exc)
+        status, message = 503, ServiceUnavailable.default_message
+        headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_SECONDS)
     else:
         view = context.get("view")
         logger.exception("unhandled error in %s", type(view).__name__ if view else "API view")

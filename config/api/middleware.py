@@ -1,4 +1,5 @@
-"""Request ids and one log line per request; JSON errors for exceptions outside DRF under /api/."""
+"""Request ids and one log line per request; JSON errors for exceptions outside DRF under /api/;
+503 instead of 500 everywhere when a backing service is unreachable."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import time
 import uuid
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.http import Http404
+from django.http import Http404, HttpResponse
 
-from config.api.errors import json_error
+from config.api.errors import OUTAGE_RETRY_AFTER_SECONDS, json_error, outage_response, service_outage
 from config.request_id import request_id_var
 
 access_log = logging.getLogger("camhub.request")
@@ -55,7 +56,11 @@ class RequestLogMiddleware:
 
 class ApiErrorMiddleware:
     """Under /api/, exceptions that escape a non-DRF view become JSON errors (500s are logged), and
-    so do the empty 405s of plain Django views (the OAuth token endpoint answering a GET)."""
+    so do the empty 405s of plain Django views (the OAuth token endpoint answering a GET).
+
+    Anywhere (the admin included), an exception saying the database, the cache or the broker is
+    unreachable is a 503 with ``Retry-After``, not a 500: the request was fine, and what it
+    started was rolled back (e.g. a token revocation that could not reach the token cache)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -74,6 +79,18 @@ class ApiErrorMiddleware:
         return response
 
     def process_exception(self, request, exception):
+        if service_outage(exception):
+            kind = type(exception).__name__
+            error_log.warning("service unavailable on %s %s: %s: %s", request.method, request.path, kind, exception)
+            if request.path.startswith("/api/"):
+                return outage_response()
+            return HttpResponse(
+                "Service temporarily unavailable: the database, cache or task broker cannot be reached. "
+                "Nothing was changed; try again in a moment.\n",
+                status=503,
+                content_type="text/plain; charset=utf-8",
+                headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+            )
         if not request.path.startswith("/api/"):
             return None
         if isinstance(exception, Http404):

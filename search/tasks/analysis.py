@@ -14,8 +14,9 @@ import logging
 from celery import shared_task
 
 from search.analysis import TransientAnalysisError, content_analysis_failed, content_backlog_analyze
+from search.analysis.requeue import content_unanalysed_requeue
 
-__all__ = ["analyze_content"]
+__all__ = ["analyze_content", "requeue_unanalysed"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,3 +43,11 @@ def analyze_content(self, content_id: int) -> None:
     if outcome.deferred:
         # A new message, published before this one is acknowledged: the item is never dropped.
         analyze_content.apply_async((content_id,), countdown=DEFER_SECONDS)
+
+
+@shared_task(name="search.requeue_unanalysed", ignore_result=True)
+def requeue_unanalysed() -> None:
+    """Periodic: items whose analysis message was never sent (broker down at upload) are queued."""
+    sent = content_unanalysed_requeue()
+    if sent:
+        logger.warning("re-queued the analysis of %d batch(es) of items stored without it", sent)
