@@ -315,6 +315,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
+    if CELERY_BROKER_URL.startswith("redis://"):
+        # kombu's Redis transport, keeping one client per channel (config/broker.py says why).
+        CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 # At-least-once: acknowledge after the task ran, and requeue when a worker dies mid-task.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -16,7 +16,8 @@ def test_task_runs_on_a_real_worker_and_retries(celery_worker, redis_url):
     import redis
 
     assert int(redis.Redis.from_url(redis_url).get("attempts:made-by-worker")) == 2
-    assert "Retry in" in celery_worker.output()
+    assert "Retry in" in celery_worker.output()  # the retry was published by the worker itself
+    assert "config.broker:Transport" in celery_worker.output()  # on the project's Redis transport
 
 
 def test_settings_make_tasks_at_least_once():
