@@ -11,6 +11,13 @@ regions), descriptor), places the batch in its events in PostgreSQL (camera row 
 analyses, labels) in one transaction, and the messages of the items a batch took find them done.
 All frames are stored before the tasks run: a backlog, which is when throughput matters.
 
+With ``--worker``, the same frames also go through **a real Celery worker** (one prefork process,
+as production runs analysis, on Redis): messages published the way ingest publishes them, timed
+from the first message to the last item analysed, broker round trips and Celery's per-message work
+included. Twice: one message per item (as ingest did before coalescing) and coalesced (one message
+per camera while one is pending: the task takes the backlog and follows up on what its batch did
+not cover).
+
 For comparison the same frames of a second camera go through ``content_analyze`` one item at a
 time (the item-by-item path: the admin's re-analyse, and what the task did before batching), and
 the two cameras' results are compared item by item and event by event.
@@ -20,13 +27,14 @@ people scan), 5 with a person walking in (tall: scanned with HOG). Frames are 1 
 group into events (EVENT_GAP_SECONDS=30).
 
     .venv/bin/python bench/analysis_bench.py [--frames 400] [--width 640 --height 360] [--sqlite]
-        [--no-per-item]
+        [--no-per-item] [--worker]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -70,12 +78,15 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of a fresh PostgreSQL database")
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--no-per-item", action="store_true", help="skip the item-by-item comparison")
+    parser.add_argument("--worker", action="store_true", help="also through a real worker (broker: --cache-url)")
     args = parser.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="camhub-analysis-bench-")
     os.environ["CAMHUB_DATA_DIR"] = data_dir
     os.environ["EVENT_GAP_SECONDS"] = "30"
     os.environ["CACHE_URL"] = args.cache_url
+    if args.worker:
+        os.environ["CELERY_BROKER_URL"] = args.cache_url
     harness.flush_cache(args.cache_url)
     if not args.sqlite:
         os.environ["DATABASE_URL"] = harness.recreate_database(args.database)
@@ -130,6 +141,10 @@ def main() -> None:
     ids = store("front")
     per_item_ids = [] if args.no_per_item else store("side")
     warm_ids = store("warm-up")[:40]
+    worker_cameras = ("worker-warm-up", "worker-per-message", "worker-coalesced") if args.worker else ()
+    worker_ids = {name: store(name) for name in worker_cameras}
+    if worker_ids:
+        worker_ids["worker-warm-up"] = worker_ids["worker-warm-up"][:40]
 
     # Anchor: decode only, best of 3 passes.
     def decode_rate() -> float:
@@ -220,6 +235,10 @@ def main() -> None:
         analyze_content(pk)
     skip_ms = 1000 * (time.perf_counter() - skip_start) / 50
 
+    worker_results: dict[str, tuple[float, float]] = {}
+    if args.worker:
+        worker_results = through_worker(worker_ids, data_dir)
+
     def outcome(pks: list[int]) -> tuple[list, list]:
         rows = {
             a.pk: (a.status, a.interest_level, a.interest_score, a.labels, a.motion_boxes, a.descriptor)
@@ -281,6 +300,12 @@ def main() -> None:
     print(f"ratio analysis (task) CPU / decode = {n / task_cpu / decode:.2f}")
     print("pixel work, ms/frame: " + ", ".join(f"{k} {1000 * v / n:.2f}" for k, v in task_parts.items()))
     print(f"results: levels {dict(sorted(levels.items()))}, people items {people}, events {len(events)}")
+    for label, (wall, cpu) in worker_results.items():
+        line(f"real worker, {label}, wall", n / wall)
+        line("  the same, CPU time of the worker's processes", n / cpu)
+    if args.worker:
+        same = all(outcome(worker_ids[name]) == (items, events) for name in worker_cameras[1:])
+        print(f"the real worker's results vs the task in-process: {'the same' if same else 'DIFFERENT'}")
     if per_item is not None:
         same_items, same_events = outcome(per_item_ids)
         print(
@@ -288,6 +313,44 @@ def main() -> None:
             f"items {'the same' if same_items == items else 'DIFFERENT'}, "
             f"events {'the same' if same_events == events else 'DIFFERENT'}"
         )
+
+
+def through_worker(worker_ids: dict[str, list[int]], data_dir: str) -> dict[str, tuple[float, float]]:
+    """Each camera's frames through one real worker process (prefork, concurrency 1): (wall, CPU)
+    seconds from the first message published to the last item analysed; the first camera warms
+    the worker up (imports, connections) and is not reported."""
+    from config.tasks import enqueue_on_commit
+    from search.models import ItemAnalysis
+    from uploads.models import Content
+
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1"]
+    argv += ["--queues", "celery", "--loglevel", "WARNING", "--without-mingle", "--without-gossip"]
+    log = open(Path(data_dir) / "worker.log", "w")  # closed with the worker
+    worker = subprocess.Popen(argv, cwd=REPO, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)
+    results = {}
+    try:
+        for name, pks in worker_ids.items():
+            coalesced = name.endswith("coalesced")
+            camera_id = Content.objects.get(pk=pks[0]).camera_id
+            harness.log(f"real worker: {name} ({len(pks)} messages {'coalesced' if coalesced else 'one per item'})")
+            cpu_before = sum(harness.process_cpu_seconds(p) for p in [worker.pid, *harness.child_pids(worker.pid)])
+            started = time.perf_counter()
+            for pk in pks:  # as ingest does after each upload's commit (outside a transaction: at once)
+                key = f"analysis:camera:{camera_id}" if coalesced else None
+                enqueue_on_commit("search.analyze_content", pk, coalesce=key)
+            while ItemAnalysis.objects.filter(pk__in=pks).count() < len(pks):
+                if worker.poll() is not None:
+                    raise SystemExit(f"the worker died; see {log.name}")
+                time.sleep(0.01)
+            wall = time.perf_counter() - started
+            cpu = sum(harness.process_cpu_seconds(p) for p in [worker.pid, *harness.child_pids(worker.pid)])
+            if name != "worker-warm-up":
+                results["one message per item" if not coalesced else "coalesced per camera"] = (wall, cpu - cpu_before)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        log.close()
+    return results
 
 
 if __name__ == "__main__":

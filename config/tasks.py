@@ -2,6 +2,14 @@
 
 A lower app (uploads) hands work to a higher one (search, hooks) without importing it: the task is
 looked up in the Celery registry by its dotted name. Eager mode (tests) runs the same task object.
+
+Coalescing: a message can name what it is for (``coalesce``, e.g. one camera's analysis backlog).
+While one such message is pending (sent, not yet started), the same key sends nothing more: the
+task picks the work up when it runs. The key is a ``cache.add`` in the shared cache, passed to the
+task as ``coalesced``; the task lets it go (:func:`coalesce_release`) when it starts, before it
+reads its work, so anything committed later sends a message of its own. If the cache cannot be
+reached the message is sent (duplicates are harmless, losses are not); a key whose message was
+lost lapses after ``coalesce_seconds``.
 """
 
 from __future__ import annotations
@@ -9,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from django.core.cache import cache
 from django.db import transaction
 
 from config.celery import app
@@ -20,11 +29,18 @@ logger = logging.getLogger(__name__)
 _discovery = threading.Lock()
 
 
-def enqueue_on_commit(task_name: str, *args, required: bool = True, **kwargs) -> None:
+def enqueue_on_commit(
+    task_name: str,
+    *args,
+    required: bool = True,
+    coalesce: str | None = None,
+    coalesce_seconds: int = 300,
+    **kwargs,
+) -> None:
     """Send ``task_name(*args, **kwargs)`` once the surrounding transaction commits.
 
     ``required=False`` tolerates a task whose app is not installed (logged at debug level), for
-    hand-offs to an optional consumer.
+    hand-offs to an optional consumer. ``coalesce``: see the module's docstring.
     """
     task = app.tasks.get(task_name)
     if task is None:
@@ -39,4 +55,43 @@ def enqueue_on_commit(task_name: str, *args, required: bool = True, **kwargs) ->
             raise LookupError(f"no Celery task named {task_name!r} is registered")
         logger.debug("no consumer for %s; nothing enqueued", task_name)
         return
-    transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs))
+    if coalesce is None:
+        transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs))
+        return
+
+    transaction.on_commit(lambda: send_coalesced(task, args, key=coalesce, seconds=coalesce_seconds, **kwargs))
+
+
+def send_coalesced(
+    task, args: tuple, *, key: str, seconds: int = 300, countdown: float | None = None, **kwargs
+) -> bool:
+    """Send ``task(*args, coalesced=key, **kwargs)`` now unless a message for ``key`` is pending
+    (then its task will find this work); whether it was sent. A coalesced task's follow-ups go
+    through here too, so a camera has at most one pending message however many tasks ran."""
+    if not _coalesce_take(key, seconds):
+        return False
+    try:
+        task.apply_async(args=args, kwargs={**kwargs, "coalesced": key}, countdown=countdown)
+    except Exception:
+        coalesce_release(key)  # not sent: the next one must not wait for it
+        raise
+    return True
+
+
+_COALESCE_PREFIX = "tasks:pending:"
+
+
+def _coalesce_take(key: str, seconds: int) -> bool:
+    try:
+        return cache.add(_COALESCE_PREFIX + key, 1, seconds)
+    except Exception:
+        logger.warning("coalescing %s: cache unavailable; sending anyway", key, exc_info=True)
+        return True
+
+
+def coalesce_release(key: str) -> None:
+    """Called by a coalesced task when it starts: work committed from now on sends a new message."""
+    try:
+        cache.delete(_COALESCE_PREFIX + key)
+    except Exception:
+        logger.warning("coalescing %s: cache unavailable; the key lapses by itself", key, exc_info=True)

@@ -302,7 +302,8 @@ def _store_and_record(
             camera_record_upload(camera=camera, at=arrived_at, width=facts.width, height=facts.height)
             # Registered first, so it runs before the hand-off below: from here on the row is durable.
             transaction.on_commit(lambda: committed.append(True))
-            enqueue_on_commit("search.analyze_content", content.pk)
+            # One message per camera while one is pending: its task takes the camera's backlog.
+            enqueue_on_commit("search.analyze_content", content.pk, coalesce=f"analysis:camera:{camera.pk}")
     except IntegrityError:
         _delete_quietly(stored_key, poster_key)
         # A concurrent retry of the same upload committed first: that row is the answer.

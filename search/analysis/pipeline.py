@@ -320,6 +320,8 @@ class BacklogOutcome:
     analysis: ItemAnalysis | None
     done: bool = False
     deferred: bool = False
+    # With ``follow``: the camera's next item still to analyse after this batch, if any.
+    next_id: int | None = None
 
 
 class _PlacedHere:
@@ -382,7 +384,30 @@ def _lease_give_back(key: str, token: str) -> None:
         logger.warning("analysis lease %s: cache unavailable; it runs out by itself", key, exc_info=True)
 
 
-def content_backlog_analyze(*, content_id: int, worker: bool = False, limit: int = BATCH_SIZE) -> BacklogOutcome:
+# How far before the message's item a follow-up looks for items stored without a message of their
+# own (uploads committed while the camera's message was pending; concurrent inserts commit late).
+FOLLOW_MARGIN = timedelta(minutes=5)
+
+
+def _backlog_next(content: Content, *, exclude: list[int]) -> int | None:
+    """The camera's earliest item (by capture time) without analysis, stored since ``content`` was
+    (less ``FOLLOW_MARGIN``): what a coalesced message's task goes on with after its batch."""
+    return (
+        Content.objects.filter(
+            camera_id=content.camera_id,
+            analysis__isnull=True,
+            created_at__gte=content.created_at - FOLLOW_MARGIN,
+        )
+        .exclude(pk__in=exclude)
+        .order_by("captured_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def content_backlog_analyze(
+    *, content_id: int, worker: bool = False, limit: int = BATCH_SIZE, follow: bool = False
+) -> BacklogOutcome:
     """The analysis task's service: analyse the item and the camera's next unanalysed items (up
     to ``limit`` in all, captured within ``BATCH_WINDOW`` after it) as one batch, placed in one
     transaction.
@@ -392,15 +417,19 @@ def content_backlog_analyze(*, content_id: int, worker: bool = False, limit: int
     cache). When another holds it, the item is analysed alone, or, with ``worker`` (a Celery
     worker, which can run the item's message again later), the outcome is ``deferred`` and nothing
     is done. A worker also remembers the items it placed, so their own messages cost no query.
+
+    ``follow`` (a coalesced message: the camera's uploads sent one message while it was pending)
+    also answers the camera's next item still to analyse after the batch (``next_id``), for the
+    task to go on with: items beyond the batch's window or size, or captured before its item.
     """
-    if (worker and content_id in _placed_here) or _finished(content_id):
+    if not follow and ((worker and content_id in _placed_here) or _finished(content_id)):
         return BacklogOutcome(None, done=True)
     content = Content.objects.select_related("analysis").filter(pk=content_id).first()
     if content is None:
         return BacklogOutcome(None)
     existing = getattr(content, "analysis", None)
     if existing is not None and existing.status in _FINISHED:
-        return BacklogOutcome(existing, done=True)
+        return BacklogOutcome(existing, done=True, next_id=_backlog_next(content, exclude=[]) if follow else None)
     key, token = _lease_key(content.camera_id), secrets.token_hex(8)
     if not _lease_take(key, token):
         if worker:
@@ -423,7 +452,8 @@ def content_backlog_analyze(*, content_id: int, worker: bool = False, limit: int
     if worker:
         finished = [a.pk for a in analyses if a.status in _FINISHED]
         transaction.on_commit(lambda: _placed_here.add(finished))
-    return BacklogOutcome(next(a for a in analyses if a.pk == content.pk))
+    next_id = _backlog_next(content, exclude=[a.pk for a in analyses]) if follow else None
+    return BacklogOutcome(next(a for a in analyses if a.pk == content.pk), next_id=next_id)
 
 
 def content_analysis_failed(*, content_id: int, error: str) -> None:

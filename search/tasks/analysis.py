@@ -13,6 +13,7 @@ import logging
 
 from celery import shared_task
 
+from config.tasks import coalesce_release, send_coalesced
 from search.analysis import TransientAnalysisError, content_analysis_failed, content_backlog_analyze
 from search.analysis.requeue import content_unanalysed_requeue
 
@@ -27,11 +28,21 @@ DEFER_SECONDS = 1
 
 
 @shared_task(bind=True, name="search.analyze_content", max_retries=MAX_RETRIES, acks_late=True)
-def analyze_content(self, content_id: int) -> None:
-    """Analyse one content item (with its camera's backlog) and place it in its camera's event."""
+def analyze_content(self, content_id: int, coalesced: str | None = None) -> None:
+    """Analyse one content item (with its camera's backlog) and place it in its camera's event.
+
+    ``coalesced`` (ingest's messages): the camera's key of pending analysis (``config.tasks``). It
+    is let go first, so uploads from now on send a message again; then, after the batch, the task
+    goes on with the camera's next item still to analyse (uploads that sent no message while this
+    one was pending), as a message of its own unless one is pending already (at most one pending
+    message per camera, however many tasks ran)."""
+    if coalesced is not None:
+        coalesce_release(coalesced)
     try:
         # In-process (eager) runs cannot hand an item back for later: they analyse it at once.
-        outcome = content_backlog_analyze(content_id=content_id, worker=not self.request.is_eager)
+        outcome = content_backlog_analyze(
+            content_id=content_id, worker=not self.request.is_eager, follow=coalesced is not None
+        )
     except TransientAnalysisError as exc:
         if self.request.retries >= self.max_retries:
             # The final failure is recorded on the item, where the admin shows it.
@@ -40,9 +51,14 @@ def analyze_content(self, content_id: int) -> None:
             return
         # Storage hiccups (S3 timeouts, a busy disk) pass; back off 2, 4, 8, 16 s.
         raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
-    if outcome.deferred:
+    if outcome.deferred and coalesced is None:
         # A new message, published before this one is acknowledged: the item is never dropped.
         analyze_content.apply_async((content_id,), countdown=DEFER_SECONDS)
+    elif outcome.deferred:
+        # Unless the camera has a message pending already: its task follows the same backlog.
+        send_coalesced(analyze_content, (content_id,), key=coalesced, countdown=DEFER_SECONDS)
+    elif outcome.next_id is not None:
+        send_coalesced(analyze_content, (outcome.next_id,), key=coalesced)
 
 
 @shared_task(name="search.requeue_unanalysed", ignore_result=True)
