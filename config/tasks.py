@@ -62,18 +62,21 @@ def enqueue_on_commit(
     transaction.on_commit(lambda: send_coalesced(task, args, key=coalesce, seconds=coalesce_seconds, **kwargs))
 
 
-def send_coalesced(
-    task, args: tuple, *, key: str, seconds: int = 300, countdown: float | None = None, **kwargs
-) -> bool:
+def send_coalesced(task, args: tuple, *, key: str, seconds: int = 300, **kwargs) -> bool:
     """Send ``task(*args, coalesced=key, **kwargs)`` now unless a message for ``key`` is pending
-    (then its task will find this work); whether it was sent. A coalesced task's follow-ups go
-    through here too, so a camera has at most one pending message however many tasks ran."""
-    if not _coalesce_take(key, seconds):
+    (then its task will find this work); whether it was sent."""
+    return send_once(task, args, {**kwargs, "coalesced": key}, once=key, seconds=seconds)
+
+
+def send_once(task, args: tuple, kwargs: dict, *, once: str, seconds: int, countdown: float | None = None) -> bool:
+    """Send ``task(*args, **kwargs)`` unless a message was sent under ``once`` and its task has not
+    let it go (:func:`coalesce_release`) within ``seconds``; whether it was sent."""
+    if not _coalesce_take(once, seconds):
         return False
     try:
-        task.apply_async(args=args, kwargs={**kwargs, "coalesced": key}, countdown=countdown)
+        task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
     except Exception:
-        coalesce_release(key)  # not sent: the next one must not wait for it
+        coalesce_release(once)  # not sent: the next one must not wait for it
         raise
     return True
 
@@ -90,7 +93,8 @@ def _coalesce_take(key: str, seconds: int) -> bool:
 
 
 def coalesce_release(key: str) -> None:
-    """Called by a coalesced task when it starts: work committed from now on sends a new message."""
+    """Called by a coalesced task when it starts: work committed from now on sends a new message
+    (and by :func:`send_once` for a message that could not be sent)."""
     try:
         cache.delete(_COALESCE_PREFIX + key)
     except Exception:

@@ -180,13 +180,17 @@ def start_worker(name: str, broker_url: str, *, include: str = "") -> WorkerProc
 
 
 @pytest.fixture
-def celery_worker(transactional_db, redis_url):
+def celery_worker(transactional_db, redis_url, settings):
     """A real Celery worker (subprocess) on Redis, sharing this test's database.
 
     The test process publishes to the same Redis; tasks run for real, retries and countdowns too.
+    Both use that Redis as their cache too, as web and worker share one in production (keys one
+    side takes and the other lets go, e.g. a camera's pending analysis message).
     Extra task modules for tests are listed in ``--include``.
     """
     from config.celery import app
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
 
     worker = start_worker("test", redis_url, include="tests.celery_tasks")
     proc = worker.proc

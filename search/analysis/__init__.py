@@ -9,6 +9,13 @@ from search.analysis.pipeline import (
     content_analysis_failed,
     content_analyze,
     content_backlog_analyze,
+    content_backlog_next,
 )
 
-__all__ = ["TransientAnalysisError", "content_analysis_failed", "content_analyze", "content_backlog_analyze"]
+__all__ = [
+    "TransientAnalysisError",
+    "content_analysis_failed",
+    "content_analyze",
+    "content_backlog_analyze",
+    "content_backlog_next",
+]

@@ -405,6 +405,13 @@ def _backlog_next(content: Content, *, exclude: list[int]) -> int | None:
     )
 
 
+def content_backlog_next(*, content_id: int) -> int | None:
+    """The camera's next item to analyse after ``content_id`` (see ``content_backlog_analyze``'s
+    ``follow``), for a task whose own item failed for good."""
+    content = Content.objects.filter(pk=content_id).first()
+    return None if content is None else _backlog_next(content, exclude=[content_id])
+
+
 def content_backlog_analyze(
     *, content_id: int, worker: bool = False, limit: int = BATCH_SIZE, follow: bool = False
 ) -> BacklogOutcome:

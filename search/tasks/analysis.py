@@ -13,8 +13,13 @@ import logging
 
 from celery import shared_task
 
-from config.tasks import coalesce_release, send_coalesced
-from search.analysis import TransientAnalysisError, content_analysis_failed, content_backlog_analyze
+from config.tasks import coalesce_release, send_once
+from search.analysis import (
+    TransientAnalysisError,
+    content_analysis_failed,
+    content_backlog_analyze,
+    content_backlog_next,
+)
 from search.analysis.requeue import content_unanalysed_requeue
 
 __all__ = ["analyze_content", "requeue_unanalysed"]
@@ -25,6 +30,8 @@ MAX_RETRIES = 4
 # When another worker is batching the camera (its batch most likely holds this item), the item's
 # message comes back after this long; by then it is usually done and the task ends at once.
 DEFER_SECONDS = 1
+# Two tasks reaching the same next item within this long send one follow-up between them.
+FOLLOW_UP_ONCE_SECONDS = 120
 
 
 @shared_task(bind=True, name="search.analyze_content", max_retries=MAX_RETRIES, acks_late=True)
@@ -34,8 +41,7 @@ def analyze_content(self, content_id: int, coalesced: str | None = None) -> None
     ``coalesced`` (ingest's messages): the camera's key of pending analysis (``config.tasks``). It
     is let go first, so uploads from now on send a message again; then, after the batch, the task
     goes on with the camera's next item still to analyse (uploads that sent no message while this
-    one was pending), as a message of its own unless one is pending already (at most one pending
-    message per camera, however many tasks ran)."""
+    one was pending), as a message of its own (see :func:`follow_up`)."""
     if coalesced is not None:
         coalesce_release(coalesced)
     try:
@@ -48,17 +54,29 @@ def analyze_content(self, content_id: int, coalesced: str | None = None) -> None
             # The final failure is recorded on the item, where the admin shows it.
             content_analysis_failed(content_id=content_id, error=str(exc))
             logger.warning("analysis of content %s failed for good: %s", content_id, exc)
+            if coalesced is not None and (next_id := content_backlog_next(content_id=content_id)) is not None:
+                follow_up(next_id, coalesced)  # the camera's other items do not wait for the sweep
             return
         # Storage hiccups (S3 timeouts, a busy disk) pass; back off 2, 4, 8, 16 s.
         raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
-    if outcome.deferred and coalesced is None:
+    if outcome.deferred:
         # A new message, published before this one is acknowledged: the item is never dropped.
-        analyze_content.apply_async((content_id,), countdown=DEFER_SECONDS)
-    elif outcome.deferred:
-        # Unless the camera has a message pending already: its task follows the same backlog.
-        send_coalesced(analyze_content, (content_id,), key=coalesced, countdown=DEFER_SECONDS)
+        analyze_content.apply_async((content_id,), {"coalesced": coalesced}, countdown=DEFER_SECONDS)
     elif outcome.next_id is not None:
-        send_coalesced(analyze_content, (outcome.next_id,), key=coalesced)
+        follow_up(outcome.next_id, coalesced)
+
+
+def follow_up(content_id: int, coalesced: str) -> None:
+    """Go on with the camera's backlog at ``content_id``, unless another task of the camera has just
+    done so: two tasks that reach the same next item (an upload's message and an older follow-up)
+    go on as one, so the camera's follow-ups do not multiply."""
+    send_once(
+        analyze_content,
+        (content_id,),
+        {"coalesced": coalesced},
+        once=f"{coalesced}:next:{content_id}",
+        seconds=FOLLOW_UP_ONCE_SECONDS,
+    )
 
 
 @shared_task(name="search.requeue_unanalysed", ignore_result=True)

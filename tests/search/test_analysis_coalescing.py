@@ -118,7 +118,7 @@ def test_a_message_that_could_not_be_sent_does_not_hold_the_camera(anon, user, b
     assert not ItemAnalysis.objects.filter(pk=lost.pk).exists()
 
 
-def test_a_camera_has_at_most_one_pending_message(anon, user, broker, monkeypatch):
+def test_two_tasks_reaching_the_same_next_item_go_on_as_one(anon, user, broker, monkeypatch):
     from search.tasks import analysis as tasks
 
     _upload(anon, user, "front", 20, scene_jpeg())
@@ -129,17 +129,58 @@ def test_a_camera_has_at_most_one_pending_message(anon, user, broker, monkeypatc
 
     def with_an_upload_meanwhile(**kwargs):
         outcome = real(**kwargs)
-        meanwhile.append(_upload(anon, user, "front", 40, scene_jpeg()))  # its message is now pending
+        meanwhile.append(_upload(anon, user, "front", 40, scene_jpeg()))  # its own message goes out
         return outcome
 
     monkeypatch.setattr(tasks, "content_backlog_analyze", with_an_upload_meanwhile)
     _run(message)
     monkeypatch.undo()
-    pending = broker()
-    assert [args for _task, args, _kwargs in pending] == [[meanwhile[0].pk]]  # no follow-up beside it
-    _run(pending[0])  # that task follows the camera's backlog: the earlier item next
-    [follow_up] = broker()
-    assert follow_up[1] == [earlier.pk]
+    upload_message, follow_up = broker()
+    assert upload_message[1] == [meanwhile[0].pk] and follow_up[1] == [earlier.pk]
+    _run(upload_message)  # its batch is its own item; its next item is `earlier`, already followed up
+    assert broker() == []  # so the two chains go on as one
     _run(follow_up)
     assert ItemAnalysis.objects.filter(status=ItemAnalysis.Status.DONE).count() == 3
     assert broker() == []
+
+
+def test_an_item_that_fails_for_good_does_not_hold_up_the_rest(settings, user, broker):
+    from botocore.config import Config
+
+    from cameras.services import camera_for_upload
+    from search.tasks.analysis import MAX_RETRIES, analyze_content
+    from tests.search.test_analysis_worker import _closed_port
+
+    # An S3 endpoint on loopback that nobody listens on: every read fails at connect.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "uploads.storage.ContentS3Storage",
+            "OPTIONS": {
+                "bucket_name": "camhub-test",
+                "endpoint_url": f"http://127.0.0.1:{_closed_port()}",
+                "access_key": "test",
+                "secret_key": "test",
+                "region_name": "us-east-1",
+                "client_config": Config(retries={"total_max_attempts": 1}, connect_timeout=1, read_timeout=1),
+            },
+        },
+    }
+    camera = camera_for_upload(owner=user, name="front")
+    first, later = (
+        Content.objects.create(
+            owner=user,
+            camera=camera,
+            kind="image",
+            content_type="image/jpeg",
+            storage_key=f"x/{name}.jpg",
+            size=10,
+            sha256=f"{n}" * 64,
+            captured_at=f"2026-11-20T12:{n}0:00Z",  # 10 minutes apart: not one batch
+        )
+        for n, name in ((1, "first"), (2, "later"))
+    )
+    key = f"analysis:camera:{camera.pk}"
+    analyze_content.apply(args=(first.pk,), kwargs={"coalesced": key}, retries=MAX_RETRIES, throw=True)
+    assert ItemAnalysis.objects.get(pk=first.pk).status == ItemAnalysis.Status.FAILED
+    assert [(args, kwargs) for _task, args, kwargs in broker()] == [([later.pk], {"coalesced": key})]
