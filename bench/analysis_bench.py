@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--no-per-item", action="store_true", help="skip the item-by-item comparison")
     parser.add_argument("--worker", action="store_true", help="also through a real worker (broker: --cache-url)")
+    parser.add_argument("--worker-pool", default="prefork", help="the worker's pool (prefork, as production; solo)")
     args = parser.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="camhub-analysis-bench-")
@@ -237,7 +238,7 @@ def main() -> None:
 
     worker_results: dict[str, tuple[float, float]] = {}
     if args.worker:
-        worker_results = through_worker(worker_ids, data_dir)
+        worker_results = through_worker(worker_ids, data_dir, pool=args.worker_pool)
 
     def outcome(pks: list[int]) -> tuple[list, list]:
         rows = {
@@ -301,7 +302,7 @@ def main() -> None:
     print("pixel work, ms/frame: " + ", ".join(f"{k} {1000 * v / n:.2f}" for k, v in task_parts.items()))
     print(f"results: levels {dict(sorted(levels.items()))}, people items {people}, events {len(events)}")
     for label, (wall, cpu) in worker_results.items():
-        line(f"real worker, {label}, wall", n / wall)
+        line(f"real worker ({args.worker_pool}), {label}, wall", n / wall)
         line("  the same, CPU time of the worker's processes", n / cpu)
     if args.worker:
         same = all(outcome(worker_ids[name]) == (items, events) for name in worker_cameras[1:])
@@ -315,15 +316,15 @@ def main() -> None:
         )
 
 
-def through_worker(worker_ids: dict[str, list[int]], data_dir: str) -> dict[str, tuple[float, float]]:
-    """Each camera's frames through one real worker process (prefork, concurrency 1): (wall, CPU)
+def through_worker(worker_ids: dict[str, list[int]], data_dir: str, pool: str) -> dict[str, tuple[float, float]]:
+    """Each camera's frames through one real worker process (``pool``, concurrency 1): (wall, CPU)
     seconds from the first message published to the last item analysed; the first camera warms
     the worker up (imports, connections) and is not reported."""
     from config.tasks import enqueue_on_commit
     from search.models import ItemAnalysis
     from uploads.models import Content
 
-    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1"]
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", pool, "--concurrency", "1"]
     argv += ["--queues", "celery", "--loglevel", "WARNING", "--without-mingle", "--without-gossip"]
     log = open(Path(data_dir) / "worker.log", "w")  # closed with the worker
     worker = subprocess.Popen(argv, cwd=REPO, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)

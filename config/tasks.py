@@ -6,10 +6,11 @@ looked up in the Celery registry by its dotted name. Eager mode (tests) runs the
 Coalescing: a message can name what it is for (``coalesce``, e.g. one camera's analysis backlog).
 While one such message is pending (sent, not yet started), the same key sends nothing more: the
 task picks the work up when it runs. The key is a ``cache.add`` in the shared cache, passed to the
-task as ``coalesced``; the task lets it go (:func:`coalesce_release`) when it starts, before it
-reads its work, so anything committed later sends a message of its own. If the cache cannot be
-reached the message is sent (duplicates are harmless, losses are not); a key whose message was
-lost lapses after ``coalesce_seconds``.
+task as ``coalesced``; the task keeps it while it hands its work on (:func:`coalesce_hold`) and
+lets it go (:func:`coalesce_release`) when nothing is left, then looks for work once more (what
+was committed while it still held the key). If the cache cannot be reached the message is sent
+(duplicates are harmless, losses are not); a key whose message was lost lapses after
+``coalesce_seconds``.
 """
 
 from __future__ import annotations
@@ -65,18 +66,12 @@ def enqueue_on_commit(
 def send_coalesced(task, args: tuple, *, key: str, seconds: int = 300, **kwargs) -> bool:
     """Send ``task(*args, coalesced=key, **kwargs)`` now unless a message for ``key`` is pending
     (then its task will find this work); whether it was sent."""
-    return send_once(task, args, {**kwargs, "coalesced": key}, once=key, seconds=seconds)
-
-
-def send_once(task, args: tuple, kwargs: dict, *, once: str, seconds: int, countdown: float | None = None) -> bool:
-    """Send ``task(*args, **kwargs)`` unless a message was sent under ``once`` and its task has not
-    let it go (:func:`coalesce_release`) within ``seconds``; whether it was sent."""
-    if not _coalesce_take(once, seconds):
+    if not _coalesce_take(key, seconds):
         return False
     try:
-        task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
+        task.apply_async(args=args, kwargs={**kwargs, "coalesced": key})
     except Exception:
-        coalesce_release(once)  # not sent: the next one must not wait for it
+        coalesce_release(key)  # not sent: the next one must not wait for it
         raise
     return True
 
@@ -92,9 +87,17 @@ def _coalesce_take(key: str, seconds: int) -> bool:
         return True
 
 
+def coalesce_hold(key: str, seconds: int) -> None:
+    """Keep ``key`` taken for ``seconds`` more (a task handing its work on to a message of its own)."""
+    try:
+        cache.set(_COALESCE_PREFIX + key, 1, seconds)
+    except Exception:
+        logger.warning("coalescing %s: cache unavailable; messages are sent as if none were pending", key)
+
+
 def coalesce_release(key: str) -> None:
-    """Called by a coalesced task when it starts: work committed from now on sends a new message
-    (and by :func:`send_once` for a message that could not be sent)."""
+    """Called when a coalesced task's work is done (or its message could not be sent): work
+    committed from now on sends a new message."""
     try:
         cache.delete(_COALESCE_PREFIX + key)
     except Exception:

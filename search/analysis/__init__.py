@@ -10,6 +10,7 @@ from search.analysis.pipeline import (
     content_analyze,
     content_backlog_analyze,
     content_backlog_next,
+    content_backlog_since,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "content_analyze",
     "content_backlog_analyze",
     "content_backlog_next",
+    "content_backlog_since",
 ]

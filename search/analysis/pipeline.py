@@ -26,7 +26,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.core.cache import cache
@@ -384,19 +384,24 @@ def _lease_give_back(key: str, token: str) -> None:
         logger.warning("analysis lease %s: cache unavailable; it runs out by itself", key, exc_info=True)
 
 
-# How far before the message's item a follow-up looks for items stored without a message of their
-# own (uploads committed while the camera's message was pending; concurrent inserts commit late).
+# How far before a chain's first item it looks for items stored without a message of their own
+# (uploads committed while the camera's chain ran; concurrent inserts commit late).
 FOLLOW_MARGIN = timedelta(minutes=5)
 
 
-def _backlog_next(content: Content, *, exclude: list[int]) -> int | None:
-    """The camera's earliest item (by capture time) without analysis, stored since ``content`` was
-    (less ``FOLLOW_MARGIN``): what a coalesced message's task goes on with after its batch."""
+def backlog_since(content: Content) -> float:
+    """Where a chain starting at ``content`` looks back to (a timestamp, to travel in messages)."""
+    return (content.created_at - FOLLOW_MARGIN).timestamp()
+
+
+def _backlog_next(camera_id: int, *, since: float, exclude: list[int]) -> int | None:
+    """The camera's earliest item (by capture time) without analysis stored since ``since``: what
+    a chain's task goes on with after its batch."""
     return (
         Content.objects.filter(
-            camera_id=content.camera_id,
+            camera_id=camera_id,
             analysis__isnull=True,
-            created_at__gte=content.created_at - FOLLOW_MARGIN,
+            created_at__gte=datetime.fromtimestamp(since, tz=UTC),
         )
         .exclude(pk__in=exclude)
         .order_by("captured_at", "pk")
@@ -405,15 +410,23 @@ def _backlog_next(content: Content, *, exclude: list[int]) -> int | None:
     )
 
 
-def content_backlog_next(*, content_id: int) -> int | None:
-    """The camera's next item to analyse after ``content_id`` (see ``content_backlog_analyze``'s
-    ``follow``), for a task whose own item failed for good."""
+def content_backlog_since(*, content_id: int) -> float:
+    """Where a chain starting at ``content_id`` looks back to (now, if the item is gone)."""
+    content = Content.objects.filter(pk=content_id).only("created_at").first()
+    return backlog_since(content) if content is not None else datetime.now(UTC).timestamp()
+
+
+def content_backlog_next(*, content_id: int, since: float | None = None) -> int | None:
+    """The camera's next item to analyse in the chain of ``content_id`` (see
+    ``content_backlog_analyze``'s ``follow``); ``since`` defaults to the chain starting here."""
     content = Content.objects.filter(pk=content_id).first()
-    return None if content is None else _backlog_next(content, exclude=[content_id])
+    if content is None:
+        return None
+    return _backlog_next(content.camera_id, since=since or backlog_since(content), exclude=[])
 
 
 def content_backlog_analyze(
-    *, content_id: int, worker: bool = False, limit: int = BATCH_SIZE, follow: bool = False
+    *, content_id: int, worker: bool = False, limit: int = BATCH_SIZE, follow: float | None = None
 ) -> BacklogOutcome:
     """The analysis task's service: analyse the item and the camera's next unanalysed items (up
     to ``limit`` in all, captured within ``BATCH_WINDOW`` after it) as one batch, placed in one
@@ -425,18 +438,19 @@ def content_backlog_analyze(
     worker, which can run the item's message again later), the outcome is ``deferred`` and nothing
     is done. A worker also remembers the items it placed, so their own messages cost no query.
 
-    ``follow`` (a coalesced message: the camera's uploads sent one message while it was pending)
-    also answers the camera's next item still to analyse after the batch (``next_id``), for the
-    task to go on with: items beyond the batch's window or size, or captured before its item.
+    ``follow`` (a chain's message, see the task: the timestamp the chain looks back to) also
+    answers the camera's next item still to analyse after the batch (``next_id``), for the task to
+    go on with: items beyond the batch's window or size, uploaded meanwhile, or captured earlier.
     """
-    if not follow and ((worker and content_id in _placed_here) or _finished(content_id)):
+    if follow is None and ((worker and content_id in _placed_here) or _finished(content_id)):
         return BacklogOutcome(None, done=True)
     content = Content.objects.select_related("analysis").filter(pk=content_id).first()
     if content is None:
         return BacklogOutcome(None)
     existing = getattr(content, "analysis", None)
     if existing is not None and existing.status in _FINISHED:
-        return BacklogOutcome(existing, done=True, next_id=_backlog_next(content, exclude=[]) if follow else None)
+        next_id = None if follow is None else _backlog_next(content.camera_id, since=follow, exclude=[])
+        return BacklogOutcome(existing, done=True, next_id=next_id)
     key, token = _lease_key(content.camera_id), secrets.token_hex(8)
     if not _lease_take(key, token):
         if worker:
@@ -459,7 +473,8 @@ def content_backlog_analyze(
     if worker:
         finished = [a.pk for a in analyses if a.status in _FINISHED]
         transaction.on_commit(lambda: _placed_here.add(finished))
-    next_id = _backlog_next(content, exclude=[a.pk for a in analyses]) if follow else None
+    batch = [a.pk for a in analyses]
+    next_id = None if follow is None else _backlog_next(content.camera_id, since=follow, exclude=batch)
     return BacklogOutcome(next(a for a in analyses if a.pk == content.pk), next_id=next_id)
 
 

@@ -13,12 +13,13 @@ import logging
 
 from celery import shared_task
 
-from config.tasks import coalesce_release, send_once
+from config.tasks import coalesce_hold, coalesce_release, send_coalesced
 from search.analysis import (
     TransientAnalysisError,
     content_analysis_failed,
     content_backlog_analyze,
     content_backlog_next,
+    content_backlog_since,
 )
 from search.analysis.requeue import content_unanalysed_requeue
 
@@ -30,53 +31,57 @@ MAX_RETRIES = 4
 # When another worker is batching the camera (its batch most likely holds this item), the item's
 # message comes back after this long; by then it is usually done and the task ends at once.
 DEFER_SECONDS = 1
-# Two tasks reaching the same next item within this long send one follow-up between them.
-FOLLOW_UP_ONCE_SECONDS = 120
+# A chain holds its camera's key this long past its last message (a chain whose worker died lets
+# go by then: the next upload starts another, the sweep queues what was left).
+CHAIN_KEY_SECONDS = 300
 
 
 @shared_task(bind=True, name="search.analyze_content", max_retries=MAX_RETRIES, acks_late=True)
-def analyze_content(self, content_id: int, coalesced: str | None = None) -> None:
+def analyze_content(self, content_id: int, coalesced: str | None = None, since: float | None = None) -> None:
     """Analyse one content item (with its camera's backlog) and place it in its camera's event.
 
-    ``coalesced`` (ingest's messages): the camera's key of pending analysis (``config.tasks``). It
-    is let go first, so uploads from now on send a message again; then, after the batch, the task
-    goes on with the camera's next item still to analyse (uploads that sent no message while this
-    one was pending), as a message of its own (see :func:`follow_up`)."""
+    ``coalesced`` (ingest's messages): the camera's key of pending analysis (``config.tasks``):
+    while it is held, uploads of the camera send no message. The message starts a **chain** that
+    holds the key: after each batch the task goes on with the camera's next item still to analyse
+    (uploaded meanwhile, beyond the batch, or captured earlier: anything stored since ``since``)
+    as the chain's next message, so the camera's items are analysed in capture order by one chain;
+    when nothing is left it lets the key go and looks once more (an upload that found the key
+    held just before must not be left without a message)."""
+    follow = None
     if coalesced is not None:
-        coalesce_release(coalesced)
+        follow = since if since is not None else content_backlog_since(content_id=content_id)
     try:
         # In-process (eager) runs cannot hand an item back for later: they analyse it at once.
-        outcome = content_backlog_analyze(
-            content_id=content_id, worker=not self.request.is_eager, follow=coalesced is not None
-        )
+        outcome = content_backlog_analyze(content_id=content_id, worker=not self.request.is_eager, follow=follow)
     except TransientAnalysisError as exc:
         if self.request.retries >= self.max_retries:
             # The final failure is recorded on the item, where the admin shows it.
             content_analysis_failed(content_id=content_id, error=str(exc))
             logger.warning("analysis of content %s failed for good: %s", content_id, exc)
-            if coalesced is not None and (next_id := content_backlog_next(content_id=content_id)) is not None:
-                follow_up(next_id, coalesced)  # the camera's other items do not wait for the sweep
+            if coalesced is not None:  # the camera's other items go on
+                next_id = content_backlog_next(content_id=content_id, since=follow)
+                _chain_continue(content_id, next_id, coalesced, follow)
             return
         # Storage hiccups (S3 timeouts, a busy disk) pass; back off 2, 4, 8, 16 s.
         raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
     if outcome.deferred:
         # A new message, published before this one is acknowledged: the item is never dropped.
-        analyze_content.apply_async((content_id,), {"coalesced": coalesced}, countdown=DEFER_SECONDS)
-    elif outcome.next_id is not None:
-        follow_up(outcome.next_id, coalesced)
+        if coalesced is not None:
+            coalesce_hold(coalesced, CHAIN_KEY_SECONDS)
+        analyze_content.apply_async((content_id,), {"coalesced": coalesced, "since": since}, countdown=DEFER_SECONDS)
+    elif coalesced is not None:
+        _chain_continue(content_id, outcome.next_id, coalesced, follow)
 
 
-def follow_up(content_id: int, coalesced: str) -> None:
-    """Go on with the camera's backlog at ``content_id``, unless another task of the camera has just
-    done so: two tasks that reach the same next item (an upload's message and an older follow-up)
-    go on as one, so the camera's follow-ups do not multiply."""
-    send_once(
-        analyze_content,
-        (content_id,),
-        {"coalesced": coalesced},
-        once=f"{coalesced}:next:{content_id}",
-        seconds=FOLLOW_UP_ONCE_SECONDS,
-    )
+def _chain_continue(content_id: int, next_id: int | None, key: str, since: float) -> None:
+    if next_id is not None:
+        coalesce_hold(key, CHAIN_KEY_SECONDS)  # the chain still holds the camera
+        analyze_content.apply_async((next_id,), {"coalesced": key, "since": since})
+        return
+    coalesce_release(key)
+    # An upload committed after the last look found the key still held and sent nothing: look again.
+    if (late := content_backlog_next(content_id=content_id, since=since)) is not None:
+        send_coalesced(analyze_content, (late,), key=key, seconds=CHAIN_KEY_SECONDS, since=since)
 
 
 @shared_task(name="search.requeue_unanalysed", ignore_result=True)

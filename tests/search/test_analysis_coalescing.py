@@ -90,8 +90,9 @@ def test_what_the_batch_did_not_cover_is_followed_up(anon, user, broker):
     _run(message)
     assert ItemAnalysis.objects.filter(pk=first.pk).exists()
     assert not ItemAnalysis.objects.filter(pk=earlier.pk).exists()
-    [follow_up] = broker()
-    assert follow_up[1] == [earlier.pk] and follow_up[2] == message[2]
+    [follow_up] = broker()  # the chain goes on with it, still holding the camera
+    assert follow_up[1] == [earlier.pk] and follow_up[2]["coalesced"] == message[2]["coalesced"]
+    assert follow_up[2]["since"] < first.created_at.timestamp()
     _run(follow_up)
     assert ItemAnalysis.objects.filter(pk=earlier.pk, status=ItemAnalysis.Status.DONE).exists()
     assert broker() == []
@@ -118,29 +119,32 @@ def test_a_message_that_could_not_be_sent_does_not_hold_the_camera(anon, user, b
     assert not ItemAnalysis.objects.filter(pk=lost.pk).exists()
 
 
-def test_two_tasks_reaching_the_same_next_item_go_on_as_one(anon, user, broker, monkeypatch):
+def test_uploads_while_a_chain_runs_are_taken_by_it(anon, user, broker, monkeypatch):
     from search.tasks import analysis as tasks
 
-    _upload(anon, user, "front", 20, scene_jpeg())
-    earlier = _upload(anon, user, "front", 5, scene_jpeg([RED_RECT]))  # left for a follow-up
+    first = _upload(anon, user, "front", 20, scene_jpeg())
     [message] = broker()
     meanwhile = []
     real = tasks.content_backlog_analyze
 
-    def with_an_upload_meanwhile(**kwargs):
+    def with_uploads_meanwhile(**kwargs):
         outcome = real(**kwargs)
-        meanwhile.append(_upload(anon, user, "front", 40, scene_jpeg()))  # its own message goes out
+        # Committed after the task's last look at the backlog, while the chain still holds the
+        # camera: no message of their own.
+        meanwhile.append(_upload(anon, user, "front", 40, scene_jpeg()))
+        meanwhile.append(_upload(anon, user, "front", 30, scene_jpeg([RED_RECT])))
         return outcome
 
-    monkeypatch.setattr(tasks, "content_backlog_analyze", with_an_upload_meanwhile)
+    monkeypatch.setattr(tasks, "content_backlog_analyze", with_uploads_meanwhile)
     _run(message)
     monkeypatch.undo()
-    upload_message, follow_up = broker()
-    assert upload_message[1] == [meanwhile[0].pk] and follow_up[1] == [earlier.pk]
-    _run(upload_message)  # its batch is its own item; its next item is `earlier`, already followed up
-    assert broker() == []  # so the two chains go on as one
-    _run(follow_up)
-    assert ItemAnalysis.objects.filter(status=ItemAnalysis.Status.DONE).count() == 3
+    # Done with what it saw, the chain let the camera go and looked once more: one message, for
+    # the earliest captured of the late uploads.
+    [late] = broker()
+    assert late[1] == [meanwhile[1].pk] and late[2]["coalesced"] == message[2]["coalesced"]
+    _run(late)
+    done = ItemAnalysis.objects.filter(status=ItemAnalysis.Status.DONE)
+    assert set(done.values_list("pk", flat=True)) == {first.pk, *(c.pk for c in meanwhile)}
     assert broker() == []
 
 
@@ -183,4 +187,5 @@ def test_an_item_that_fails_for_good_does_not_hold_up_the_rest(settings, user, b
     key = f"analysis:camera:{camera.pk}"
     analyze_content.apply(args=(first.pk,), kwargs={"coalesced": key}, retries=MAX_RETRIES, throw=True)
     assert ItemAnalysis.objects.get(pk=first.pk).status == ItemAnalysis.Status.FAILED
-    assert [(args, kwargs) for _task, args, kwargs in broker()] == [([later.pk], {"coalesced": key})]
+    [(_task, args, kwargs)] = broker()
+    assert args == [later.pk] and kwargs["coalesced"] == key
