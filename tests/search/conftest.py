@@ -9,6 +9,7 @@ service themselves). Stored files are deleted after the test.
 from __future__ import annotations
 
 import io
+import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -185,3 +186,28 @@ def store_content():
     yield store
     for key in keys:
         default_storage.delete(key)
+
+
+@pytest.fixture
+def unreachable_storage(settings):
+    """Content storage on an S3 endpoint on loopback that nobody listens on: every read fails at
+    connect (a storage outage, as analysis meets it)."""
+    from botocore.config import Config
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "uploads.storage.ContentS3Storage",
+            "OPTIONS": {
+                "bucket_name": "camhub-test",
+                "endpoint_url": f"http://127.0.0.1:{port}",
+                "access_key": "test",
+                "secret_key": "test",
+                "region_name": "us-east-1",
+                "client_config": Config(retries={"total_max_attempts": 1}, connect_timeout=1, read_timeout=1),
+            },
+        },
+    }

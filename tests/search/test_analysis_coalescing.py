@@ -148,28 +148,10 @@ def test_uploads_while_a_chain_runs_are_taken_by_it(anon, user, broker, monkeypa
     assert broker() == []
 
 
-def test_an_item_that_fails_for_good_does_not_hold_up_the_rest(settings, user, broker):
-    from botocore.config import Config
-
+def test_an_item_that_fails_for_good_does_not_hold_up_the_rest(unreachable_storage, user, broker):
     from cameras.services import camera_for_upload
     from search.tasks.analysis import MAX_RETRIES, analyze_content
-    from tests.search.test_analysis_worker import _closed_port
 
-    # An S3 endpoint on loopback that nobody listens on: every read fails at connect.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "uploads.storage.ContentS3Storage",
-            "OPTIONS": {
-                "bucket_name": "camhub-test",
-                "endpoint_url": f"http://127.0.0.1:{_closed_port()}",
-                "access_key": "test",
-                "secret_key": "test",
-                "region_name": "us-east-1",
-                "client_config": Config(retries={"total_max_attempts": 1}, connect_timeout=1, read_timeout=1),
-            },
-        },
-    }
     camera = camera_for_upload(owner=user, name="front")
     first, later = (
         Content.objects.create(

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
-from botocore.config import Config
 from celery.exceptions import Retry
 
 from search.models import Event, ItemAnalysis
@@ -46,29 +43,8 @@ def test_a_worker_analyses_items_into_an_event(celery_worker, store_content, cam
     assert "search.analyze_content" in celery_worker.output()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.django_db
-def test_unreachable_storage_is_retried_then_recorded_as_failed(settings, camera):
-    # An S3 endpoint on loopback that nobody listens on: every read fails at connect.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "uploads.storage.ContentS3Storage",
-            "OPTIONS": {
-                "bucket_name": "camhub-test",
-                "endpoint_url": f"http://127.0.0.1:{_closed_port()}",
-                "access_key": "test",
-                "secret_key": "test",
-                "region_name": "us-east-1",
-                "client_config": Config(retries={"total_max_attempts": 1}, connect_timeout=1, read_timeout=1),
-            },
-        },
-    }
+def test_unreachable_storage_is_retried_then_recorded_as_failed(unreachable_storage, camera):
     item = Content.objects.create(
         owner=camera.owner,
         camera=camera,
