@@ -1,10 +1,11 @@
-"""Analysis tasks: one per content item, each analysing its camera's backlog as a batch.
+"""Analysis tasks: each analyses its item with its camera's backlog as a batch.
 
-Ingest enqueues ``search.analyze_content`` on commit (by name, see ``config.tasks``). The task is
-thin: it loads nothing itself and calls the service, which is idempotent (an item already analysed
-is left as it is), so a redelivered message (acks_late) or a manual re-run changes nothing. The
-service analyses the item together with the camera's next unanalysed items; their own messages
-then find them done.
+Ingest enqueues ``search.analyze_content`` on commit (by name, see ``config.tasks``), coalesced per
+camera: one message starts a chain that takes the camera's backlog batch after batch (see the
+task). The analysis itself is the service's, which is idempotent (an item already analysed is left
+as it is), so a redelivered message (acks_late), a sweep's message or a manual re-run changes
+nothing; messages that name no chain (the sweep's, the admin's) analyse their item with the
+items that follow it.
 """
 
 from __future__ import annotations
