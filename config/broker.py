@@ -6,7 +6,7 @@ publish's CPU (~70 µs of ~280 µs), paid by every upload's hand-off to analysis
 firing. The client is a thin handle over the channel's connection pool and thread-safe, so the
 channel keeps one, and makes a new one when kombu replaces the pool (after a fork or a lost
 connection). The asynchronous client (the worker's BRPOP loop) is kombu's, unchanged.
-Selected by ``CELERY_BROKER_TRANSPORT`` when the broker URL is ``redis://`` or ``rediss://``.
+Selected by ``CELERY_BROKER_TRANSPORT`` when the broker URL is ``redis://`` (``rediss://`` keeps kombu's).
 """
 
 from __future__ import annotations

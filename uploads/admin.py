@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from config.tasks import enqueue_on_commit
 from uploads.models import Content
 from uploads.renditions import RenditionError, content_image_bytes
 from uploads.views import ranged_response
@@ -51,8 +52,21 @@ class ContentAdmin(admin.ModelAdmin):
         "sha1",
     ]
 
+    actions = ["queue_analysis"]
+
     def has_add_permission(self, request) -> bool:
         return False  # content arrives by upload only
+
+    @admin.action(description="Queue analysis of the selected items (those never analysed)")
+    def queue_analysis(self, request, queryset):
+        # Items whose analysis message was lost more than a day ago are past the automatic sweep
+        # (search.requeue_unanalysed); analysed ones are re-analysed from their analysis's admin.
+        ids = list(queryset.filter(analysis__isnull=True).order_by("captured_at").values_list("pk", flat=True))
+        for pk in ids:
+            enqueue_on_commit("search.analyze_content", pk)
+        skipped = queryset.count() - len(ids)
+        note = f"; {skipped} already analysed, left alone" if skipped else ""
+        self.message_user(request, f"Queued the analysis of {len(ids)} items{note}.", messages.SUCCESS)
 
     def get_urls(self):
         view = self.admin_site.admin_view

@@ -22,7 +22,7 @@ from uploads.models import Content
 # Stored at least this long ago: the normal path (a queued message) has had its chance.
 REQUEUE_GRACE = timedelta(minutes=10)
 # Only items stored within this long are looked for (the index on created_at bounds the scan);
-# older ones are re-analysed from the admin.
+# older ones are queued from the content admin ("Queue analysis of the selected items").
 REQUEUE_LOOKBACK = timedelta(hours=24)
 # Items looked at per sweep (the oldest cameras' first; the next sweep goes on).
 REQUEUE_MAX_ITEMS = 20_000

@@ -52,3 +52,26 @@ def test_admin_media_is_for_staff_only(anon, user, db):
     visitor.force_login(user)  # a signed-in customer, not staff
     assert visitor.get(f"/admin/uploads/content/{image.pk}/thumbnail/").status_code == 302
     assert Client().get(f"/admin/uploads/content/{image.pk}/media/").status_code == 302
+
+
+def test_admin_queues_analysis_of_items_never_analysed(anon, user, db, django_capture_on_commit_callbacks):
+    from search.models import ItemAnalysis
+
+    with django_capture_on_commit_callbacks(execute=True):  # its hand-off to analysis runs
+        first = upload(anon, user, "a.jpg", jpeg_bytes(400, 300), "image/jpeg")
+    # The hand-off after this one's commit never runs here: as if the broker had been down.
+    second = upload(anon, user, "c.jpg", jpeg_bytes(400, 300, color=(20, 200, 20)), "image/jpeg")
+    assert ItemAnalysis.objects.filter(pk=first.pk).exists()
+    assert not ItemAnalysis.objects.filter(pk=second.pk).exists()
+    before = ItemAnalysis.objects.get(pk=first.pk).analyzed_at
+    staff = Client()
+    staff.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw"))
+    with django_capture_on_commit_callbacks(execute=True):
+        page = staff.post(
+            "/admin/uploads/content/",
+            {"action": "queue_analysis", "_selected_action": [first.pk, second.pk]},
+            follow=True,
+        )
+    assert "Queued the analysis of 1 items; 1 already analysed, left alone." in page.content.decode()
+    assert ItemAnalysis.objects.filter(pk=second.pk, status=ItemAnalysis.Status.DONE).exists()
+    assert ItemAnalysis.objects.get(pk=first.pk).analyzed_at == before  # untouched
