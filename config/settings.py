@@ -398,6 +398,13 @@ FTP_GATEWAY_PORT = env_int("FTP_GATEWAY_PORT", 0, minimum=0)
 FTP_GATEWAY_HOST = env_str("FTP_GATEWAY_HOST", "localhost")
 FTP_PASSIVE_PORTS = env_str("FTP_PASSIVE_PORTS", "")  # e.g. 30000-30009
 
+# search: analysis
+# OpenCV threads per process. Workers are processes, about one per core (Celery's prefork pool,
+# gunicorn), so OpenCV's own pool of a thread per core in each oversubscribes the cores, and its
+# threads spin while they wait: 25-30 % more CPU per analysed frame for no more frames per second
+# on a busy machine (docs/benchmarks.md). 0 leaves OpenCV's default (a thread per core).
+ANALYSIS_OPENCV_THREADS = env_int("ANALYSIS_OPENCV_THREADS", 1, minimum=0)
+
 # search: events, Camios, shared content, downloads
 # A camera's items closer than this belong to one event.
 EVENT_GAP_SECONDS = env_int("EVENT_GAP_SECONDS", 30, minimum=1)

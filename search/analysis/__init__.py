@@ -4,6 +4,12 @@
 calls ``content_backlog_analyze``, which analyses the item with its camera's backlog as a batch.
 """
 
+import cv2
+from django.conf import settings
+
+if settings.ANALYSIS_OPENCV_THREADS:  # see the setting; OpenCV's setting is per process
+    cv2.setNumThreads(settings.ANALYSIS_OPENCV_THREADS)
+
 from search.analysis.pipeline import (
     TransientAnalysisError,
     content_analysis_failed,

@@ -84,3 +84,26 @@ def test_a_missing_file_fails_at_once(camera):
     analyze_content.delay(item.pk)
     analysis = ItemAnalysis.objects.get(pk=item.pk)
     assert analysis.status == ItemAnalysis.Status.FAILED and "never-stored.jpg" in analysis.error
+
+
+@pytest.mark.parametrize(("setting", "threads"), [(None, 1), ("3", 3)])
+def test_a_worker_process_runs_opencv_on_the_threads_it_is_given(setting, threads):
+    """Workers are processes, one per core: analysis runs OpenCV on one thread in each unless
+    ``ANALYSIS_OPENCV_THREADS`` says otherwise (checked in a fresh process, as a worker starts)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ANALYSIS_OPENCV_THREADS"}
+    if setting is not None:
+        env["ANALYSIS_OPENCV_THREADS"] = setting
+    code = "import django; django.setup(); import search.tasks, cv2; print(cv2.getNumThreads())"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert out.stdout.split()[-1] == str(threads)
