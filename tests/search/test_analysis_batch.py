@@ -310,3 +310,52 @@ def test_a_worker_waits_out_another_workers_lease_then_analyses_the_queued_backl
     event = Event.objects.get(camera=camera)
     assert event.item_count == 7  # the heartbeat belongs to no event
     assert {"approaching", "departing"} <= set(event.labels)
+
+
+@pytest.mark.django_db
+def test_a_batch_s_analyses_are_inserted_whole_and_a_clash_is_an_integrity_error(store_content, camera):
+    """The batch's insert of analyses (COPY on PostgreSQL, bulk_create elsewhere) writes every
+    field as the ORM would, and an item analysed meanwhile makes it fail as bulk_create does."""
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    from search.events import analyses_insert
+
+    items = _store_all(store_content, camera, [(0, scene_jpeg(), {}), (2, scene_jpeg(), {})])
+    event = Event.objects.create(
+        owner=camera.owner, camera=camera, earliest_date=items[0].captured_at, latest_date=items[1].captured_at
+    )
+    at = timezone.now()
+    rows = [
+        ItemAnalysis(
+            content=items[0],
+            event=event,
+            status="done",
+            interest_score=0.25,
+            interest_level=2,
+            labels=["_color_red", "people"],
+            motion_boxes=[{"x": 0.1, "y": 0.2, "w": 0.3, "h": 0.4}],
+            descriptor=[0.5, 1e-9, 3.0],
+            error="",
+            analyzed_at=at,
+        ),
+        ItemAnalysis(content=items[1], status="failed", error='it\'s "broken"\tand\\or\nworse'),
+    ]
+    with CaptureQueriesContext(connection) as ctx:
+        analyses_insert(rows)
+    assert len(ctx.captured_queries) == 1
+    stored = {a.pk: a for a in ItemAnalysis.objects.all()}
+    first, second = stored[items[0].pk], stored[items[1].pk]
+    assert (first.event_id, first.status, first.interest_score, first.interest_level) == (event.pk, "done", 0.25, 2)
+    assert (first.labels, first.motion_boxes, first.descriptor) == (
+        rows[0].labels,
+        rows[0].motion_boxes,
+        [0.5, 1e-9, 3.0],
+    )
+    assert first.analyzed_at == at
+    assert (second.event_id, second.status, second.error, second.labels) == (None, "failed", rows[1].error, [])
+    assert second.analyzed_at is None
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        analyses_insert([ItemAnalysis(content=items[0], status="done")])
+    assert ItemAnalysis.objects.get(pk=items[0].pk).labels == ["_color_red", "people"]
