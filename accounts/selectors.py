@@ -24,6 +24,15 @@ def account_for_upload_token(*, token: str) -> AccountSettings | None:
     return AccountSettings.objects.select_related("user").filter(upload_token=token, user__is_active=True).first()
 
 
+def own_account(*, user: AbstractBaseUser, host_email: str | None) -> AbstractBaseUser:
+    """Whose data a request *changes*: always the caller's own. Guests only read a host's data, so
+    ``user=`` naming another account on a write is refused, not quietly applied to the caller's
+    own camera of the same name."""
+    if not host_email or host_email.strip().lower() == (user.email or "").lower():
+        return user
+    raise Forbidden("Only the owner of an account can change it; guests (user=) can only read")
+
+
 def acting_owner(*, user: AbstractBaseUser, host_email: str | None) -> AbstractBaseUser:
     """Whose data a request reads: the caller, or with ``user=<host email>`` a host they are a guest of.
 

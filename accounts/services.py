@@ -185,9 +185,9 @@ def upload_token_rotate(*, user: AbstractBaseUser) -> str:
 
 
 def upload_token_hint(*, email: str) -> str:
-    """Enough of an address for an installer to recognise it, no more: ``te...@...``."""
+    """The reference's hint: the address's local part, the domain hidden (``test@...``)."""
     local = (email or "").partition("@")[0]
-    return f"{local[:2]}...@..." if local else "...@..."
+    return f"{local}@..."
 
 
 def guest_add(*, host: AbstractBaseUser, email: object) -> Guest:

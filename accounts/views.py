@@ -88,7 +88,7 @@ class NotificationReadView(MeAPIView):
     """``POST /api/users/me/notifications/:id/read``."""
 
     def post(self, request, token: str, notification: str):
-        if not notification.isdigit():
+        if not (notification.isascii() and notification.isdigit()):
             raise NotFound("No such notification")
         services.notification_mark_read(user=request.user, notification_id=int(notification))
         return Response(status=204)

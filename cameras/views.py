@@ -1,6 +1,6 @@
 from rest_framework.response import Response
 
-from accounts.selectors import acting_owner
+from accounts.selectors import acting_owner, own_account
 from cameras import selectors, services
 from cameras.polling import polled_at
 from cameras.serializers import camera_json, transition_json, zone_json
@@ -35,7 +35,8 @@ class CameraDetailView(MeAPIView):
         return Response(camera_json(cam, polled=polled_at([cam])))
 
     def delete(self, request, token: str, camera: str):
-        services.camera_delete(camera=selectors.camera_get(owner=request.user, name=camera))
+        owner = own_account(user=request.user, host_email=request.query_params.get("user"))
+        services.camera_delete(camera=selectors.camera_get(owner=owner, name=camera))
         return Response(status=204)
 
 

@@ -1,6 +1,6 @@
 from rest_framework.response import Response
 
-from accounts.selectors import acting_owner
+from accounts.selectors import acting_owner, own_account
 from cameras import zones
 from cameras.selectors import camera_get
 from cameras.serializers import zone_json
@@ -25,12 +25,14 @@ class ZoneDetailView(MeAPIView):
 
     def post(self, request, token: str, camera: str, zone: str):
         # Guests read; only the owner edits, so the camera is looked up among the caller's own.
-        cam = camera_get(owner=request.user, name=camera)
+        owner = own_account(user=request.user, host_email=request.query_params.get("user"))
+        cam = camera_get(owner=owner, name=camera)
         obj, created = zones.zone_put(camera=cam, name=zone, data=request.data)
         return Response(zone_json(obj), status=201 if created else 200)
 
     put = post
 
     def delete(self, request, token: str, camera: str, zone: str):
-        zones.zone_delete(camera=camera_get(owner=request.user, name=camera), name=zone)
+        owner = own_account(user=request.user, host_email=request.query_params.get("user"))
+        zones.zone_delete(camera=camera_get(owner=owner, name=camera), name=zone)
         return Response(status=204)

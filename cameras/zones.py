@@ -29,7 +29,13 @@ def zone_name_validate(name: Any) -> str:
 
 def _coordinate(value: Any, where: str) -> float:
     # bool is an int in Python; a coordinate of `true` is a client bug, not 1.0.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequest(f"{where} must be a number")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an integer too large for a float (JSON allows thousands of digits)
+        finite = False
+    if not finite:
         raise BadRequest(f"{where} must be a number")
     if not 0.0 <= value <= 1.0:
         raise BadRequest(f"{where} must be between 0 and 1 (a fraction of the frame)")

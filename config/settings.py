@@ -80,7 +80,7 @@ def env_rate(name: str, default: str) -> str:
     """A DRF-style rate such as ``600/minute``; validated here so a typo fails at startup."""
     raw = env_str(name, default).strip()
     count, _, period = raw.partition("/")
-    if not count.isdigit() or int(count) < 1 or period not in {"second", "minute", "hour", "day"}:
+    if not (count.isascii() and count.isdigit()) or int(count) < 1 or period not in {"second", "minute", "hour", "day"}:
         raise ImproperlyConfigured(f"{name} must look like 600/minute (count/second|minute|hour|day), not {raw!r}")
     return raw
 

@@ -13,9 +13,14 @@ def hook_list(*, owner: AbstractBaseUser) -> QuerySet[Hook]:
     return Hook.objects.filter(owner=owner).order_by("id")
 
 
+def _is_id(value: str) -> bool:
+    # ASCII digits only (str.isdigit() also takes superscripts and other scripts' digits), within a bigint.
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
 def hook_get(*, owner: AbstractBaseUser, hook_id: str) -> Hook:
     """The owner's hook ``hook_id``; another account's hook is as unknown as a missing one (404)."""
-    hook = Hook.objects.filter(owner=owner, pk=int(hook_id)).first() if str(hook_id).isdigit() else None
+    hook = Hook.objects.filter(owner=owner, pk=int(hook_id)).first() if _is_id(str(hook_id)) else None
     if hook is None:
         raise NotFound(f"No hook {hook_id}")
     return hook

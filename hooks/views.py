@@ -134,7 +134,7 @@ class DeliveryListView(MeAPIView):
     def get(self, request, token: str, hook: str):
         row = selectors.hook_get(owner=request.user, hook_id=hook)
         raw = request.query_params.get("limit", "50")
-        if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 500:
             raise BadRequest("limit must be a number from 1 to 500")
         return Response([delivery_json(d) for d in selectors.delivery_list(hook=row, limit=int(raw))])
 

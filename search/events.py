@@ -40,7 +40,6 @@ changed in it, carrying the event as the batch left it).
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,6 +50,7 @@ from django.db.models import JSONField
 from django.utils import timezone
 
 from cameras.models import Camera
+from config.postgresql.direct import copy_in
 from config.tasks import enqueue_on_commit
 from search.analysis.motion import direction_labels
 from search.analysis.pipeline import AnalysisResult
@@ -489,8 +489,6 @@ def analyses_insert(rows: list[ItemAnalysis]) -> None:
         ItemAnalysis.objects.bulk_create(rows)
         return
     fields = ItemAnalysis._meta.concrete_fields
-    columns = ", ".join(conn.ops.quote_name(f.column) for f in fields)
-    table = conn.ops.quote_name(ItemAnalysis._meta.db_table)
 
     def prep(field):  # JSON as text, the jsonb column's input (Django's own adapter costs 3x)
         if isinstance(field, JSONField):
@@ -500,15 +498,8 @@ def analyses_insert(rows: list[ItemAnalysis]) -> None:
     preps = [(f, prep(f)) for f in fields]
     for row in rows:  # as bulk_create: a new event saved since it was assigned lends its id now
         row._prepare_related_fields_for_save(operation_name="bulk_create")
-    sql = f"COPY {table} ({columns}) FROM STDIN"
-    started = time.monotonic()
-    # Django's error wrapper: a clash raises django.db.IntegrityError, as bulk_create's would.
-    with conn.cursor() as cursor, conn.wrap_database_errors:
-        with cursor.cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row([p(f.pre_save(row, True)) for f, p in preps])
-    if conn.queries_logged:  # counted like any statement (DEBUG, tests' query counts)
-        conn.queries_log.append({"sql": f"{sql} -- {len(rows)} rows", "time": f"{time.monotonic() - started:.3f}"})
+    values = ([p(f.pre_save(row, True)) for f, p in preps] for row in rows)
+    copy_in(conn, ItemAnalysis._meta.db_table, [f.column for f in fields], values)
     for row in rows:  # what bulk_create leaves on saved instances
         row._state.adding, row._state.db = False, conn.alias
 

@@ -381,7 +381,7 @@ def _parse_point(words: list[str], i: int, clock: _Clock) -> tuple[_Point, int]:
 def _bare_start(words: list[str], i: int, end: _Point) -> _Point | None:
     """ "7 to 9pm", "11-1pm": a bare hour before a range's end takes the end's half of the day."""
     word = words[i] if i < len(words) else ""
-    if not word.isdigit() or not 1 <= int(word) <= 12 or end.at is None:
+    if not (word.isascii() and word.isdigit()) or not 1 <= int(word) <= 12 or end.at is None:
         return None
     hour = int(word) % 12 + (12 if end.at.hour >= 12 else 0)
     if hour >= end.at.hour and hour >= 12:
@@ -475,7 +475,7 @@ def _count_unit(words: list[str], j: int) -> tuple[int, str, int] | None:
     if j < len(words) and words[j] in UNITS:
         return 1, words[j], j
     if j + 1 < len(words) and words[j + 1] in UNITS:
-        if words[j].isdigit():
+        if words[j].isascii() and words[j].isdigit():
             return int(words[j]), words[j + 1], j + 1
         if words[j] in ("a", "an", "one"):
             return 1, words[j + 1], j + 1
@@ -636,12 +636,12 @@ def _malformed(words: list[str], i: int) -> str | None:
     word, after = words[i], (words[i + 1] if i + 1 < len(words) else "")
     if _DATE_SHAPED.match(word):
         return f"'{word}' is not a date (write e.g. 2026-11-30, 11/30 or nov 30)"
-    if _TIME_SHAPED.match(word) or (word.isdigit() and after in _MERIDIEMS):
+    if _TIME_SHAPED.match(word) or (word.isascii() and word.isdigit() and after in _MERIDIEMS):
         shown = f"{word} {after}" if after in _MERIDIEMS else word
         return f"'{shown}' is not a time (write e.g. 7pm, 7:30pm or 19:30)"
     if word in MONTHS and (m := _DAY_NUMBER.match(after)) and 1 <= int(m[1]) <= 31:
         return f"'{word} {after}' is not a date"
-    if word.isdigit() and after in UNITS:
+    if word.isascii() and word.isdigit() and after in UNITS:
         return f"'{word} {after}' is not a window (write 'last {word} {after}' or '{word} {after} ago')"
     if word == "ago":
         return "'ago' needs a number and a unit before it (e.g. '3 hours ago')"

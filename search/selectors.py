@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NotRequired, TypedDict
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast, Trunc
 from django.utils import timezone
@@ -27,6 +27,7 @@ from accounts.models import Guest
 from accounts.selectors import acting_owner
 from cameras.models import Camera, Zone
 from config.api.errors import BadRequest, Forbidden, NotFound
+from config.postgresql.direct import fetch_binary
 from search.models import Camio, Event, EventLabel, ItemAnalysis
 from search.querylang import ParsedQuery, QueryError, parse_query
 from search.similarity import CANDIDATE_WINDOW, rank_packed
@@ -295,6 +296,17 @@ def _page(qs: QuerySet, name: str, sort: str, n: int) -> tuple[list, bool, datet
     return same, _cursor(qs, name, sort, boundary).exists(), boundary
 
 
+def _rows_binary(rows: QuerySet) -> list[tuple]:
+    """A ``values_list`` query's rows (columns without converters); on PostgreSQL read in the binary
+    format: the similarity window's ``bytea`` descriptors then arrive as their bytes, not as hex
+    text the server encodes and the client decodes (~1 ms of each per search)."""
+    conn = connections[rows.db]
+    if conn.vendor != "postgresql":
+        return list(rows)
+    sql, params = rows.query.get_compiler(using=rows.db).as_sql()
+    return fetch_binary(conn, sql, params)
+
+
 def _considered(page: SearchPage, *, sort: str, date, lower, upper, first, last, next_date, now: datetime) -> None:
     """Fill the window of dates the page looked through; the next page starts at its far end."""
     if sort == "desc":
@@ -445,7 +457,7 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         order = ("-earliest_date", "-pk") if params.sort == "desc" else ("earliest_date", "pk")
         # Descriptors as bytes (``Event.descriptor_f64``: one numpy.frombuffer for the window, no
         # JSON); the labels as text, decoded in one call for the window (``decode_json_texts``).
-        window = list(
+        window = _rows_binary(
             events.exclude(pk=paragon["pk"])
             .order_by(*order)
             .values_list("pk", "descriptor_f64", Cast("labels", TextField()))[: CANDIDATE_WINDOW + 1]

@@ -21,7 +21,9 @@ from config.api.token_cache import token_cache_backend, token_entry_dumps, token
 from config.precompiled import RowConverters, column_converters, row_convert
 
 _SCHEMES = {"token", "bearer"}
-_QUERY_METHODS = {"GET", "HEAD"}
+# The reference allows ``?access_token=`` in general and asks for the header only on POST, PUT and
+# PATCH (whose bodies a token in a logged URL must not be able to replay).
+_QUERY_METHODS = {"GET", "HEAD", "DELETE"}
 # The token columns authentication reads; the rest stay deferred (loaded only if touched).
 _TOKEN_FIELDS = ("id", "user", "expires", "token_checksum")
 
@@ -36,7 +38,7 @@ def bearer_token_from(request: Request) -> str | None:
             if not value or " " in value:
                 raise exceptions.AuthenticationFailed("Malformed Authorization header")
             return value
-        return None
+        # Another scheme (a proxy's Basic credentials, say) is not ours: the query may carry the token.
     if request.method in _QUERY_METHODS:
         value = request.query_params.get("access_token")
         if value is not None:

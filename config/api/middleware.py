@@ -9,6 +9,7 @@ import time
 import uuid
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.db import DataError
 from django.http import Http404, HttpResponse
 
 from config.api.errors import OUTAGE_RETRY_AFTER_SECONDS, json_error, outage_response, service_outage
@@ -66,6 +67,12 @@ class ApiErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+            # PostgreSQL refuses NUL in text: such a value would fail the query (a 500), and no
+            # name, token or date of ours contains one.
+            if request.path.startswith("/api/"):
+                return json_error(400, "The path or query contains a NUL character (%00)")
+            return HttpResponse("The path or query contains a NUL character (%00).\n", status=400)
         response = self.get_response(request)
         if (
             response.status_code == 405
@@ -93,6 +100,9 @@ class ApiErrorMiddleware:
             )
         if not request.path.startswith("/api/"):
             return None
+        if isinstance(exception, DataError) and "0x00" in str(exception):
+            # A NUL character inside a JSON string, which PostgreSQL's text types refuse.
+            return json_error(400, "Text values may not contain NUL characters (\\u0000)")
         if isinstance(exception, Http404):
             return json_error(404, "Not found")
         if isinstance(exception, PermissionDenied):

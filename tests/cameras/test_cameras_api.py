@@ -86,8 +86,20 @@ def test_other_users_cannot_see_or_delete(other_api, front):
 def test_guest_reads_but_cannot_delete(other_api, user, other_user, front):
     Guest.objects.create(host=user, guest=other_user)
     assert other_api.get("/api/users/me/cameras/front", {"user": user.email}).json()["name"] == "front"
-    assert other_api.delete(f"/api/users/me/cameras/front?user={user.email}").status_code == 404
+    assert other_api.delete(f"/api/users/me/cameras/front?user={user.email}").status_code == 403
     assert Camera.objects.filter(pk=front.pk).exists()
+    # Nor does user= aimed at the host fall back on the guest's own camera of the same name.
+    own = Camera.objects.create(owner=other_user, name="front")
+    zone = {"polygons": [{"points": [{"x": 0.1, "y": 0.1}, {"x": 0.5, "y": 0.1}, {"x": 0.5, "y": 0.5}]}]}
+    for host in (user.email, "nobody@example.com"):
+        assert other_api.delete(f"/api/users/me/cameras/front?user={host}").status_code == 403
+        assert (
+            other_api.post(f"/api/users/me/cameras/front/zones/z?user={host}", zone, format="json").status_code == 403
+        )
+        assert other_api.delete(f"/api/users/me/cameras/front/zones/z?user={host}").status_code == 403
+    assert Camera.objects.filter(pk=own.pk).exists() and not own.zones.exists()
+    # user= naming the caller is the caller's own account.
+    assert other_api.delete(f"/api/users/me/cameras/front?user={other_user.email}").status_code == 204
 
 
 def test_unknown_host_is_403(api, front):

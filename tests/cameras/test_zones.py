@@ -78,6 +78,7 @@ def _poly(*points):
         (_poly((0.1, 0.1), (0.5, 0.1), ("0.5", 0.5)), "must be a number"),
         (_poly((0.1, 0.1), (0.5, 0.1), (True, 0.5)), "must be a number"),
         (_poly((0.1, 0.1), (0.5, 0.1), (None, 0.5)), "must be a number"),
+        (_poly((0.1, 0.1), (0.5, 0.1), (10**400, 0.5)), "must be a number"),  # too large for a float
         (_poly((0.1, 0.1), (0.2, 0.2), (0.3, 0.3)), "no area"),
         (_poly((0.1, 0.1), (0.1, 0.1), (0.1, 0.1)), "no area"),
         ({"polygons": [{"points": [{"x": 0.1}, {"x": 0.5, "y": 0.1}, {"x": 0.5, "y": 0.6}]}]}, "x and y"),
@@ -134,9 +135,10 @@ def test_guests_read_but_do_not_write(api, other_api, user, other_user, camera):
     Guest.objects.create(host=user, guest=other_user)
     assert other_api.get(f"{URL}?user=alice@example.com").json() == [DOOR]
     assert other_api.get(f"{URL}/door?user=alice@example.com").json() == DOOR
-    # Writes act on the caller's own cameras only: the guest has none named front.
-    assert other_api.post(f"{URL}/door?user=alice@example.com", DOOR, format="json").status_code == 404
-    assert other_api.delete(f"{URL}/door?user=alice@example.com").status_code == 404
+    # Guests only read: a write naming the host is refused.
+    assert other_api.post(f"{URL}/door?user=alice@example.com", DOOR, format="json").status_code == 403
+    assert other_api.delete(f"{URL}/door?user=alice@example.com").status_code == 403
+    assert api.get(f"{URL}/door").json() == DOOR
 
 
 def test_an_upload_token_grants_nothing_here(anon, user, camera):

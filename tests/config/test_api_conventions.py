@@ -28,10 +28,46 @@ def test_token_header_and_bearer_both_work(anon, token):
     assert anon.get("/api/users/me/cameras", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
 
 
-def test_access_token_query_parameter_works_on_get_only(anon, token):
+def test_access_token_query_parameter_works_except_on_writes_with_a_body(anon, api, token, user):
     assert anon.get(f"/api/users/me/cameras?access_token={token}").json() == []
-    # POST/PUT/DELETE must carry the header, as the reference says.
-    assert anon.delete(f"/api/users/me/cameras/front?access_token={token}").status_code == 401
+    # POST/PUT/PATCH must carry the header, as the reference says; it asks nothing of DELETE.
+    zone = {"polygons": [{"points": [{"x": 0.1, "y": 0.1}, {"x": 0.5, "y": 0.1}, {"x": 0.5, "y": 0.5}]}]}
+    from cameras.services import camera_for_upload
+
+    camera_for_upload(owner=user, name="front")
+    assert api.post("/api/users/me/cameras/front/zones/door", zone, format="json").status_code == 201
+    assert (
+        anon.post(f"/api/users/me/cameras/front/zones/gate?access_token={token}", zone, format="json").status_code
+        == 401
+    )
+    assert anon.delete(f"/api/users/me/cameras/front/zones/door?access_token={token}").status_code == 204
+    # A header of another scheme (a proxy's Basic credentials) leaves the query's token in force.
+    basic = {"HTTP_AUTHORIZATION": "Basic dXNlcjpwYXNz"}
+    assert anon.get(f"/api/users/me/cameras?access_token={token}", **basic).status_code == 200
+    assert anon.get("/api/users/me/cameras", **basic).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/users/me/cameras/a%00b",
+        "/api/users/me/cameras?user=a%00b",
+        "/api/users/me/cameras/front/zones/a%00b",
+        "/api/users/me/cameras/front/content/a%00b",
+        "/api/tokens/a%00b/hint",
+        "/api/search?text=a%00b",
+        "/api/search?sources=a%00b",
+        "/api/search?labels=a%00b",
+        "/api/content/live/a%00b",
+        "/api/users/me/hooks/a%00b",
+        "/api/cameras/a%00b/?maker=x&model=y",
+    ],
+)
+def test_a_nul_character_in_a_path_or_query_is_a_4xx_not_a_500(api, path):
+    """PostgreSQL refuses NUL in text; a request carrying one must still get a clear answer."""
+    response = api.get(path)
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
+    assert response.json()["message"]
 
 
 def test_expired_token_is_401(anon, token):
@@ -169,3 +205,10 @@ def test_readyz_reports_every_dependency(client):
     response = client.get("/readyz")
     assert response.status_code == 200, response.json()
     assert set(response.json()["checks"]) == {"database", "cache", "broker", "storage"}
+
+
+def test_a_nul_character_in_a_json_string_is_a_4xx_not_a_500(api):
+    body = {"name": "a\u0000b", "type": "public", "query": {"labels": ["x\u0000y"]}}
+    response = api.post("/api/users/me/camios", body, format="json")
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
+    assert response.json()["message"]

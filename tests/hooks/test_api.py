@@ -165,6 +165,19 @@ def test_anonymous_and_non_me_tokens_are_refused(api, anon):
     assert api.get(f"{URL}/not-a-number").status_code == 404
 
 
+def test_odd_hook_ids_and_limits_are_clear_4xx(api):
+    hook = api.post(URL, REFERENCE, format="json").json()
+    # str.isdigit() takes superscripts and other scripts' digits; Arabic-Indic "1" is not hook 1.
+    for odd in ("\u00b2", "\u0661", "9" * 30):
+        for method in (api.get, api.delete, api.patch):
+            response = method(f"{URL}/{odd}")
+            assert response.status_code == 404 and response.json()["message"]
+        assert api.post(f"{URL}/{odd}/secret/rotate").status_code == 404
+    response = api.get(f"{URL}/{hook['id']}/deliveries?limit=\u00b2")
+    assert response.status_code == 400 and response.json()["message"]
+    assert api.post("/api/users/me/notifications/\u00b2/read").status_code in (400, 404)
+
+
 def test_deliveries_list_shows_attempts_and_redeliver_queues_again(api, user, camera):
     hook = api.post(URL, REFERENCE, format="json").json()
     event = make_event(camera, ["people"])

@@ -118,6 +118,16 @@ def test_429_honours_retry_after(row, receiver):
     assert (row.next_attempt_at - before).total_seconds() >= 119
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "soon", "-5", "1e3"])
+def test_a_nonsense_retry_after_falls_back_on_the_schedule(row, receiver, value):
+    receiver.script(Reply(429, {"retry-after": value}))
+    before = timezone.now()
+    attempt(row)
+    assert row.state == "retrying" and row.attempt_count == 1
+    assert row.next_attempt_at > before
+    assert row.attempts.count() == 1
+
+
 def test_410_disables_the_hook(row, hook, receiver):
     receiver.script(Reply(410))
     attempt(row)
