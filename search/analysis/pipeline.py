@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -140,6 +141,7 @@ class _History:
         last = items[-1]
         self.limit = len(items) - 1 + REFERENCE_LOOKBACK + (HISTORY_SLACK if len(items) > 1 else 0)
         self.rows = list(_earlier_items(last.camera_id).filter(captured_at__lt=last.captured_at)[: self.limit])
+        self._ascending = [item.captured_at for item in reversed(self.rows)]
         self.results: dict[int, AnalysisResult] = {}
 
     def _quiet(self, item: Content) -> bool:
@@ -150,7 +152,10 @@ class _History:
 
     def references(self, content: Content) -> tuple[Content | None, Content | None]:
         """(the latest quiet item usable as background, the immediately previous item)."""
-        recent = [item for item in self.rows if item.captured_at < content.captured_at]
+        # The rows are newest first: those captured before the item are a tail, found by bisection
+        # (a batch of 100 asks for each of its items).
+        start = len(self.rows) - bisect_left(self._ascending, content.captured_at)
+        recent = self.rows[start : start + REFERENCE_LOOKBACK]
         if len(recent) < REFERENCE_LOOKBACK and len(self.rows) >= self.limit:
             # The history was cut short before this item's lookback: read it on its own.
             recent = list(
