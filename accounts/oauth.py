@@ -44,6 +44,10 @@ class CamioAuthorizationView(AuthorizationView):
                     params["redirect_uri"] = app.redirect_uris.split()[0]
             if "scope" in params:
                 params["scope"] = _normalise_scope(params["scope"])
+                if not params["scope"]:
+                    # The reference: "Default scope is user". An empty scope (``scope=``, as forms
+                    # and URL builders send) means none was chosen, so the default applies.
+                    del params["scope"]
             # oauthlib reads the query string itself, so rewrite it rather than request.GET alone.
             request.META["QUERY_STRING"] = params.urlencode()
             request.GET = QueryDict(request.META["QUERY_STRING"])

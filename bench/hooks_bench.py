@@ -163,7 +163,8 @@ def make_event(camera, labels):
         earliest_date=now - timedelta(seconds=5),
         latest_date=now,
         labels=sorted(labels),
-        max_interest_level=InterestLevel.ANY,  # no motion alert: hooks alone
+        # Hooks fire only on important motion (the bench user's motion alerts are off: hooks alone).
+        max_interest_level=InterestLevel.IMPORTANT,
     )
 
 
@@ -189,13 +190,30 @@ def part_latency(camera, receiver: Receiver, events: int) -> dict:
 
 
 def upload_frames(n: int) -> list[bytes]:
-    """N distinct 640x360 JPEGs (a box moving across a background): each upload is new content."""
+    """N distinct 640x360 JPEGs, each with important motion against the one before (hooks fire only
+    on that): a box of 12 % of the frame jumps between the left and right halves, nudged a little
+    each time so that each upload is new content."""
     from tests.search.conftest import jpeg_bytes, scene_image
 
     return [
-        jpeg_bytes(scene_image([(0.05 + 0.02 * (i % 40), 0.1 + 0.05 * (i // 40 % 12), 0.15, 0.2, "red")]), quality=85)
+        jpeg_bytes(scene_image([(0.05 + 0.5 * (i % 2) + 0.005 * (i // 2 % 20), 0.3, 0.3, 0.4, "red")]), quality=85)
         for i in range(n)
     ]
+
+
+def upload_quiet_frame(base_url: str, upload_token: str, *, days_ago: int) -> None:
+    """The camera's first item, an empty scene: a first item has nothing to be compared with (no
+    motion, so no callback), and the uploads after it have it to be compared with."""
+    import httpx
+    from django.utils import timezone
+
+    from tests.search.conftest import scene_jpeg
+
+    name = (timezone.now() - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%S.000-00:00") + ".jpg"
+    url = f"{base_url}/api/users/{upload_token}/cameras/front/content/{name}?camera_id=bench-front"
+    response = httpx.put(url, content=scene_jpeg(quality=85), headers={"content-type": "image/jpeg"}, timeout=30)
+    if response.status_code != 201:
+        raise RuntimeError(f"upload answered {response.status_code}: {response.text[:300]}")
 
 
 def part_upload(base_url: str, upload_token: str, receiver: Receiver, frames: list[bytes], *, days_ago: int) -> dict:
@@ -527,10 +545,13 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     from django.contrib.auth import get_user_model
 
+    from accounts.services import account_settings_update
     from cameras.models import Camera
     from hooks.models import Hook
 
     user = get_user_model().objects.create_user("bench", email="bench@example.com")
+    # Events here have important motion: no motion alerts, so the worker does hooks alone.
+    account_settings_update(user=user, data={"notifications": {"motion_alerts": {"state": "OFF"}}})
     camera = Camera.objects.create(owner=user, name="front")
     Camera.objects.create(owner=user, name="gate")
     receiver = Receiver()
@@ -553,6 +574,7 @@ def main() -> None:
         server = harness.start_gunicorn(env, workers=1, threads=2, log=data_dir / "gunicorn.log")
         try:
             token = account_settings_get(user=user).upload_token
+            upload_quiet_frame(server.base_url, token, days_ago=61)
             part_upload(server.base_url, token, receiver, frames[:3], days_ago=60)  # warm-up
             harness.log(f"upload -> callback: {args.uploads} uploads, one at a time")
             upload = part_upload(server.base_url, token, receiver, frames[3:], days_ago=30)

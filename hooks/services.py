@@ -33,7 +33,7 @@ from config.api.errors import BadRequest, Conflict
 from hooks import delivery as client
 from hooks import ssrf
 from hooks.models import Delivery, DeliveryAttempt, Hook, new_hook_secret
-from search.models import Event
+from search.models import Event, InterestLevel
 from search.querylang import ParsedQuery, parse_query
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,11 @@ DEFAULT_DRAINS_PER_RECEIVER = 4
 _OPEN_STATES = (Delivery.State.PENDING, Delivery.State.RETRYING, Delivery.State.SENDING)
 SLOW_MEMORY_SECONDS = 300
 MAX_COOLDOWN_SECONDS = 24 * 3600
+# Hooks fire only for important motion or better (imo, lmo): the reference's label_hit hook calls
+# back "when the camera front sees important motion, and the event is labeled …" (Hooks: Registering
+# Callbacks, Create a Hook); imo is also search's default motion_type. An event that rises to it
+# later (analysis hands it over again on a level change) fires then.
+HOOK_MIN_INTEREST_LEVEL = InterestLevel.IMPORTANT
 # After a rotation the old secret keeps signing (alongside the new) this long by default.
 SECRET_OVERLAP_SECONDS = 24 * 3600
 
@@ -113,6 +118,7 @@ def _clean_query(query: str, owner_id: int) -> str:
 
 def _clean_callback_url(url: str) -> str:
     try:
+        ssrf.check_url_form(url)
         ssrf.check_url(url, allow_unresolved=True)
     except ssrf.UnsafeURL as exc:
         raise BadRequest(f"callback_url: {exc}") from None
@@ -238,7 +244,10 @@ def hook_matches(*, hook: Hook, event: Event, cameras: tuple[str, ...], zones: t
 @transaction.atomic
 def hooks_fire_for_event(*, event: Event) -> list[Delivery]:
     """Write a delivery for every active hook of the event's owner that matches and has not fired
-    for this event yet; each is sent after commit. Returns the deliveries to be sent."""
+    for this event yet, once the event reaches important motion; each is sent after commit.
+    Returns the deliveries to be sent."""
+    if event.max_interest_level < HOOK_MIN_INTEREST_LEVEL:
+        return []
     hooks = list(Hook.objects.filter(owner_id=event.owner_id, paused=False, disabled_reason=""))
     if not hooks:
         return []

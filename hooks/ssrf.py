@@ -8,11 +8,15 @@ whatever spelling: IPv4-mapped/compatible IPv6, NAT64, 6to4 and Teredo embedding
 decimal, octal, hex and short forms the C resolver accepts (``2130706433``, ``0177.1``,
 ``0x7f.0.0.1``, ``127.1``). ``HOOKS_ALLOW_PRIVATE_NETWORKS`` turns the guard off (development,
 tests, receivers on a private network).
+
+Before the guard, :func:`check_url_form` refuses at creation what could never be delivered,
+wherever it points: a malformed host or port, or a user name and password in the URL.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -108,6 +112,63 @@ def split_url(url: str) -> tuple[str, str, int]:
     if any(ch.isspace() for ch in url.strip()):
         raise UnsafeURL("callback_url must not contain spaces")
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+# One DNS label (RFC 1035, RFC 1123): letters, digits and hyphens, no hyphen at either end.
+_DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", re.IGNORECASE | re.ASCII)
+MAX_DNS_NAME = 253
+
+
+def _dns_name_problem(host: str) -> str | None:
+    """Why ``host`` (not an IP literal) is not a DNS name a resolver can look up, or None."""
+    name = host
+    if not host.isascii():
+        try:
+            # IDNA: an internationalised name is looked up by its ASCII (xn--) form.
+            name = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return "is not a valid internationalised domain name"
+    name = name[:-1] if name.endswith(".") else name  # a fully qualified name's root dot
+    if not name or len(name) > MAX_DNS_NAME:
+        return f"must be 1 to {MAX_DNS_NAME} characters long"
+    labels = name.split(".")
+    for label in labels:
+        if not _DNS_LABEL.fullmatch(label):
+            return "must be dot-separated labels of 1 to 63 letters, digits or hyphens, no hyphen at either end"
+        if label.lower().startswith("xn--"):
+            try:
+                label.encode("ascii").decode("idna")  # an A-label must decode (valid Punycode)
+            except UnicodeError:
+                return f"has a malformed internationalised label {label!r}"
+    if labels[-1].isdigit():
+        # A numeric last label makes it an IPv4 address to resolvers (and this one is not valid).
+        return "is not a valid IP address"
+    return None
+
+
+def check_url_form(url: str) -> None:
+    """Refuse a URL no delivery could use: not absolute http(s), user info, port outside
+    1-65535, or a host that is neither an IP literal nor a valid DNS name (UnsafeURL says which)."""
+    split_url(url)  # scheme and presence of a host
+    parts = urlsplit(url.strip())
+    if "@" in parts.netloc:
+        # The sender never sends them (deliveries are signed instead), and the API and admin
+        # would show them back in the hook's URL.
+        raise UnsafeURL("callback_url must not contain a user name or password")
+    if parts.port is not None and not 1 <= parts.port <= 65535:
+        raise UnsafeURL("callback_url port must be between 1 and 65535")
+    host = parts.hostname or ""
+    if "[" in parts.netloc:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise UnsafeURL(f"callback_url host [{host}] is not a valid IPv6 address") from None
+        return
+    if literal_address(host) is not None:
+        return  # an IPv4 address, in any spelling the resolver accepts (the guard judges where)
+    problem = _dns_name_problem(host)
+    if problem:
+        raise UnsafeURL(f"callback_url host {host!r} {problem}")
 
 
 def url_origin(url: str) -> str:

@@ -25,8 +25,9 @@ QUERY_GRAMMAR = """
   is a standing condition).
 
 Example: `front gate people approaching mailbox` fires once for an event from camera front or
-gate labelled people, approaching and mailbox. A hook fires **once per event**: when later images
-add labels, it does not fire again.
+gate with **important motion** (`imo` or better) labelled people, approaching and mailbox. A hook
+fires **once per event**: when later images add labels, it does not fire again; an event with
+less motion fires when a later image brings important motion.
 
 **Delivery**: `POST callback_url` with `Content-Type: application/json` and the body
 `{"hook_id": "1", "event": {"id", "source", "earliest_date", "latest_date", "labels"}}`, signed the
@@ -39,9 +40,10 @@ rotation the old secret signs too, as a second space-separated `v1,` signature).
 redirects are not followed (a failure); network errors, 5xx and 429 (honouring `Retry-After`) are
 retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h; 410 disables the hook; other 4xx are
 not retried. A hook whose every attempt failed for 5 days is disabled and its owner emailed.
-Callback URLs must reach the public internet (no loopback, private, link-local or metadata
-addresses). `cooldown_seconds` (optional): matching events within that time after a send are
-recorded as skipped, not sent.
+Callback URLs must be `http` or `https` with a valid host name or IP address, a port from 1 to
+65535 if any, and no user name or password, and must reach the public internet (no loopback,
+private, link-local or metadata addresses). `cooldown_seconds` (optional): matching events within
+that time after a send are recorded as skipped, not sent.
 """
 
 REFERENCE_EXAMPLE = OpenApiExample(

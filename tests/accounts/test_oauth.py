@@ -93,6 +93,21 @@ def test_comma_separated_scope(browser, partner_app):
     assert "code" in redirect
 
 
+@pytest.mark.parametrize("scope", ["", "   ", ","])
+def test_empty_scope_gets_the_default_user_scope(browser, partner_app, scope):
+    # The reference: "Default scope is user"; a blank scope= is no scope chosen, not an invalid one.
+    app, secret = partner_app
+    redirect = authorize(browser, app, scope=scope, state="z")
+    assert redirect["base"] == REDIRECT and redirect["state"] == "z" and "error" not in redirect
+    response = Client().post(
+        "/api/login/oauth/access_token",
+        {"client_id": app.client_id, "client_secret": secret, "code": redirect["code"]},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["scope"] == "user"
+
+
 def test_wrong_client_secret_is_refused(browser, partner_app):
     app, _ = partner_app
     redirect = authorize(browser, app, redirect_uri=REDIRECT)

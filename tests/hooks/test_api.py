@@ -96,6 +96,52 @@ def test_bad_input_is_a_400_with_a_message(api, change, message_part):
     assert not Hook.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://a..b/x",  # empty label
+        "http://xn--/x",  # an A-label with nothing in it
+        "http://xn--zz.example.com/x",  # not valid Punycode
+        "http://" + "a" * 64 + ".example.com/x",  # a label over 63 characters
+        "http://" + "a" * 60 + "." + "b" * 60 + "." + "c" * 60 + "." + "d" * 60 + ".example.com/x",  # over 253
+        "http://-front.example.com/x",
+        "http://front_door.example.com/x",
+        "http://1.2.3.999/x",  # neither an IPv4 address nor a name
+        "http://[fe80::zz]/x",
+        "http://example.com:0/x",
+        "http://example.com:65536/x",
+        "http://user:pw@example.com/x",
+        "http://token@example.com/x",
+    ],
+)
+def test_callback_urls_that_could_never_be_delivered_are_400(api, url):
+    response = api.post(URL, {**REFERENCE, "callback_url": url}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["message"].startswith("callback_url: ")
+    assert not Hook.objects.exists()
+    # Changing a hook's URL to one is refused the same way, and the hook keeps its receiver.
+    hook = api.post(URL, REFERENCE, format="json").json()
+    response = api.patch(f"{URL}/{hook['id']}", {"callback_url": url}, format="json")
+    assert response.status_code == 400 and "callback_url" in response.json()["message"]
+    assert api.get(f"{URL}/{hook['id']}").json()["callback_url"] == REFERENCE["callback_url"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example.com:8443/camio/package-delivery?source=camhub",
+        "http://example.com./camio",  # fully qualified
+        "https://bücher.example/camio",  # internationalised
+        "http://93.184.216.34:8080/camio",
+        "https://[2606:4700:4700::1111]:443/camio",
+    ],
+)
+def test_well_formed_callback_urls_are_accepted(api, url):
+    response = api.post(URL, {**REFERENCE, "callback_url": url}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["callback_url"] == url
+
+
 def test_missing_fields_and_non_object_bodies_are_400(api):
     for body in ({"type": "label_hit", "query": "front"}, {"type": "label_hit", "callback_url": "http://e.com/"}):
         assert api.post(URL, body, format="json").status_code == 400

@@ -130,12 +130,38 @@ def test_the_task_fires_and_sends_after_commit(
     user, cameras, loopback_ok, receiver, django_capture_on_commit_callbacks
 ):
     Hook.objects.create(owner=user, callback_url=receiver.url(), query="people")
-    event = make_event(cameras[0], ["people"], level=InterestLevel.ANY)
+    event = make_event(cameras[0], ["people"])  # important motion
     with django_capture_on_commit_callbacks(execute=True):
         event_labels_changed(event.pk)
     assert len(receiver.requests) == 1
     assert receiver.requests[0].json()["event"]["id"] == event.public_id
     assert Delivery.objects.get(event=event).state == "succeeded"
+
+
+@pytest.mark.parametrize("level", [InterestLevel.ANY, InterestLevel.SIGNIFICANT])
+def test_no_callback_below_important_motion_until_the_event_rises_to_it(
+    user, cameras, loopback_ok, receiver, django_capture_on_commit_callbacks, level
+):
+    # The reference: the hook calls back "when the camera front sees important motion, and the
+    # event is labeled …"; a matching still with little or no motion is not that.
+    Hook.objects.create(owner=user, callback_url=receiver.url(), query="front people")
+    event = make_event(cameras[0], ["people"], level=level)
+    with django_capture_on_commit_callbacks(execute=True):
+        event_labels_changed(event.pk)
+    assert receiver.requests == [] and not Delivery.objects.filter(event=event).exists()
+    # A later item brings important motion: analysis hands the event over again and it fires, once.
+    event.max_interest_level = InterestLevel.IMPORTANT
+    event.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        event_labels_changed(event.pk)
+        event_labels_changed(event.pk)
+    assert [r.json()["event"]["id"] for r in receiver.requests] == [event.public_id]
+
+
+def test_labeled_motion_fires_too(user, cameras):
+    h = hook(user, "people")
+    event = make_event(cameras[0], ["people"], level=InterestLevel.LABELED)
+    assert [d.hook_id for d in services.hooks_fire_for_event(event=event)] == [h.pk]
 
 
 def test_a_vanished_event_is_ignored(db):
