@@ -7,7 +7,10 @@ A Camio stores a normalized query (see ``search.camios.camio_query_normalize``):
 
 Every list narrows: cameras are alternatives (empty = all the owner's cameras), labels are all
 required (on the item's event), events are alternatives (empty = any event), and the dates bound
-the content's capture time (events: their earliest date), both ends inclusive.
+the content's capture time, both ends inclusive. An event is in the slice when it overlaps the
+dates and holds an item inside them; one the dates cut (begun before start_date or ended after
+end_date) is shown with only its in-slice items and a summary made of them (see
+``_summarize_cut_events``), so nothing outside the slice leaks.
 """
 
 from __future__ import annotations
@@ -18,7 +21,22 @@ from datetime import UTC, datetime, timedelta
 from typing import NotRequired, TypedDict
 
 from django.db import connection, connections
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, TextField
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    Expression,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Trunc
 from django.utils import timezone
 from rest_framework.exceptions import NotAuthenticated
@@ -217,19 +235,64 @@ def search_authorize(*, user, host_email: str | None, view_tokens: list[str]) ->
     return SearchAuth(owners=[owner.pk], caller_id=user.pk)
 
 
-def _scope_event_q(auth: SearchAuth) -> Q:
+def _inside_dates_q(scope: CamioScope) -> Q:
+    """Events wholly inside the Camio's dates: none of their items is cut off."""
+    q = Q()
+    if scope.start is not None:
+        q &= Q(earliest_date__gte=scope.start)
+    if scope.end is not None:
+        q &= Q(latest_date__lte=scope.end)
+    return q
+
+
+def _scope_event_q(auth: SearchAuth, *, kind: str) -> Q:
+    """The searched events: the owner's, or those of the Camios' slices.
+
+    A Camio's event is in its slice when it overlaps the dates: wholly inside them, or cut by them
+    and holding at least one in-slice item of ``kind`` (an event spanning the slice with no item in
+    it shows nothing, so it is not shown at all). Outside the owner's search only.
+    """
     if not auth.via_view_tokens:
         return Q(owner_id=auth.owners[0])
     q = Q(pk__in=[])
     for camio in auth.camios:
         scope = camio_scope(camio)
         part = camio_event_q(scope)
+        if scope.start is None and scope.end is None:
+            q |= part
+            continue
+        items = Content.objects.filter(analysis__event_id=OuterRef("pk"), kind=kind)
         if scope.start is not None:
-            part &= Q(earliest_date__gte=scope.start)
+            part &= Q(latest_date__gte=scope.start)
+            items = items.filter(captured_at__gte=scope.start)
         if scope.end is not None:
             part &= Q(earliest_date__lte=scope.end)
-        q |= part
+            items = items.filter(captured_at__lte=scope.end)
+        q |= part & (_inside_dates_q(scope) | Q(Exists(items)))
     return q
+
+
+def _whole_q(auth: SearchAuth) -> Q | None:
+    """Events some Camio of the search holds whole (all their items in its slice); None when no
+    Camio has dates, so none is ever cut (and the owner's own search never is)."""
+    if not auth.via_view_tokens:
+        return None
+    scopes = [camio_scope(camio) for camio in auth.camios]
+    if all(scope.start is None and scope.end is None for scope in scopes):
+        return None
+    q = Q(pk__in=[])
+    for scope in scopes:
+        q |= camio_event_q(scope) & _inside_dates_q(scope)
+    return q
+
+
+def _item_camio(auth: SearchAuth) -> int | Expression:
+    """The Camio whose slice holds a Content row (the first that does): what its access token is
+    bound to. The usual one Camio's id as is (nothing to read); a CASE on the slices for several."""
+    if len(auth.camios) == 1:
+        return auth.camios[0].pk
+    whens = [When(camio_content_q(camio_scope(camio)), then=Value(camio.pk)) for camio in auth.camios]
+    return Case(*whens, default=Value(None))
 
 
 def _scope_content_q(auth: SearchAuth) -> Q | None:
@@ -403,7 +466,8 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     if params.object_type == "camios":
         return _search_camios(auth=auth, params=params, now=now)
 
-    scope_q = _scope_event_q(auth)
+    scope_q = _scope_event_q(auth, kind=params.content_type)
+    whole_q = _whole_q(auth)
     q = scope_q
     lower: datetime | None = None
     upper: datetime | None = None
@@ -426,10 +490,10 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         required += [label.lower() for label in parsed.required_labels]
         excluded += [label.lower() for label in parsed.excluded_labels]
         lower, upper = parsed.start, parsed.end
+    # Required labels and the motion level hold for an event whenever they hold for its in-slice
+    # items, so they filter every event here; cut events are checked again on those items.
     for label in dict.fromkeys(required):
         q &= Q(_label_exists(label))
-    for label in dict.fromkeys(excluded):
-        q &= ~Q(_label_exists(label))
     if params.min_level > 0:
         q &= Q(max_interest_level__gte=params.min_level)
     q &= Q(basis=params.content_type)
@@ -437,6 +501,9 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         q &= Q(earliest_date__gte=lower)
     if upper is not None:
         q &= Q(earliest_date__lt=upper)
+    excluded_q = Q()
+    for label in dict.fromkeys(excluded):
+        excluded_q &= ~Q(_label_exists(label))
 
     date = params.date
     if params.event_as_date:
@@ -444,14 +511,26 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     content_q = _scope_content_q(auth)
 
     if params.object_type in ("seconds", "hours"):
+        # Timelines count items by their event's labels and level (the Camio's own rule for items).
         page = _search_timeline(
-            q=q, content_q=content_q, auth=auth, params=params, date=date, lower=lower, upper=upper, now=now
+            q=q & excluded_q,
+            content_q=content_q,
+            auth=auth,
+            params=params,
+            date=date,
+            lower=lower,
+            upper=upper,
+            now=now,
         )
         page.parsed = parsed_json
         return page
 
     page = SearchPage(bucket_type="event", date=date, parsed=parsed_json)
-    events = _cursor(Event.objects.filter(q), "earliest_date", params.sort, date)
+    # An event a Camio cuts is excluded by the labels of its in-slice items, checked after the read
+    # (an out-of-slice label must not hide it: that would tell the viewer it is there).
+    # (``Q() | x`` is ``x``: with no label excluded there is nothing to relax.)
+    events_q = q & (excluded_q if whole_q is None or not excluded else (excluded_q | ~whole_q))
+    events = _cursor(Event.objects.filter(events_q), "earliest_date", params.sort, date)
     if params.event:
         paragon = _event_in_scope(params.event, scope_q, "descriptor_f64", "labels", what="event")
         order = ("-earliest_date", "-pk") if params.sort == "desc" else ("earliest_date", "pk")
@@ -473,7 +552,7 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         # The window's two ends (for the dates considered) come with the page's rows: no date is
         # read for the hundreds of candidates in between.
         ends = [window[0][0], window[-1][0]] if window else []
-        shown = _for_display(Event.objects.filter(pk__in=[*page.scores, *ends])).order_by()
+        shown = _for_display(Event.objects.filter(pk__in=[*page.scores, *ends]), whole=whole_q).order_by()
         by_pk = {e["id"]: e for e in shown}
         page.rows = [by_pk[pk] for pk, _ in top if pk in by_pk]
         # (An end deleted meanwhile leaves its date unknown, as an empty window would.)
@@ -492,7 +571,7 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         )
     else:
         rows, page.more_results, next_date = _page(
-            _for_display(events),
+            _for_display(events, whole=whole_q),
             "earliest_date",
             params.sort,
             params.num_results,
@@ -512,11 +591,53 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     page.images = _bucket_images(
         [e["id"] for e in page.rows],
         content_q=content_q,
+        item_camio=_item_camio(auth) if auth.via_view_tokens else None,
         kind=params.content_type,
         boxes=params.fetch_motion_boxes,
         files=params.thumbnails,
     )
+    if whole_q is not None:
+        _summarize_cut_events(page, min_level=params.min_level, required=required, excluded=excluded)
     return page
+
+
+def _summarize_cut_events(page: SearchPage, *, min_level: int, required: list[str], excluded: list[str]) -> None:
+    """Rewrite each cut event's summary from its in-slice items; drop it if these miss the filters.
+
+    The rule (view-token searches): an event no Camio of the search holds whole shows the
+    ``earliest_date``/``latest_date`` of its in-slice items, their highest ``interest_level`` as
+    ``max_interest_level``, the union of their labels as ``labels`` (so the event's other items'
+    labels, and its direction labels, do not leak), and as cover the most interesting of them (the
+    event cover's rule: highest level, then score, then the earliest). ``labels``/``text`` labels
+    and ``motion_type`` are then judged on that summary, as the viewer sees it. Events held whole
+    keep their own values. Dropping one after the page was cut may leave fewer than
+    ``num_results`` buckets; the dates considered (and so the next page) stay those of the read.
+    """
+    need, refuse = set(required), set(excluded)
+    kept = []
+    for row in page.rows:
+        if row.pop("whole"):
+            kept.append(row)
+            continue
+        images = page.images.get(row["id"]) or []
+        if not images:
+            continue  # its in-slice items went meanwhile
+        labels = sorted({label for image in images for label in image["labels"] or ()})
+        level = max(image["interest_level"] for image in images)
+        lowered = {label.lower() for label in labels}
+        if level < min_level or not need <= lowered or lowered & refuse:
+            continue
+        # max() keeps the first of equals: images are in capture order, so ties go to the earliest.
+        cover = max(images, key=lambda image: (image["interest_level"], image["interest_score"]))
+        row.update(
+            labels=labels,
+            earliest_date=images[0]["captured_at"],
+            latest_date=images[-1]["captured_at"],
+            max_interest_level=level,
+            cover_public_id=cover["public_id"],
+        )
+        kept.append(row)
+    page.rows = kept
 
 
 class BucketImage(TypedDict):
@@ -529,6 +650,8 @@ class BucketImage(TypedDict):
     labels: list
     interest_level: int
     interest_score: float
+    # In a Camio search: the Camio whose slice holds the item (its access token is bound to it).
+    camio_id: NotRequired[int | None]
     # Read only for thumbnails (what a rendition opens) and for fetch_motion_boxes.
     id: NotRequired[int]
     kind: NotRequired[str]
@@ -550,8 +673,15 @@ class EventRow(TypedDict):
     cover_public_id: str | None
 
 
-def _for_display(events: QuerySet[Event]) -> QuerySet:
-    """Events as ``EventRow``s: the camera's name and the cover's public id joined in, one query."""
+def _for_display(events: QuerySet[Event], *, whole: Q | None = None) -> QuerySet:
+    """Events as ``EventRow``s: the camera's name and the cover's public id joined in, one query.
+
+    ``whole`` (Camio searches whose dates may cut events): adds ``whole``, whether a Camio holds the
+    event whole (see ``_summarize_cut_events``).
+    """
+    extra = {}
+    if whole is not None:
+        extra["whole"] = Case(When(whole, then=Value(True)), default=Value(False), output_field=BooleanField())
     return events.values(
         "id",
         "public_id",
@@ -561,6 +691,7 @@ def _for_display(events: QuerySet[Event]) -> QuerySet:
         "max_interest_level",
         source_name=F("camera__name"),
         cover_public_id=F("cover__public_id"),
+        **extra,
     )
 
 
@@ -626,26 +757,43 @@ def _image_rows_sql(event_ids: list[int], *, kind: str, columns: tuple[str, ...]
 
 
 def _bucket_images(
-    event_ids: list[int], *, content_q: Q | None, kind: str, boxes: bool = False, files: bool = False
+    event_ids: list[int],
+    *,
+    content_q: Q | None,
+    kind: str,
+    item_camio: int | Expression | None = None,
+    boxes: bool = False,
+    files: bool = False,
 ) -> dict[int, list[BucketImage]]:
     """The items of the events (one query), in capture order; in a Camio search, only its slice.
 
     Only what the answer shows is read (``files``: what thumbnails need; ``boxes``: motion boxes),
-    as tuples, with the JSON lists decoded in one call per column.
+    as tuples, with the JSON lists decoded in one call per column. ``item_camio`` (Camio searches)
+    reads each item's Camio as ``camio_id``.
     """
     if not event_ids:
         return {}
     columns = _image_columns(files=files, boxes=boxes)
+    camios: list[int | None] | None = None
+    read_camio = item_camio is not None and not isinstance(item_camio, int)
     if content_q is None:
         rows = _image_rows_sql(event_ids, kind=kind, columns=columns)
     else:
         # A Camio's slice is a Q (cameras, dates, label subqueries): the ORM builds it.
         qs = Content.objects.filter(content_q, analysis__event_id__in=event_ids, kind=kind)
+        if read_camio:
+            qs = qs.annotate(item_camio=item_camio)
         rows = list(
             qs.order_by("captured_at", "id").values_list(
-                *(Cast(c, TextField()) if c in _JSON_COLUMNS else c for c in columns)
+                *(Cast(c, TextField()) if c in _JSON_COLUMNS else c for c in columns),
+                *(("item_camio",) if read_camio else ()),
             )
         )
+        if read_camio:
+            camios = [row[-1] for row in rows]
+            rows = [row[:-1] for row in rows]
+        elif item_camio is not None:
+            camios = [item_camio] * len(rows)
     labels = decode_json_texts([row[4] for row in rows])
     motion_boxes = decode_json_texts([row[-1] for row in rows]) if boxes else None
     out: dict[int, list[BucketImage]] = {pk: [] for pk in event_ids}
@@ -663,6 +811,8 @@ def _bucket_images(
             item["id"], item["kind"], item["storage_key"], item["poster_key"] = row[7:11]
         if motion_boxes is not None:
             item["motion_boxes"] = motion_boxes[i]
+        if camios is not None:
+            item["camio_id"] = camios[i]
         out[row[3]].append(item)
     return out
 

@@ -354,7 +354,9 @@ def _image_json(item: dict, p: SearchParams, *, with_bytes: bool, sign: ItemSign
         else:
             out["image_bytes"] = base64.b64encode(data).decode("ascii")
     if sign is not None:
-        out["access_token"] = sign(item["public_id"])
+        # Bound to the Camio that shared the item (none in the owner's own search): deleting the
+        # Camio revokes it.
+        out["access_token"] = sign(item["public_id"], item.get("camio_id"))
     return out
 
 

@@ -1,9 +1,9 @@
 """Shared content: items by per-item access token, the live image, and Camio downloads.
 
 ``POST /api/content`` and ``GET /api/content/:id`` need no sign-in: the per-item access token a
-view-token search handed out is the authorization. An item whose token is wrong, expired or made
-for another item is left out of the answer (no error entry), so the answer never confirms that an
-id exists.
+view-token search handed out is the authorization. An item whose token is wrong, expired, made
+for another item or issued under a Camio since deleted or expired is left out of the answer (no
+error entry), so the answer never confirms that an id exists.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from config.api.dates import camio_date
 from config.api.errors import BadRequest, NotFound
 from config.api.views import query_bool
 from search import downloads
-from search.access_tokens import item_access_check
+from search.access_tokens import item_access_check, item_access_check_many
 from search.selectors import camio_for_view_token, camio_scope
 from uploads.models import Content
 from uploads.renditions import RenditionError, content_image_bytes, rendition_params
@@ -61,7 +61,8 @@ class ContentByAccessTokenView(APIView):
         w, h, quality = rendition_params(request.query_params, default_w=DEFAULT_W, default_h=DEFAULT_H)
         if not resize:
             w = h = None
-        allowed = [(pid, tok) for pid, tok in pairs if item_access_check(pid, tok)]
+        # One query for the batch: the tokens' Camios must still be alive (deleting one revokes them).
+        allowed = [pair for pair, ok in zip(pairs, item_access_check_many(pairs), strict=True) if ok]
         rows = contents_by_public_id(pid for pid, _ in allowed)
         answer = []
         seen: set[str] = set()

@@ -469,8 +469,7 @@ def content_backlog_analyze(
                 camera_id=content.camera_id,
                 analysis__isnull=True,
                 captured_at__lt=content.captured_at + BATCH_WINDOW,
-            )
-            .order_by("captured_at", "pk")[: limit - 1]
+            ).order_by("captured_at", "pk")[: limit - 1]
         )
         analyses = _batch_analyse([content, *following])
     finally:

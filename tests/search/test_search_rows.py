@@ -68,6 +68,7 @@ def test_page_signer_makes_the_tokens_item_access_token_makes(monkeypatch):
     sign = item_access_signer()
     for public_id in ("abc", "rNz9wpoKvMWiw3PUtIFBxw", "x-_y"):
         assert sign(public_id) == item_access_token(public_id)
+        assert sign(public_id, 12345) == item_access_token(public_id, camio_id=12345) != sign(public_id)
         assert item_access_check(public_id, sign(public_id))
     assert not item_access_check("other", sign("abc"))
 
