@@ -10,7 +10,8 @@ Rules
   image-based events, which videos uploaded in image mode join (they back the images they overlap).
 - Heartbeat stills belong to no event. Alternates (``options=alternate``) are attached to the event
   of the item they support (once that item is placed) and count neither as items nor as cover.
-  ``no_analysis`` items each make an event of their own, which nothing else joins.
+  ``no_analysis`` items each make an event of their own, which nothing else joins, at important
+  motion (the uploader's own event; see ``search.analysis.pipeline._result_of``).
 - An event keeps: ``earliest_date`` / ``latest_date`` (its items' span), ``labels`` (the sorted
   union of its items' labels, plus ``approaching`` / ``departing`` from the moving object's size
   over its items), ``EventLabel`` rows (the same labels, lower case), ``max_interest_level`` and

@@ -255,6 +255,11 @@ def _analyse(content: Content, *, zones: list[Zone], history: _History) -> Analy
 
 
 def _result_of(content: Content, kind: str, *, zones: list[Zone], history: _History | None) -> AnalysisResult:
+    if kind == "own":
+        # no_analysis: the uploader says the item is an event ("accept uploaded video as-is as its
+        # own Event"). Not analysed, it counts as important motion, so that the default search
+        # (motion_type imo) shows it and hooks on its camera fire; with no labels it is never lmo.
+        return AnalysisResult(status=ItemAnalysis.Status.SKIPPED, interest_level=InterestLevel.IMPORTANT)
     if kind != "motion" or history is None:
         return AnalysisResult(status=ItemAnalysis.Status.SKIPPED)
     try:

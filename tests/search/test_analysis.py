@@ -143,6 +143,33 @@ def test_no_analysis_makes_the_item_its_own_event(store_content, camera):
     assert other.event_id != own.event_id
     own.event.refresh_from_db()
     assert own.event.item_count == 1
+    # The uploader's own event counts as important motion: the default search (imo) shows it.
+    assert own.interest_level == own.event.max_interest_level == InterestLevel.IMPORTANT
+
+
+def test_an_uploaded_no_analysis_event_is_found_by_the_default_search_and_matches_hooks(
+    api, user, camera, django_capture_on_commit_callbacks
+):
+    from accounts.services import account_settings_get
+    from hooks.models import Hook
+    from hooks.services import hooks_fire_for_event
+
+    token = account_settings_get(user=user).upload_token
+    with django_capture_on_commit_callbacks(execute=True):  # the upload's hand-off to analysis
+        response = api.generic(
+            "PUT",
+            f"/api/users/{token}/cameras/front/content/2026-11-20T12:00:00.000-00:00.jpg?camera_id=1&options=no_analysis",
+            scene_jpeg([RED]),
+            content_type="image/jpeg",
+        )
+    assert response.status_code == 201, response.content
+    buckets = api.get("/api/search").json()["result"]["buckets"]  # motion_type defaults to imo
+    assert len(buckets) == 1 and buckets[0]["max_interest_level"] == InterestLevel.IMPORTANT
+    assert api.get("/api/search?motion_type=lmo").json()["result"]["buckets"] == []  # no labels
+    # A hook on the camera fires for it (hooks need important motion). Its delivery is written
+    # here and would be sent after commit, which this test's transaction never reaches.
+    Hook.objects.create(owner=user, type="label_hit", query="front", callback_url="https://example.com/cb")
+    assert len(hooks_fire_for_event(event=Event.objects.get(camera=camera))) == 1
 
 
 def test_alternates_are_skipped_and_attached_to_the_event_they_support(store_content, camera):
