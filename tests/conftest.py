@@ -67,6 +67,17 @@ def _isolated_cache_and_eager_tasks(settings):
 
 
 @pytest.fixture
+def throttle_clock(monkeypatch):
+    """Rate-limit tests count their requests in one fixed window: the throttle's clock is pinned
+    30 s into a minute, so a minute boundary passing between two requests cannot split them."""
+    from types import SimpleNamespace
+
+    from config.api import throttling
+
+    monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
+
+
+@pytest.fixture
 def user(db):
     return make_user("alice", email="alice@example.com")
 

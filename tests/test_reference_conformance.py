@@ -820,7 +820,7 @@ def test_unknown_api_path_is_json_404(api):
     assert_error(api.get("/api/users/me/nothing-here"), 404)
 
 
-def test_rate_limit_is_429_with_a_message(api, settings):
+def test_rate_limit_is_429_with_a_message(api, settings, throttle_clock):
     settings.API_RATE_LIMIT = "2/minute"
     assert [api.get("/api/users/me/cameras").status_code for _ in range(2)] == [200, 200]
     assert_error(api.get("/api/users/me/cameras"), 429)

@@ -146,7 +146,7 @@ def test_unhandled_exception_is_json_500_without_traceback(api, monkeypatch):
 
 
 @override_settings(API_RATE_LIMIT="3/minute")
-def test_rate_limit_is_per_token_and_answers_429_with_retry_after(api, other_api):
+def test_rate_limit_is_per_token_and_answers_429_with_retry_after(api, other_api, throttle_clock):
     for _ in range(3):
         assert api.get("/api/users/me/cameras").status_code == 200
     response = api.get("/api/users/me/cameras")

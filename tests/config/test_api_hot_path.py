@@ -92,7 +92,7 @@ def test_window_hit_on_redis_is_one_round_trip_and_expires(settings, redis_url):
     assert backend.get("throttle:t:1") == 4
 
 
-def test_rate_limit_on_redis_answers_429(api, settings, redis_url):
+def test_rate_limit_on_redis_answers_429(api, settings, redis_url, throttle_clock):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
     settings.API_RATE_LIMIT = "2/minute"
     assert api.get("/api/users/me/cameras").status_code == 200

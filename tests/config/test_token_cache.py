@@ -143,7 +143,7 @@ def test_tokens_are_each_users_own(on_redis, anon, user, token):
         assert names(other_token) == ["theirs"]
 
 
-def test_the_rate_limit_counts_each_request_once(on_redis, anon, token):
+def test_the_rate_limit_counts_each_request_once(on_redis, anon, token, throttle_clock):
     on_redis.API_RATE_LIMIT = "3/minute"
     assert [_get(anon, token) for _ in range(4)] == [200, 200, 200, 429]
 

@@ -392,7 +392,7 @@ def test_get_content_of_an_unknown_camera_or_id_is_404(anon, api, upload_token):
     assert api.get("/api/users/me/cameras/front/content/nope").status_code == 404
 
 
-def test_uploads_are_throttled_per_token_and_camera(anon, upload_token, settings):
+def test_uploads_are_throttled_per_token_and_camera(anon, upload_token, settings, throttle_clock):
     settings.API_RATE_LIMIT = "2/minute"
     for i in range(2):
         assert put(anon, upload_token, "front", f"{i}.jpg", jpeg_bytes(color=(i, 0, 0))).status_code == 201
