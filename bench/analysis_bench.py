@@ -317,17 +317,18 @@ def main() -> None:
         )
 
 
-def through_worker(
-    worker_ids: dict[str, list[int]], data_dir: str, pool: str
-) -> dict[str, tuple[float, float, float]]:
+def through_worker(worker_ids: dict[str, list[int]], data_dir: str, pool: str) -> dict[str, tuple[float, float, float]]:
     """Each camera's frames through one real worker process (``pool``, concurrency 1): (wall, CPU,
     the pool parent's share of that CPU) seconds from the first message published to the last
-    item analysed; the first camera warms the worker up (imports, connections) and is not
-    reported."""
+    item analysed and the last message acknowledged; the first camera warms the worker up
+    (imports, connections) and is not reported."""
+    import redis
+
     from config.tasks import enqueue_on_commit
     from search.models import ItemAnalysis
     from uploads.models import Content
 
+    broker = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
     argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", pool, "--concurrency", "1"]
     argv += ["--queues", "celery", "--loglevel", "WARNING", "--without-mingle", "--without-gossip"]
     log = open(Path(data_dir) / "worker.log", "w")  # closed with the worker
@@ -344,13 +345,16 @@ def through_worker(
             for pk in pks:  # as ingest does after each upload's commit (outside a transaction: at once)
                 key = f"analysis:camera:{camera_id}" if coalesced else None
                 enqueue_on_commit("search.analyze_content", pk, coalesce=key)
-            # Polled cheaply (one indexed count every 20 ms): the poll shares the two cores with
-            # the worker, and an 800-id IN list every 10 ms cost it a third of a core.
+            # Polled cheaply (one indexed count every 5 ms; a coarser poll adds up to its period to
+            # the wall time): the poll shares the two cores with the worker, and an 800-id IN list
+            # every 10 ms cost it a third of a core. Done means every item analysed *and* every
+            # message of this camera consumed and acknowledged (the messages whose item a batch
+            # took, the hand-offs to hooks): otherwise they would be charged to the next camera.
             analysed = ItemAnalysis.objects.filter(content__camera_id=camera_id)
-            while analysed.count() < len(pks):
+            while analysed.count() < len(pks) or not _broker_drained(broker):
                 if worker.poll() is not None:
                     raise SystemExit(f"the worker died; see {log.name}")
-                time.sleep(0.02)
+                time.sleep(0.005)
             wall = time.perf_counter() - started
             cpu = sum(harness.process_cpu_seconds(p) for p in [worker.pid, *harness.child_pids(worker.pid)])
             parent = harness.process_cpu_seconds(worker.pid) - parent_before
@@ -362,6 +366,12 @@ def through_worker(
         worker.wait(30)
         log.close()
     return results
+
+
+def _broker_drained(broker) -> bool:
+    """No message waiting in the worker's queue and none delivered but unacknowledged (kombu's
+    Redis transport keeps those in the ``unacked`` hash until the task's late ack)."""
+    return broker.llen("celery") == 0 and broker.hlen("unacked") == 0
 
 
 if __name__ == "__main__":

@@ -23,9 +23,20 @@ GRID = 4
 LENGTH = GRID * GRID * 3 + 13
 
 
+SMALL_WIDTH = 40
+
+
 def frame_descriptor(frame: np.ndarray) -> list[float]:
     """The descriptor of a BGR frame (any size; work frames are cheapest)."""
-    small = cv2.resize(frame, (40, max(1, frame.shape[0] * 40 // frame.shape[1])), interpolation=cv2.INTER_AREA)
+    h, w = frame.shape[:2]
+    small_h = max(1, h * SMALL_WIDTH // w)
+    if w % SMALL_WIDTH == 0 and h >= small_h * (w // SMALL_WIDTH):
+        # A whole number of pixels per small pixel (the few rows over are cut, half at the top and
+        # half at the bottom): OpenCV's area resize then takes its fast path, twice as fast.
+        factor = w // SMALL_WIDTH
+        top = (h - small_h * factor) // 2
+        frame = frame[top : top + small_h * factor]
+    small = cv2.resize(frame, (SMALL_WIDTH, small_h), interpolation=cv2.INTER_AREA)
     # The grid from the 40-wide copy, in float: the same cell means (to the rounding below) for a
     # fraction of the CPU of an area resize of the whole frame to a size it does not divide.
     cells = cv2.resize(small.astype(np.float32), (GRID, GRID), interpolation=cv2.INTER_AREA) / 255.0

@@ -250,16 +250,19 @@ def test_boxes_and_bars_are_not_people(store_content, camera, rect):
     assert moved.motion_boxes and "people" not in moved.labels
 
 
-def test_only_tall_regions_are_scanned_for_people_at_no_more_pixels_than_the_detector_uses():
-    from search.analysis.people import PERSON_HEIGHTS, region_may_hold_a_person, region_reduction
+def test_only_tall_regions_are_scanned_for_people_decoded_no_larger_than_needed():
+    from search.analysis.people import MIN_DECODED_HEIGHT, region_may_hold_a_person, region_reduction
 
     tall, wide = {"x": 0.4, "y": 0.1, "w": 0.1, "h": 0.8}, {"x": 0.1, "y": 0.4, "w": 0.5, "h": 0.2}
     assert region_may_hold_a_person(tall, width=640, height=360)
     assert not region_may_hold_a_person(wide, width=640, height=360)
     assert not region_may_hold_a_person({"x": 0, "y": 0, "w": 0.01, "h": 0.05}, width=640, height=360)  # 18 px
-    # 288 px tall at full size: at 1/2 it is 144 px, still over the largest scan height; 1/4 is not.
+    # 288 px tall at full size: at 1/2 it is 144 px and at 1/4 72 px, under the 80 px decoded.
     assert region_reduction(tall, height=360) == 2
     assert region_reduction(tall, height=2160) == 8
-    assert region_reduction({"h": 0.3}, height=360) == 1
+    assert region_reduction({"h": 0.3}, height=360) == 1  # 108 px: 54 at 1/2
+    assert region_reduction({"h": 0.5}, height=360) == 2  # 180 px: 90 at 1/2
     for height in (360, 1080, 2160):
-        assert tall["h"] * height / region_reduction(tall, height=height) >= max(PERSON_HEIGHTS)
+        reduction = region_reduction(tall, height=height)
+        assert tall["h"] * height / reduction >= MIN_DECODED_HEIGHT
+        assert reduction == 8 or tall["h"] * height / (2 * reduction) < MIN_DECODED_HEIGHT
