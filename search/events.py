@@ -41,6 +41,8 @@ changed in it, carrying the event as the batch left it).
 from __future__ import annotations
 
 import json
+import math
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -336,8 +338,8 @@ class _OpenEvent:
     dirty: bool = False
     labels_changed: bool = False
     hand_off: bool = False
-    # (captured_at, content id, main box area) of its done items with motion near the batch:
-    # what ``_direction`` would read from the database.
+    # (captured_at, content id, main box area) of its done items with motion near the batch, in
+    # that order: what ``_direction`` would read from the database.
     moving: list[tuple[datetime, int, float]] = field(default_factory=list)
 
 
@@ -395,6 +397,8 @@ class _BatchBook:
             for event_id, captured_at, content_id, boxes in rows:
                 if boxes:
                     by_pk[event_id].moving.append((captured_at, content_id, _main_area(boxes)))
+            for o in self.open:
+                o.moving.sort()
         return self.open
 
     def candidates(self, content: Content) -> list[_OpenEvent]:
@@ -413,8 +417,11 @@ class _BatchBook:
 
     def _direction(self, item: _OpenEvent, around: datetime) -> list[str]:
         window = timedelta(seconds=DIRECTION_SECONDS)
-        near = sorted((m for m in item.moving if around - window <= m[0] <= around + window), reverse=True)
-        return direction_labels([area for _, _, area in reversed(near[:DIRECTION_WINDOW])])
+        # ``moving`` is sorted: the items within the window are a slice, the latest its tail.
+        lo = bisect_left(item.moving, (around - window,))
+        hi = bisect_right(item.moving, (around + window, math.inf))
+        near = item.moving[max(lo, hi - DIRECTION_WINDOW) : hi]
+        return direction_labels([area for _, _, area in near])
 
     def add(self, analysis: ItemAnalysis, item: _OpenEvent | None = None, *, created: bool = False) -> None:
         """Queue ``analysis`` for insertion and, with ``item``, fold it into that event (``created``:
@@ -429,7 +436,7 @@ class _BatchBook:
         def directions() -> list[str]:
             # The batch's own moving items stand in for _direction's query.
             if analysis.status == ItemAnalysis.Status.DONE:
-                item.moving.append((content.captured_at, content.pk, _main_area(analysis.motion_boxes)))
+                insort(item.moving, (content.captured_at, content.pk, _main_area(analysis.motion_boxes)))
             return self._direction(item, content.captured_at)
 
         before = _event_fold(event, analysis, content, created=created, directions=directions)
