@@ -9,10 +9,12 @@ and ``Model.from_db`` instances, so nothing about the rows changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
 from django.db.models import Model, QuerySet
 
@@ -93,3 +95,110 @@ class PrecompiledQuery(Generic[M]):
             compiled.model.from_db(alias, compiled.attnames, row_convert(row, compiled.converters, connection))
             for row in rows
         ]
+
+
+# A parameter of a shaped query: the index of the caller's value (and the type the ORM gave it:
+# psycopg's Int2 for a SmallIntegerField), or a constant of the SQL itself (EXISTS' ``SELECT 1``).
+_Slot = tuple[int, type] | tuple[None, Any]
+
+
+def _sentinel(index: int, value: Any) -> Any:
+    """A stand-in for ``value`` of its type that no other parameter equals (and in any column's range)."""
+    if isinstance(value, bool) or not isinstance(value, int | str | datetime):
+        raise TypeError(f"no stand-in for a {type(value).__name__}")
+    if isinstance(value, int):
+        return 30000 + index  # a SmallIntegerField's too
+    if isinstance(value, str):
+        return f"\x00shaped-query-parameter-{index}"
+    return datetime(2001, 2, 3, 4, 5, 6, 7000 + index, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _CompiledValues:
+    sql: str
+    slots: list[_Slot]
+    names: list[str]
+    converters: RowConverters
+
+
+class ShapedValuesQuery:
+    """A ``values()`` query whose SQL is compiled once per *shape* and run again with new values.
+
+    A search's filters vary in structure (how many cameras, which filters at all), so one SQL does
+    not fit all: ``shape`` names the structure (any hashable the caller derives from its inputs);
+    ``build(values)`` makes the queryset from ``values`` (ints, strings, aware datetimes), using
+    each as it is. On a new shape the ORM compiles it once with a stand-in for each value, which
+    tells where each value goes among the parameters; a shape whose stand-ins do not each come out
+    as one parameter is not kept (the ORM runs it every time). Only SQL is kept: no values, no rows.
+    Values must be ones the ORM passes through as they are (ids, lookups' strings, dates in range):
+    an out-of-range integer, which the ORM turns into an empty result, would reach the database.
+    """
+
+    def __init__(self, *, max_shapes: int = 256) -> None:
+        self._max_shapes = max_shapes
+        self._compiled: dict[tuple, _CompiledValues] = {}
+
+    def _compile(self, alias: str, connection, values: Sequence[Any], build) -> _CompiledValues | None:
+        try:
+            sentinels = [_sentinel(index, value) for index, value in enumerate(values)]
+            query = build(sentinels).query
+            compiler = query.get_compiler(using=alias)
+            sql, params = compiler.as_sql()
+        except (TypeError, EmptyResultSet, FullResultSet):
+            return None
+        if query.extra_select:
+            return None
+        columns = [expression for expression, _sql, _alias in compiler.select[: compiler.col_count]]
+        names = list(query.selected) if query.selected else [*query.values_select, *query.annotation_select]
+        if len(names) != len(columns):
+            return None
+        where = {_key(_adapt(s, connection)): index for index, s in enumerate(sentinels)}
+        slots: list[_Slot] = []
+        for param in params:
+            try:
+                index = where.get(_key(param))
+            except TypeError:  # an unhashable constant (a list)
+                return None
+            slots.append((index, type(param)) if index is not None else (None, param))
+        found = [index for index, _ in slots if index is not None]
+        if sorted(found) != list(range(len(values))):
+            return None  # a value used twice or not at all, or some other way than as a parameter
+        return _CompiledValues(sql=sql, slots=slots, names=names, converters=column_converters(columns, connection))
+
+    def rows(
+        self, alias: str, *, shape: Hashable, values: Sequence[Any], build: Callable[[Sequence[Any]], QuerySet]
+    ) -> list[dict]:
+        connection = connections[alias]
+        key = (alias, connection.vendor, shape)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compile(alias, connection, values, build)
+            if compiled is None:
+                return list(build(values))
+            if len(self._compiled) >= self._max_shapes:
+                self._compiled.clear()
+            self._compiled[key] = compiled
+        params = []
+        for index, kind in compiled.slots:
+            if index is None:
+                params.append(kind)
+                continue
+            value = _adapt(values[index], connection)
+            params.append(value if type(value) is kind else kind(value))
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            fetched = cursor.fetchall()
+        names, converters = compiled.names, compiled.converters
+        if converters:
+            return [dict(zip(names, row_convert(row, converters, connection), strict=True)) for row in fetched]
+        return [dict(zip(names, row, strict=True)) for row in fetched]
+
+
+def _adapt(value: Any, connection) -> Any:
+    # As a DateTimeField's lookups prepare a datetime (SQLite: text in UTC).
+    return connection.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
+
+
+def _key(param: Any) -> tuple:
+    # psycopg's Int2/Int4 are ints: compare by value within the base type.
+    return (str if isinstance(param, str) else int if isinstance(param, int) else type(param), param)

@@ -16,11 +16,12 @@ end_date) is shown with only its in-slice items and a summary made of them (see
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NotRequired, TypedDict
 
-from django.db import connection, connections
+from django.db import connection, connections, router
 from django.db.models import (
     BooleanField,
     Case,
@@ -44,14 +45,18 @@ from rest_framework.exceptions import NotAuthenticated
 from accounts.models import Guest
 from accounts.selectors import acting_owner
 from cameras.models import Camera, Zone
+from config.api.dates import CamioDate, camio_date_sql
 from config.api.errors import BadRequest, Forbidden, NotFound
 from config.postgresql.direct import fetch_binary
+from config.precompiled import ShapedValuesQuery
 from search.models import Camio, Event, EventLabel, ItemAnalysis
 from search.querylang import ParsedQuery, QueryError, parse_query
 from search.similarity import CANDIDATE_WINDOW, rank_packed
 from uploads.models import Content
 
 SHORT_TOKEN_LENGTH = 12
+# The owner's events page (``search_run``), compiled once per shape of its filter.
+_EVENT_PAGE = ShapedValuesQuery(max_shapes=512)
 
 
 @dataclass(frozen=True)
@@ -339,22 +344,30 @@ def _date_of(row, name: str) -> datetime:
     return row[name] if isinstance(row, dict) else getattr(row, name)
 
 
-def _page(qs: QuerySet, name: str, sort: str, n: int) -> tuple[list, bool, datetime | None]:
+def _page_order(name: str, sort: str) -> tuple[str, str]:
+    return (f"-{name}", "-pk") if sort == "desc" else (name, "pk")
+
+
+def _page(
+    build: Callable[[], QuerySet], name: str, sort: str, n: int, *, head: list | None = None
+) -> tuple[list, bool, datetime | None]:
     """The first ``n`` rows in date order, cut so the next page can start at a millisecond.
 
     Dates are written with millisecond precision, so rows sharing the last millisecond of a page
     with the first row of the next would be lost or repeated: the page stops before that
     millisecond (or, when a whole page shares one, takes all of that millisecond).
-    Returns (rows, more_results, the date to continue from).
+    ``build()`` makes the queryset, only when needed: ``head``, when given, is its first ``n + 1``
+    rows in ``_page_order``, already read. Returns (rows, more_results, the date to continue from).
     """
-    order = (f"-{name}", "-pk") if sort == "desc" else (name, "pk")
-    rows = list(qs.order_by(*order)[: n + 1])
+    order = _page_order(name, sort)
+    rows = list(build().order_by(*order)[: n + 1]) if head is None else head
     if len(rows) <= n:
         return rows, False, None
     boundary = floor_ms(_date_of(rows[n], name))
     kept = [r for r in rows[:n] if floor_ms(_date_of(r, name)) != boundary]
     if kept:
         return kept, True, floor_ms(_date_of(kept[-1], name))
+    qs = build()
     same = list(qs.filter(**{f"{name}__gte": boundary, f"{name}__lt": boundary + MS}).order_by(*order))
     return same, _cursor(qs, name, sort, boundary).exists(), boundary
 
@@ -468,7 +481,7 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
 
     scope_q = _scope_event_q(auth, kind=params.content_type)
     whole_q = _whole_q(auth)
-    q = scope_q
+    flt = _EventFilter()
     lower: datetime | None = None
     upper: datetime | None = None
     parsed_json = None
@@ -476,34 +489,32 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     if params.sources or params.text:
         cameras = _cameras(auth)
     if params.sources:
-        q &= Q(camera_id__in=_resolve_sources(params.sources, cameras, auth, what="sources"))
+        flt.add("cameras", *_resolve_sources(params.sources, cameras, auth, what="sources"))
     required = list(params.labels)
     excluded: list[str] = []
     if params.text:
         parsed = _parse_text(params.text, cameras, auth, now)
         parsed_json = parsed.as_json()
         if parsed.sources:
-            q &= Q(camera_id__in=_resolve_sources(parsed.sources, cameras, auth, what="text"))
+            flt.add("cameras", *_resolve_sources(parsed.sources, cameras, auth, what="text"))
         if parsed.excluded_sources:
-            excluded_ids = [c.pk for c in cameras if c.name in set(parsed.excluded_sources)]
-            q &= ~Q(camera_id__in=excluded_ids)
+            flt.add("not cameras", *(c.pk for c in cameras if c.name in set(parsed.excluded_sources)))
         required += [label.lower() for label in parsed.required_labels]
         excluded += [label.lower() for label in parsed.excluded_labels]
         lower, upper = parsed.start, parsed.end
     # Required labels and the motion level hold for an event whenever they hold for its in-slice
     # items, so they filter every event here; cut events are checked again on those items.
     for label in dict.fromkeys(required):
-        q &= Q(_label_exists(label))
+        flt.add("label", label)
     if params.min_level > 0:
-        q &= Q(max_interest_level__gte=params.min_level)
-    q &= Q(basis=params.content_type)
+        flt.add("level", params.min_level)
+    flt.add("basis", params.content_type)
     if lower is not None:
-        q &= Q(earliest_date__gte=lower)
+        flt.add("from", lower)
     if upper is not None:
-        q &= Q(earliest_date__lt=upper)
-    excluded_q = Q()
+        flt.add("until", upper)
     for label in dict.fromkeys(excluded):
-        excluded_q &= ~Q(_label_exists(label))
+        flt.add("not label", label)
 
     date = params.date
     if params.event_as_date:
@@ -512,8 +523,9 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
 
     if params.object_type in ("seconds", "hours"):
         # Timelines count items by their event's labels and level (the Camio's own rule for items).
+        q, excluded_q = flt.q()
         page = _search_timeline(
-            q=q & excluded_q,
+            q=scope_q & q & excluded_q,
             content_q=content_q,
             auth=auth,
             params=params,
@@ -526,18 +538,24 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         return page
 
     page = SearchPage(bucket_type="event", date=date, parsed=parsed_json)
-    # An event a Camio cuts is excluded by the labels of its in-slice items, checked after the read
-    # (an out-of-slice label must not hide it: that would tell the viewer it is there).
-    # (``Q() | x`` is ``x``: with no label excluded there is nothing to relax.)
-    events_q = q & (excluded_q if whole_q is None or not excluded else (excluded_q | ~whole_q))
-    events = _cursor(Event.objects.filter(events_q), "earliest_date", params.sort, date)
+
+    def events() -> QuerySet[Event]:
+        # Built only where the ORM runs it (filtering compiles the labels' subqueries at once).
+        # An event a Camio cuts is excluded by the labels of its in-slice items, checked after the
+        # read (an out-of-slice label must not hide it: that would tell the viewer it is there).
+        # (``Q() | x`` is ``x``: with no label excluded there is nothing to relax.)
+        q, excluded_q = flt.q()
+        events_q = scope_q & q & (excluded_q if whole_q is None or not excluded else (excluded_q | ~whole_q))
+        return _cursor(Event.objects.filter(events_q), "earliest_date", params.sort, date)
+
     if params.event:
         paragon = _event_in_scope(params.event, scope_q, "descriptor_f64", "labels", what="event")
         order = ("-earliest_date", "-pk") if params.sort == "desc" else ("earliest_date", "pk")
         # Descriptors as bytes (``Event.descriptor_f64``: one numpy.frombuffer for the window, no
         # JSON); the labels as text, decoded in one call for the window (``decode_json_texts``).
         window = _rows_binary(
-            events.exclude(pk=paragon["pk"])
+            events()
+            .exclude(pk=paragon["pk"])
             .order_by(*order)
             .values_list("pk", "descriptor_f64", Cast("labels", TextField()))[: CANDIDATE_WINDOW + 1]
         )
@@ -570,12 +588,14 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
             now=now,
         )
     else:
-        rows, page.more_results, next_date = _page(
-            _for_display(events, whole=whole_q),
-            "earliest_date",
-            params.sort,
-            params.num_results,
-        )
+
+        def display() -> QuerySet:
+            return _for_display(events(), whole=whole_q)
+
+        head = None
+        if not auth.via_view_tokens:
+            head = _owner_page_head(auth.owners[0], flt, sort=params.sort, n=params.num_results, date=date)
+        rows, page.more_results, next_date = _page(display, "earliest_date", params.sort, params.num_results, head=head)
         page.rows = rows
         _considered(
             page,
@@ -599,6 +619,78 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     if whole_q is not None:
         _summarize_cut_events(page, min_level=params.min_level, required=required, excluded=excluded)
     return page
+
+
+class _EventFilter:
+    """The searched events' filter beyond their scope, as parts ``(kind, values)`` in SQL order.
+
+    ``q()`` builds it for the ORM; ``shape`` and ``values`` are what the owner's events page is
+    precompiled by (``_owner_page_head``): one source for both, so they cannot disagree.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, tuple]] = []
+
+    def add(self, kind: str, *values) -> None:
+        self.parts.append((kind, values))
+
+    @property
+    def shape(self) -> tuple:
+        return tuple((kind, len(values)) for kind, values in self.parts)
+
+    @property
+    def values(self) -> list:
+        return [value for _, values in self.parts for value in values]
+
+    def q(self, values: Sequence | None = None) -> tuple[Q, Q]:
+        """(the filter, the excluded labels' filter), with ``values`` (in ``self.values``' order)
+        in place of the parts' own when given."""
+        given = iter(self.values if values is None else values)
+        q, excluded_q = Q(), Q()
+        for kind, own in self.parts:
+            vals = [next(given) for _ in own]
+            if kind == "cameras":
+                q &= Q(camera_id__in=vals)
+            elif kind == "not cameras":
+                q &= ~Q(camera_id__in=vals)
+            elif kind == "label":
+                q &= Q(_label_exists(vals[0]))
+            elif kind == "level":
+                q &= Q(max_interest_level__gte=vals[0])
+            elif kind == "basis":
+                q &= Q(basis=vals[0])
+            elif kind == "from":
+                q &= Q(earliest_date__gte=vals[0])
+            elif kind == "until":
+                q &= Q(earliest_date__lt=vals[0])
+            elif kind == "not label":
+                excluded_q &= ~Q(_label_exists(vals[0]))
+            else:
+                raise ValueError(f"unknown filter part {kind!r}")
+        return q, excluded_q
+
+
+def _owner_page_head(owner_id: int, flt: _EventFilter, *, sort: str, n: int, date: datetime | None) -> list:
+    """The first ``n + 1`` rows of the owner's events page (``_page``), by SQL compiled once per
+    shape of filter: the ORM spent more CPU building and compiling it than the database running it.
+
+    The same query as ``search_run``'s ORM read (the owner's scope of ``_scope_event_q``, the
+    filter, the ``_cursor``, ``_for_display``, ``_page_order``), built from ``values``.
+    """
+    values: list = [owner_id, *flt.values]
+    if date is not None:
+        values.append(date if sort == "desc" else floor_ms(date) + MS)
+    count = len(values) - 1 - (date is not None)
+
+    def build(vals: Sequence) -> QuerySet:
+        q, excluded_q = flt.q(vals[1 : 1 + count])
+        qs = Event.objects.filter(Q(owner_id=vals[0]) & q & excluded_q)
+        if date is not None:
+            qs = qs.filter(**{"earliest_date__lt" if sort == "desc" else "earliest_date__gte": vals[-1]})
+        return _for_display(qs).order_by(*_page_order("earliest_date", sort))[: n + 1]
+
+    shape = (sort, n, date is not None, flt.shape)
+    return _EVENT_PAGE.rows(router.db_for_read(Event), shape=shape, values=values, build=build)
 
 
 def _summarize_cut_events(page: SearchPage, *, min_level: int, required: list[str], excluded: list[str]) -> None:
@@ -631,8 +723,8 @@ def _summarize_cut_events(page: SearchPage, *, min_level: int, required: list[st
         cover = max(images, key=lambda image: (image["interest_level"], image["interest_score"]))
         row.update(
             labels=labels,
-            earliest_date=images[0]["captured_at"],
-            latest_date=images[-1]["captured_at"],
+            earliest_text=images[0]["date_created"],
+            latest_text=images[-1]["date_created"],
             max_interest_level=level,
             cover_public_id=cover["public_id"],
         )
@@ -645,7 +737,7 @@ class BucketImage(TypedDict):
 
     public_id: str
     content_type: str
-    captured_at: datetime
+    date_created: str  # its capture date as the answer writes it (``CamioDate``)
     event_id: int
     labels: list
     interest_level: int
@@ -661,13 +753,17 @@ class BucketImage(TypedDict):
 
 
 class EventRow(TypedDict):
-    """An event as a bucket shows it (a ``values()`` row: the descriptor is never read for display)."""
+    """An event as a bucket shows it (a ``values()`` row: the descriptor is never read for display).
+
+    ``earliest_date`` pages; the texts are the dates as the answer writes them (``CamioDate``).
+    """
 
     id: int
     public_id: str
     labels: list
     earliest_date: datetime
-    latest_date: datetime
+    earliest_text: str
+    latest_text: str
     max_interest_level: int
     source_name: str
     cover_public_id: str | None
@@ -687,8 +783,9 @@ def _for_display(events: QuerySet[Event], *, whole: Q | None = None) -> QuerySet
         "public_id",
         "labels",
         "earliest_date",
-        "latest_date",
         "max_interest_level",
+        earliest_text=CamioDate("earliest_date"),
+        latest_text=CamioDate("latest_date"),
         source_name=F("camera__name"),
         cover_public_id=F("cover__public_id"),
         **extra,
@@ -706,7 +803,8 @@ def decode_json_texts(texts: list[str | None]) -> list:
     return json.loads("[" + ",".join("null" if t is None else t for t in texts) + "]")
 
 
-# The columns of a bucket's item, in the order both reads below return them.
+# The columns of a bucket's item, in the order both reads below return them. The capture date is
+# read as the answer's text (``_DATE_COLUMNS``): it is only echoed.
 _IMAGE_COLUMNS = (
     "public_id",
     "content_type",
@@ -718,10 +816,20 @@ _IMAGE_COLUMNS = (
 )
 _FILE_COLUMNS = ("id", "kind", "storage_key", "poster_key")  # what a thumbnail opens
 _JSON_COLUMNS = {"analysis__labels", "analysis__motion_boxes"}  # read as text, decoded at once
+_DATE_COLUMNS = {"captured_at"}  # read as camio_date's text (``CamioDate``)
 
 
 def _image_columns(*, files: bool, boxes: bool) -> tuple[str, ...]:
     return _IMAGE_COLUMNS + (_FILE_COLUMNS if files else ()) + (("analysis__motion_boxes",) if boxes else ())
+
+
+def _read_as_text(path: str) -> str | Expression:
+    """A column of ``_IMAGE_COLUMNS`` as the ORM read of ``_bucket_images`` selects it."""
+    if path in _JSON_COLUMNS:
+        return Cast(path, TextField())
+    if path in _DATE_COLUMNS:
+        return CamioDate(path)
+    return path
 
 
 def _image_rows_sql(event_ids: list[int], *, kind: str, columns: tuple[str, ...]) -> list[tuple]:
@@ -736,6 +844,8 @@ def _image_rows_sql(event_ids: list[int], *, kind: str, columns: tuple[str, ...]
     def column(path: str) -> str:
         if path.startswith("analysis__"):
             return f"a.{qn(analysis.get_field(path.removeprefix('analysis__')).column)}"
+        if path in _DATE_COLUMNS:
+            return camio_date_sql(f"c.{qn(content.get_field(path).column)}", vendor=connection.vendor)
         return f"c.{qn(content.get_field(path).column)}"
 
     select = ", ".join(column(path) for path in columns)
@@ -749,11 +859,7 @@ def _image_rows_sql(event_ids: list[int], *, kind: str, columns: tuple[str, ...]
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*event_ids, kind])
-        rows = cursor.fetchall()
-    # JSON comes back as text from both backends; SQLite's dates come back naive (stored in UTC).
-    if rows and rows[0][2].tzinfo is None:
-        rows = [(r[0], r[1], r[2].replace(tzinfo=UTC), *r[3:]) for r in rows]
-    return rows
+        return cursor.fetchall()  # JSON comes back as text from both backends
 
 
 def _bucket_images(
@@ -785,7 +891,7 @@ def _bucket_images(
             qs = qs.annotate(item_camio=item_camio)
         rows = list(
             qs.order_by("captured_at", "id").values_list(
-                *(Cast(c, TextField()) if c in _JSON_COLUMNS else c for c in columns),
+                *(_read_as_text(c) for c in columns),
                 *(("item_camio",) if read_camio else ()),
             )
         )
@@ -801,7 +907,7 @@ def _bucket_images(
         item: BucketImage = {
             "public_id": row[0],
             "content_type": row[1],
-            "captured_at": row[2],
+            "date_created": row[2],
             "event_id": row[3],
             "labels": labels[i],
             "interest_level": row[5],
@@ -922,7 +1028,7 @@ def _search_camios(*, auth: SearchAuth, params, now: datetime) -> SearchPage:
         qs = qs.filter(name__icontains=params.text)
     page = SearchPage(bucket_type="camio", date=params.date)
     rows, page.more_results, next_date = _page(
-        _cursor(qs, "created_at", params.sort, params.date), "created_at", params.sort, params.num_results
+        lambda: _cursor(qs, "created_at", params.sort, params.date), "created_at", params.sort, params.num_results
     )
     page.rows = rows
     _considered(

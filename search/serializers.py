@@ -329,7 +329,7 @@ def _image_json(item: dict, p: SearchParams, *, with_bytes: bool, sign: ItemSign
     out: dict[str, Any] = {
         "id": item["public_id"],
         "content_type": item["content_type"],
-        "date_created": camio_date(item["captured_at"]),
+        "date_created": item["date_created"],
         "labels": list(item["labels"] or []),
         "interest_level": item["interest_level"],
         "interest_score": round(float(item["interest_score"]), 3),
@@ -344,7 +344,6 @@ def _image_json(item: dict, p: SearchParams, *, with_bytes: bool, sign: ItemSign
             content_type=item["content_type"],
             storage_key=item["storage_key"],
             poster_key=item["poster_key"],
-            captured_at=item["captured_at"],
         )
         try:
             data = content_image_bytes(content, w=p.w, h=p.h, quality=p.quality)
@@ -369,8 +368,8 @@ def _event_bucket(
         "bucket_id": event["public_id"],
         "source": event["source_name"],
         "labels": list(event["labels"] or []),
-        "earliest_date": camio_date(event["earliest_date"]),
-        "latest_date": camio_date(event["latest_date"]),
+        "earliest_date": event["earliest_text"],
+        "latest_date": event["latest_text"],
         "max_interest_level": event["max_interest_level"],
         "cover_image_id": cover_id,
         # Camio's annotations are side-by-side (sxs) tags, which this service does not keep.
