@@ -423,8 +423,10 @@ HOOK_BATCH_SIZE = env_int("HOOK_BATCH_SIZE", 20, minimum=1)
 HOOK_DRAINS_PER_RECEIVER = env_int("HOOK_DRAINS_PER_RECEIVER", 4, minimum=1)
 # A hook whose every attempt failed for this long is disabled and its owner told.
 HOOK_DISABLE_AFTER_DAYS = env_int("HOOK_DISABLE_AFTER_DAYS", 5, minimum=1)
-# Deliveries have their own queue, so a slow receiver never holds up analysis.
-CELERY_TASK_ROUTES = {"hooks.deliver": {"queue": "hooks"}}
+# Hooks' work has its own queue, so a slow receiver or mail server never holds up analysis and a
+# camera's analysis backlog never holds up its hooks and alerts: the deliveries, and the hand-off
+# of a changed event (which fires hooks and sends the motion alert mail).
+CELERY_TASK_ROUTES = {"hooks.deliver": {"queue": "hooks"}, "hooks.event_labels_changed": {"queue": "hooks"}}
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_BEAT_SCHEDULE["hooks.disable_failing_hooks"] = {"task": "hooks.disable_failing_hooks", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["hooks.send_daily_summaries"] = {"task": "hooks.send_daily_summaries", "schedule": 3600.0}

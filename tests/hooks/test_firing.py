@@ -166,3 +166,15 @@ def test_labeled_motion_fires_too(user, cameras):
 
 def test_a_vanished_event_is_ignored(db):
     event_labels_changed(999999)
+
+
+def test_an_events_hand_off_goes_to_the_hooks_queue_not_behind_analysis():
+    # Analysis works through a camera's backlog on the default queue; the hand-off of a changed
+    # event (hooks, motion alert mail) must not wait behind it, nor hold it up on a slow mail server.
+    from config.celery import app
+    from search.events import HOOK_TASK
+
+    router = app.amqp.router
+    assert router.route({}, HOOK_TASK)["queue"].name == "hooks"
+    assert router.route({}, "hooks.deliver")["queue"].name == "hooks"
+    assert router.route({}, "search.analyze_content")["queue"].name == "celery"
