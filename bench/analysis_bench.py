@@ -345,13 +345,14 @@ def through_worker(worker_ids: dict[str, list[int]], data_dir: str, pool: str) -
             for pk in pks:  # as ingest does after each upload's commit (outside a transaction: at once)
                 key = f"analysis:camera:{camera_id}" if coalesced else None
                 enqueue_on_commit("search.analyze_content", pk, coalesce=key)
-            # Polled cheaply (one indexed count every 5 ms; a coarser poll adds up to its period to
-            # the wall time): the poll shares the two cores with the worker, and an 800-id IN list
-            # every 10 ms cost it a third of a core. Done means every item analysed *and* every
-            # message of this camera consumed and acknowledged (the messages whose item a batch
-            # took, the hand-offs to hooks): otherwise they would be charged to the next camera.
+            # Done means every message of this camera consumed and acknowledged (otherwise the
+            # messages whose item a batch took would be charged to the next camera) and every item
+            # analysed. Polled every 5 ms (a coarser poll adds up to its period to the wall time),
+            # cheaply: the poll shares the two cores with the worker (an 800-id IN list every 10 ms
+            # once cost it a third of a core), so the broker is asked first (two Redis reads; a
+            # chain always holds a message until it ends) and PostgreSQL only once it is drained.
             analysed = ItemAnalysis.objects.filter(content__camera_id=camera_id)
-            while analysed.count() < len(pks) or not _broker_drained(broker):
+            while not _broker_drained(broker) or analysed.count() < len(pks):
                 if worker.poll() is not None:
                     raise SystemExit(f"the worker died; see {log.name}")
                 time.sleep(0.005)
