@@ -330,6 +330,8 @@ def through_worker(worker_ids: dict[str, list[int]], data_dir: str, pool: str) -
 
     broker = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
     argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", pool, "--concurrency", "1"]
+    # The default queue only, as a dedicated analysis worker: the hand-offs to hooks go to the
+    # hooks queue's workers (left queued here; the broker's database is flushed at the start).
     argv += ["--queues", "celery", "--loglevel", "WARNING", "--without-mingle", "--without-gossip"]
     log = open(Path(data_dir) / "worker.log", "w")  # closed with the worker
     worker = subprocess.Popen(argv, cwd=REPO, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)

@@ -121,6 +121,9 @@ class _CompiledValues:
     converters: RowConverters
 
 
+_UNSEEN: Any = object()
+
+
 class ShapedValuesQuery:
     """A ``values()`` query whose SQL is compiled once per *shape* and run again with new values.
 
@@ -136,7 +139,8 @@ class ShapedValuesQuery:
 
     def __init__(self, *, max_shapes: int = 256) -> None:
         self._max_shapes = max_shapes
-        self._compiled: dict[tuple, _CompiledValues] = {}
+        # A shape that cannot be precompiled is kept as None: the ORM runs it, without trying again.
+        self._compiled: dict[tuple, _CompiledValues | None] = {}
 
     def _compile(self, alias: str, connection, values: Sequence[Any], build) -> _CompiledValues | None:
         try:
@@ -170,14 +174,14 @@ class ShapedValuesQuery:
     ) -> list[dict]:
         connection = connections[alias]
         key = (alias, connection.vendor, shape)
-        compiled = self._compiled.get(key)
-        if compiled is None:
+        compiled = self._compiled.get(key, _UNSEEN)  # one read: another thread may clear the dict
+        if compiled is _UNSEEN:
             compiled = self._compile(alias, connection, values, build)
-            if compiled is None:
-                return list(build(values))
             if len(self._compiled) >= self._max_shapes:
                 self._compiled.clear()
             self._compiled[key] = compiled
+        if compiled is None:
+            return list(build(values))
         params = []
         for index, kind in compiled.slots:
             if index is None:

@@ -58,7 +58,7 @@ class Command(BaseCommand):
                 "INFO",
                 "--concurrency",
                 str(concurrency),
-                # Analysis and the rest (celery), hook deliveries (hooks).
+                # Analysis and the rest (celery); hooks' firing, motion alerts and deliveries (hooks).
                 "--queues",
                 "celery,hooks",
             ],
