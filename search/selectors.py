@@ -99,10 +99,13 @@ def camio_scope(camio: Camio) -> CamioScope:
     )
 
 
+def _camio_expired(camio: Camio, now: datetime) -> bool:
+    return camio.expires_at is not None and camio.expires_at <= now
+
+
 def camio_is_active(camio: Camio, *, now: datetime | None = None) -> bool:
     """Not expired, and its owner still active."""
-    now = now or timezone.now()
-    if camio.expires_at is not None and camio.expires_at <= now:
+    if _camio_expired(camio, now or timezone.now()):
         return False
     owner = camio.owner
     return owner is not None and owner.is_active
@@ -130,7 +133,7 @@ def camio_for_view_token(token: str) -> Camio | None:
     query = _CAMIO_BY_SHORT_TOKEN if len(token) == SHORT_TOKEN_LENGTH else _CAMIO_BY_VIEW_TOKEN
     found = query.rows(router.db_for_read(Camio), [token])
     camio = found[0] if found else None
-    if camio is None or (camio.expires_at is not None and camio.expires_at <= timezone.now()):
+    if camio is None or _camio_expired(camio, timezone.now()):
         return None
     return camio
 
@@ -338,13 +341,20 @@ def _label_exists(label: str) -> Exists:
     return Exists(EventLabel.objects.filter(event_id=OuterRef("pk"), owner_id=OuterRef("owner_id"), label=label))
 
 
+def _cursor_bound(name: str, sort: str, date: datetime) -> tuple[str, datetime]:
+    """The lookup and value that keep rows strictly before (desc) or after (asc) the millisecond
+    ``date``: paging never repeats."""
+    if sort == "desc":
+        return f"{name}__lt", date
+    return f"{name}__gte", floor_ms(date) + MS
+
+
 def _cursor(qs: QuerySet, name: str, sort: str, date: datetime | None) -> QuerySet:
-    """Strictly before (desc) or after (asc) the millisecond ``date``: paging never repeats."""
+    """``qs`` from the page cursor ``date`` on (see ``_cursor_bound``)."""
     if date is None:
         return qs
-    if sort == "desc":
-        return qs.filter(**{f"{name}__lt": date})
-    return qs.filter(**{f"{name}__gte": floor_ms(date) + MS})
+    lookup, value = _cursor_bound(name, sort, date)
+    return qs.filter(**{lookup: value})
 
 
 def _date_of(row, name: str) -> datetime:
@@ -687,14 +697,16 @@ def _owner_page_head(owner_id: int, flt: _EventFilter, *, sort: str, n: int, dat
     """
     values: list = [owner_id, *flt.values]
     if date is not None:
-        values.append(date if sort == "desc" else floor_ms(date) + MS)
+        # The cursor's own bound is the parameter (``_cursor`` would derive it from the stand-in).
+        lookup, bound = _cursor_bound("earliest_date", sort, date)
+        values.append(bound)
     count = len(values) - 1 - (date is not None)
 
     def build(vals: Sequence) -> QuerySet:
         q, excluded_q = flt.q(vals[1 : 1 + count])
         qs = Event.objects.filter(Q(owner_id=vals[0]) & q & excluded_q)
         if date is not None:
-            qs = qs.filter(**{"earliest_date__lt" if sort == "desc" else "earliest_date__gte": vals[-1]})
+            qs = qs.filter(**{lookup: vals[-1]})
         return _for_display(qs).order_by(*_page_order("earliest_date", sort))[: n + 1]
 
     shape = (sort, n, date is not None, flt.shape)
