@@ -322,6 +322,10 @@ else:
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every database connection around every task unless this is set; it
+# then closes them once per this many tasks. Connections are kept across tasks instead, within
+# CONN_MAX_AGE and health-checked (config/celery.py), so the fixup's count is only a backstop.
+CELERY_DB_REUSE_MAX = 1000
 # Nothing reads task results, so keep no result backend.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

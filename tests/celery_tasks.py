@@ -12,3 +12,20 @@ def flaky_create_user(self, redis_url: str, username: str) -> None:
     if attempts < 2:
         raise self.retry(countdown=0.3)
     get_user_model().objects.create_user(username=username)
+
+
+@shared_task(name="tests.record_database_connection")
+def record_database_connection(redis_url: str, key: str) -> None:
+    """Appends ``<thread>:<connection>`` to a Redis list: which database connection the task used
+    (PostgreSQL: the backend's pid; SQLite: the connection object's identity)."""
+    import threading
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    if connection.vendor == "postgresql":
+        ident = connection.connection.info.backend_pid
+    else:
+        ident = id(connection.connection)
+    redis.Redis.from_url(redis_url).rpush(key, f"{threading.get_ident()}:{ident}")
