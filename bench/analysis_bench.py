@@ -220,6 +220,9 @@ def main() -> None:
         profiler.disable()
         import pstats
 
+        if os.environ["BENCH_PROFILE"].endswith(".prof"):  # for pstats' callers and callees
+            profiler.dump_stats(os.environ["BENCH_PROFILE"])
+
         stats = pstats.Stats(profiler, stream=sys.stderr)
         stats.sort_stats("cumulative").print_stats(60)
         stats.sort_stats("tottime").print_stats(30)

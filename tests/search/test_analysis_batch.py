@@ -193,6 +193,26 @@ def test_a_batch_is_at_most_batch_size_items_from_the_task_item_on(store_content
     assert earlier.pk not in analysed
 
 
+@pytest.mark.django_db
+def test_a_batch_that_has_run_its_time_leaves_the_rest_to_the_chain(store_content, camera, monkeypatch):
+    # Videos take seconds each: a batch stops after BATCH_SECONDS (here at once, after one item)
+    # and names the next item, which the chain's next message takes; the results are as ever.
+    from search.analysis import pipeline
+
+    items = _store_all(store_content, camera, SCENES[:4])
+    monkeypatch.setattr(pipeline, "BATCH_SECONDS", 0.0)
+    outcome = content_backlog_analyze(content_id=items[0].pk, follow=0.0)
+    assert set(ItemAnalysis.objects.values_list("pk", flat=True)) == {items[0].pk}
+    assert outcome.next_id == items[1].pk
+    messages = 1
+    while outcome.next_id is not None:
+        outcome = content_backlog_analyze(content_id=outcome.next_id, follow=0.0)
+        messages += 1
+    assert messages == 4
+    assert ItemAnalysis.objects.filter(status=ItemAnalysis.Status.DONE).count() == 4
+    assert "approaching" in Event.objects.get().labels
+
+
 class HookRecorder:
     """Stands in for the hooks app's task (another app's consumer): records what it is sent."""
 
