@@ -11,6 +11,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from accounts.selectors import account_settings_get
+from search.analysis.pipeline import BATCH_SIZE
 from search.analysis.requeue import REQUEUE_GRACE, REQUEUE_LOOKBACK, batch_heads, content_unanalysed_requeue
 from search.models import Event, ItemAnalysis
 from tests.conftest import _fresh_publisher
@@ -29,8 +30,8 @@ def _at(seconds: float):
 def test_one_message_per_batch_a_task_would_take():
     items = [(1, 7, _at(0)), (2, 7, _at(5)), (3, 7, _at(700)), (4, 8, _at(1)), (5, 8, _at(2))]
     assert batch_heads(items) == [1, 3, 4]  # a new camera, or past the 10-minute window: a new batch
-    many = [(pk, 9, _at(pk)) for pk in range(1, 251)]
-    assert batch_heads(many) == [1, 101, 201]  # at most 100 items a batch
+    many = [(pk, 9, _at(pk)) for pk in range(1, 451)]
+    assert batch_heads(many) == [1, 1 + BATCH_SIZE, 1 + 2 * BATCH_SIZE]  # at most BATCH_SIZE items a batch
     assert batch_heads([]) == []
 
 
