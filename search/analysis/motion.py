@@ -120,9 +120,15 @@ def motion_detect(current: np.ndarray, reference: np.ndarray, *, negative: np.nd
     if not changed:
         return Motion(mask=moving)  # a quiet frame: no regions to look for
 
-    # 16-bit labels where they fit: OpenCV's statistics pass over 32-bit labels costs 3x as much.
-    ltype = cv2.CV_16U if total < 65536 else cv2.CV_32S
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(moving, connectivity=8, ltype=ltype)
+    # Regions are looked for within the moving pixels' bounding box (the same regions, in a
+    # fraction of the pixels: OpenCV's labelling costs ~28 us over a whole work frame), with
+    # 16-bit labels where they fit (its statistics pass costs 3x as much over 32-bit labels).
+    bx, by, bw, bh = cv2.boundingRect(moving)
+    crop = moving[by : by + bh, bx : bx + bw]
+    ltype = cv2.CV_16U if bw * bh < 65536 else cv2.CV_32S
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(crop, connectivity=8, ltype=ltype)
+    stats[:, cv2.CC_STAT_LEFT] += bx
+    stats[:, cv2.CC_STAT_TOP] += by
     min_pixels = max(6, int(MIN_REGION_FRACTION * total))
     keep = np.zeros(count, dtype=bool)
     for i in range(1, count):
@@ -130,9 +136,9 @@ def motion_detect(current: np.ndarray, reference: np.ndarray, *, negative: np.nd
         if area < min_pixels:
             continue
         if negative is not None:
-            x, y, bw, bh = stats[i, :4]
-            region = labels[y : y + bh, x : x + bw] == i
-            inside = np.count_nonzero(negative[y : y + bh, x : x + bw] & region)
+            x, y, rw, rh = stats[i, :4]
+            region = labels[y - by : y - by + rh, x - bx : x - bx + rw] == i
+            inside = np.count_nonzero(negative[y : y + rh, x : x + rw] & region)
             if inside >= NEGATIVE_INSIDE * area:
                 continue
         keep[i] = True
@@ -140,8 +146,10 @@ def motion_detect(current: np.ndarray, reference: np.ndarray, *, negative: np.nd
     if len(kept) == count - 1:
         mask = moving  # every region kept: the mask is the moving pixels as they are
     else:
-        mask = np.where(keep, np.uint8(255), np.uint8(0))[labels]
-    kept.sort(key=lambda i: -stats[i, cv2.CC_STAT_AREA])
+        mask = np.zeros((h, w), np.uint8)
+        mask[by : by + bh, bx : bx + bw] = np.where(keep, np.uint8(255), np.uint8(0))[labels]
+    # Largest first; equal areas by position (the labels' numbering depends on the labelling's scan).
+    kept.sort(key=lambda i: (-stats[i, cv2.CC_STAT_AREA], stats[i, cv2.CC_STAT_TOP], stats[i, cv2.CC_STAT_LEFT]))
     boxes = [
         {
             "x": round(float(stats[i, 0]) / w, 4),
