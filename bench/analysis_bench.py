@@ -325,13 +325,17 @@ def main() -> None:
         line("item by item: content_analyze, wall", n / wall)
         line("  the same, CPU time of this process", n / cpu)
         line("  of which pixel work", None, 1000 * item_spent["pixels"] / n)
+
+    def rounds_lines(what: str, walls: list[float], paired: list[float]) -> None:
+        print(f"{what} rounds, wall / decode: " + ", ".join(f"{n / wall / decode:.2f}" for wall in walls))
+        print(
+            f"{what} rounds, wall / the decode passes beside each: "
+            + ", ".join(f"{r:.2f}" for r in paired)
+            + f"; median {statistics.median(paired):.2f} (goal >= 0.40)"
+        )
+
     print(f"anchor passes: {decode_before:.1f} before, {decode_after:.1f} after the analysis (the faster is used)")
-    print("analysis rounds, wall / decode: " + ", ".join(f"{n / r[0] / decode:.2f}" for r in task_rounds))
-    print(
-        "analysis rounds, wall / the decode passes beside each: "
-        + ", ".join(f"{r:.2f}" for r in task_paired)
-        + f"; median {statistics.median(task_paired):.2f}"
-    )
+    rounds_lines("analysis", [r[0] for r in task_rounds], task_paired)
     print(f"ratio analysis (task) / decode = {n / task_wall / decode:.2f} (goal >= 0.40)")
     print(f"ratio analysis (task) CPU / decode = {n / task_cpu / decode:.2f}")
     print("pixel work, ms/frame: " + ", ".join(f"{k} {1000 * v / n:.2f}" for k, v in task_parts.items()))
@@ -346,12 +350,7 @@ def main() -> None:
         line("  the same, median round", n / statistics.median(r[0] for r in coalesced_rounds))
         line("  CPU time of the worker's processes (best round)", n / cpu)
         line("  of which the pool's parent process", None, 1000 * parent / n)
-        print("real worker rounds, wall / decode: " + ", ".join(f"{n / r[0] / decode:.2f}" for r in coalesced_rounds))
-        print(
-            "real worker rounds, wall / the decode passes beside each: "
-            + ", ".join(f"{r:.2f}" for r in worker_paired)
-            + f"; median {statistics.median(worker_paired):.2f} (goal >= 0.40)"
-        )
+        rounds_lines("real worker", [r[0] for r in coalesced_rounds], worker_paired)
         print(f"ratio real worker (coalesced) / decode = {n / wall / decode:.2f} (goal >= 0.40)")
     same_rounds = all(outcome(pks) == (items, events) for pks in round_ids[1:])
     print(f"the task's rounds' results: {'the same' if same_rounds else 'DIFFERENT'}")
