@@ -14,7 +14,7 @@ app.autodiscover_tasks()
 
 # Database connections live across tasks as they live across requests: Celery's Django fixup
 # closes them before and after every task unless told to reuse them (settings'
-# CELERY_DB_REUSE_MAX), which costs each task a new PostgreSQL connection (~3-5 ms of backend
+# CELERY_DB_REUSE_MAX), which costs each task a new PostgreSQL connection (2-3 ms of backend
 # start-up and set-up, more than a whole message of a chain's backlog). Instead, as Django does
 # around each request, a task drops a connection that is past CONN_MAX_AGE or broken, and the
 # health check (CONN_HEALTH_CHECKS) tries it before its first query: a worker outlives a database

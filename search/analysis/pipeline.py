@@ -184,7 +184,7 @@ class _History:
     def references(self, content: Content) -> tuple[Content | None, Content | None]:
         """(the latest quiet item usable as background, the immediately previous item)."""
         # The rows are newest first: those captured before the item are a tail, found by bisection
-        # (a batch of 100 asks for each of its items).
+        # (a batch asks for each of its items).
         start = len(self.rows) - bisect_left(self._ascending, content.captured_at)
         recent = self.rows[start : start + REFERENCE_LOOKBACK]
         if len(recent) < REFERENCE_LOOKBACK and self.cut:
