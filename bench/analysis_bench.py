@@ -22,6 +22,8 @@ Rounds (``--rounds``, default 3): the task in-process and the coalesced worker e
 cameras of the same frames, one after the other. The best round is compared with the anchor,
 which is itself the best of its passes (on this shared VM a single pass swings by a third); every
 round's ratio and the median are printed beside it, and every round's results must be the same.
+Each round is also compared with the faster of two decode passes taken right before and after it
+("paired": the same minute of the VM), and the median of those is printed.
 
 For comparison the same frames of a second camera go through ``content_analyze`` one item at a
 time (the item-by-item path: the admin's re-analyse, and what the task did before batching), and
@@ -262,7 +264,7 @@ def main() -> None:
         analyze_content(pk)
     skip_ms = 1000 * (time.perf_counter() - skip_start) / 50
 
-    worker_results: dict[str, tuple[float, float, float]] = {}
+    worker_results: dict[str, tuple[float, float, float, float]] = {}
     if args.worker:
         worker_results = through_worker(worker_ids, data_dir, pool=args.worker_pool, decode_rate=decode_rate)
     coalesced_rounds = [worker_results.pop(name) for name in coalesced_cameras if name in worker_results]
