@@ -104,20 +104,23 @@ def _histogram(names: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     return counts.astype(np.float64)
 
 
+def _as_image(pixels_bgr: np.ndarray) -> np.ndarray:
+    """(N, 3) pixels as an (N, 1, 3) image; an (H, W, 3) image as it is (contiguous, for OpenCV)."""
+    return np.ascontiguousarray(pixels_bgr if pixels_bgr.ndim == 3 else pixels_bgr.reshape(-1, 1, 3))
+
+
 def colour_indices(pixels_bgr: np.ndarray) -> np.ndarray:
     """Index into ``COLORS`` of each pixel of an (N, 3) or (H, W, 3) BGR uint8 array (flattened)."""
     if not pixels_bgr.size:
         return np.zeros(0, np.uint8)
-    image = pixels_bgr if pixels_bgr.ndim == 3 else pixels_bgr.reshape(-1, 1, 3)
-    return _names(np.ascontiguousarray(image)).reshape(-1)
+    return _names(_as_image(pixels_bgr)).reshape(-1)
 
 
 def colour_histogram(pixels_bgr: np.ndarray) -> np.ndarray:
     """Share of each of the thirteen colours among the pixels (sums to 1, zeros if none)."""
     if not pixels_bgr.size:
         return np.zeros(len(COLORS))
-    image = pixels_bgr if pixels_bgr.ndim == 3 else pixels_bgr.reshape(-1, 1, 3)
-    hist = _histogram(_names(np.ascontiguousarray(image)))
+    hist = _histogram(_names(_as_image(pixels_bgr)))
     return hist / hist.sum() if hist.sum() else hist
 
 
