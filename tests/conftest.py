@@ -67,6 +67,18 @@ def _isolated_cache_and_eager_tasks(settings):
 
 
 @pytest.fixture
+def postgresql():
+    """Skips the test unless it runs on PostgreSQL (the project's backend, health checks on). List
+    it before fixtures that start servers, so a skipped test starts none."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (DATABASE_URL=postgres://…)")
+    assert connection.settings_dict["ENGINE"] == "config.postgresql"
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"]
+
+
+@pytest.fixture
 def throttle_clock(monkeypatch):
     """Rate-limit tests count their requests in one fixed window: the throttle's clock is pinned
     30 s into a minute, so a minute boundary passing between two requests cannot split them."""

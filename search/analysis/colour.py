@@ -131,7 +131,7 @@ def colour_labels(frame: np.ndarray, mask: np.ndarray) -> list[str]:
     region = mask[y : y + h, x : x + w]
     if cv2.countNonZero(region) < MIN_PIXELS:
         return []
-    hist = _histogram(_names(np.ascontiguousarray(frame[y : y + h, x : x + w])), np.ascontiguousarray(region))
+    hist = _histogram(_names(_as_image(frame[y : y + h, x : x + w])), np.ascontiguousarray(region))
     hist /= hist.sum()
     order = np.argsort(hist)[::-1]
     labels = [f"_color_{COLORS[order[0]]}"]

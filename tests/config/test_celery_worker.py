@@ -53,12 +53,9 @@ def test_a_worker_keeps_its_database_connection_between_tasks(celery_worker, red
     assert all(len(conns) == 1 for conns in by_thread.values()), runs
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_worker_replaces_a_broken_database_connection_before_its_next_task(celery_worker, redis_url):
+def test_a_worker_replaces_a_broken_database_connection_before_its_next_task(postgresql, celery_worker, redis_url):
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: terminates the worker's backends")
     before = {conn for _, conn in _run_one_by_one(redis_url, "connections", 8)}
     with connection.cursor() as cursor:  # as a database restart would
         for pid in before:

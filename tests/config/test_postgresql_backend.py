@@ -11,14 +11,6 @@ from django.db import connection
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL only (DATABASE_URL=postgres://…)")
-    assert connection.settings_dict["ENGINE"] == "config.postgresql"
-    assert connection.settings_dict["CONN_HEALTH_CHECKS"]
-
-
 def _terminate_from_elsewhere(pid: int) -> None:
     import psycopg
 
