@@ -1,5 +1,6 @@
 """Request ids and one log line per request; JSON errors for exceptions outside DRF under /api/;
-503 instead of 500 everywhere when a backing service is unreachable."""
+503 instead of 500 everywhere when a backing service is unreachable; DRF responses released
+from their reference cycles once rendered."""
 
 from __future__ import annotations
 
@@ -53,6 +54,36 @@ class RequestLogMiddleware:
             return response
         finally:
             request_id_var.reset(token)
+
+
+def release_rendered_response(response) -> None:
+    """Break the reference cycles DRF leaves around a rendered ``Response``.
+
+    DRF keeps ``response.renderer_context["response"] = response`` and ``view.response``, so every
+    API answer (its ``data``: a search page is ~1,000 dicts and lists) could only be freed by the
+    cyclic garbage collector, whose collections then walked it, in the middle of later requests:
+    ~0.6 ms of CPU per search on the development VM, 12 % of it. Once the body is bytes, neither
+    reference is needed; ``response.data`` stays for whoever holds the response (tests do).
+    """
+    context = getattr(response, "renderer_context", None)
+    if not context or not getattr(response, "is_rendered", False):
+        return
+    view = context.get("view")
+    if view is not None and view.__dict__.get("response") is response:
+        del view.response
+    response.renderer_context = None
+
+
+class ReleaseRenderedResponseMiddleware:
+    """See ``release_rendered_response`` (Django renders a response before middleware sees it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        release_rendered_response(response)
+        return response
 
 
 class ApiErrorMiddleware:

@@ -112,3 +112,43 @@ def test_camera_list_is_the_owners_cameras_by_name(user, django_assert_num_queri
     assert [c.name for c in cameras] == ["alpha", "mid", "zeta"]
     assert all(c.owner_id == user.pk for c in cameras)
     assert cameras[0].attribution == {} and cameras[0].tags == []
+
+
+def _freed_with_gc_off(path: str, token: str) -> bool:
+    """Whether the answer to ``GET path``, served as a WSGI server serves it, is freed as soon as
+    the server drops it, with the cyclic garbage collector off (as between its runs in a worker).
+
+    Through the test client's handler (a WSGI handler that keeps the test database open), not
+    the client: that ties each response to itself (``response.json``)."""
+    import gc
+    import weakref
+
+    from django.test import RequestFactory
+    from django.test.client import ClientHandler
+
+    environ = RequestFactory().get(path, HTTP_AUTHORIZATION=f"token {token}").environ
+    gc.collect()
+    gc.disable()
+    try:
+        response = ClientHandler()(environ)
+        assert response.status_code == 200 and response.content.startswith((b"[", b"{"))
+        gone = weakref.ref(response)
+        del response
+        return gone() is None
+    finally:
+        gc.enable()
+
+
+def test_an_api_answer_is_freed_without_waiting_for_the_garbage_collector(user, token):
+    """DRF ties a response to itself and to its view; left so, every answer (a search page is
+    ~1,000 dicts and lists) waits for the cyclic collector, which walks it during later requests."""
+    Camera.objects.create(owner=user, name="front")
+    assert _freed_with_gc_off("/api/users/me/cameras", token)
+
+
+def test_a_released_answer_still_reads_as_data_and_json(api, user):
+    Camera.objects.create(owner=user, name="front")
+    response = api.get("/api/users/me/cameras")
+    assert response.data[0]["name"] == "front"
+    assert response.json()[0]["name"] == "front"
+    assert response.renderer_context is None
