@@ -2,8 +2,9 @@
 
 A partner sends only what the reference lists; the rest takes the value the flow implies:
 ``response_type=code`` on authorize, ``grant_type`` from what was sent, ``redirect_uri`` from the
-grant. Scopes may be comma separated. The token answer is form-encoded unless the request says
-``Accept: application/json``.
+grant. Scopes may be comma separated. The token request's parameters may come form-encoded (as
+the reference's examples send them), in the query string, or as a JSON object body. The token answer
+is form-encoded unless the request says ``Accept: application/json``.
 """
 
 from __future__ import annotations
@@ -54,13 +55,41 @@ class CamioAuthorizationView(AuthorizationView):
         return super().dispatch(request, *args, **kwargs)
 
 
+def _json_body_params(body: bytes) -> QueryDict:
+    """A token request's JSON body (``{"client_id": "…", "code": "…", …}``) as form parameters.
+
+    Many OAuth clients send JSON to the token endpoint. Values must be strings (numbers are taken
+    as their text); anything else is a ValueError with the message for the 400.
+    """
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        raise ValueError("The body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError("The body must be a JSON object of the token request's parameters")
+    params = QueryDict(mutable=True)
+    for key, value in data.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError(f"{key} must be a string")
+        params[key] = str(value)
+    return params
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(sensitive_post_parameters("client_secret", "code", "refresh_token"), name="dispatch")
 class CamioTokenView(TokenView):
     """``POST /api/login/oauth/access_token``: code (or refresh token) for an access token."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        params = request.POST.copy()
+        if request.content_type == "application/json":
+            try:
+                params = _json_body_params(request.body)
+            except ValueError as exc:
+                return json_error(400, str(exc), error="invalid_request")
+        else:
+            params = request.POST.copy()
         # The reference lists these as URL parameters: accept them from the query string too.
         for key, value in request.GET.items():
             if key != "access_token":

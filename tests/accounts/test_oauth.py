@@ -87,6 +87,38 @@ def test_parameters_in_the_query_string_are_accepted(browser, partner_app):
     assert response.status_code == 200, response.content
 
 
+def test_token_request_as_a_json_body(browser, partner_app):
+    app, secret = partner_app
+    redirect = authorize(browser, app, redirect_uri=REDIRECT)
+    params = {"client_id": app.client_id, "client_secret": secret, "code": redirect["code"]}
+    response = Client().post(
+        "/api/login/oauth/access_token", params, content_type="application/json", HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 200, response.content
+    token = response.json()["access_token"]
+    assert Client().get("/api/users/me/cameras", HTTP_AUTHORIZATION=f"token {token}").status_code == 200
+    # The code was used: the same JSON again is the flow's own error, as JSON.
+    again = Client().post("/api/login/oauth/access_token", params, content_type="application/json")
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"client_id": {"a": 1}}', "client_id must be a string"),
+        ('{"code": true}', "code must be a string"),
+    ],
+)
+def test_a_malformed_json_token_request_is_a_clear_400(partner_app, body, message):
+    response = Client().post("/api/login/oauth/access_token", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert message in response.json()["message"]
+    assert response.json()["error"] == "invalid_request"
+
+
 def test_comma_separated_scope(browser, partner_app):
     app, _ = partner_app
     redirect = authorize(browser, app, scope="user,")
