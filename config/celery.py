@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -28,3 +28,11 @@ def _database_connections_between_tasks(sender=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_process_init.connect
+def _freeze_startup_heap(**kwargs) -> None:
+    # Each pool process, once it has loaded the tasks (see config.startup).
+    from config.startup import freeze_startup_heap
+
+    freeze_startup_heap()
