@@ -57,6 +57,10 @@ from uploads.models import Content
 SHORT_TOKEN_LENGTH = 12
 # The owner's events page (``search_run``), compiled once per shape of its filter.
 _EVENT_PAGE = ShapedValuesQuery(max_shapes=512)
+# A view-token search's events page and its items, compiled once per Camio (its slice is constant
+# SQL) and shape of the viewer's own filter.
+_CAMIO_EVENT_PAGE = ShapedValuesQuery(max_shapes=1024)
+_CAMIO_IMAGES = ShapedValuesQuery(max_shapes=1024)
 
 
 @dataclass(frozen=True)
@@ -563,7 +567,7 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         # read (an out-of-slice label must not hide it: that would tell the viewer it is there).
         # (``Q() | x`` is ``x``: with no label excluded there is nothing to relax.)
         q, excluded_q = flt.q()
-        events_q = scope_q & q & (excluded_q if whole_q is None or not excluded else (excluded_q | ~whole_q))
+        events_q = _searched_events_q(scope_q, whole_q, q, excluded_q, relax_excluded=bool(excluded))
         return _cursor(Event.objects.filter(events_q), "earliest_date", params.sort, date)
 
     if params.event:
@@ -610,8 +614,17 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         def display() -> QuerySet:
             return _for_display(events(), whole=whole_q)
 
-        head = None
-        if not auth.via_view_tokens:
+        if auth.via_view_tokens:
+            head = _camio_page_head(
+                auth,
+                flt,
+                kind=params.content_type,
+                relax_excluded=bool(excluded),
+                sort=params.sort,
+                n=params.num_results,
+                date=date,
+            )
+        else:
             head = _owner_page_head(auth.owners[0], flt, sort=params.sort, n=params.num_results, date=date)
         rows, page.more_results, next_date = _page(display, "earliest_date", params.sort, params.num_results, head=head)
         page.rows = rows
@@ -629,6 +642,7 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     page.images = _bucket_images(
         [e["id"] for e in page.rows],
         content_q=content_q,
+        scope_key=_camios_key(auth) if auth.via_view_tokens else None,
         item_camio=_item_camio(auth) if auth.via_view_tokens else None,
         kind=params.content_type,
         boxes=params.fetch_motion_boxes,
@@ -711,6 +725,51 @@ def _owner_page_head(owner_id: int, flt: _EventFilter, *, sort: str, n: int, dat
 
     shape = (sort, n, date is not None, flt.shape)
     return _EVENT_PAGE.rows(router.db_for_read(Event), shape=shape, values=values, build=build)
+
+
+def _searched_events_q(scope_q: Q, whole_q: Q | None, q: Q, excluded_q: Q, *, relax_excluded: bool) -> Q:
+    """The events a search reads: its scope, its filter, and the excluded labels' filter, which an
+    event a Camio cuts escapes here (its in-slice items' labels are checked after the read: an
+    out-of-slice label must not hide it, as that would tell the viewer it is there).
+    (``Q() | x`` is ``x``: with no label excluded there is nothing to relax.)"""
+    if whole_q is None or not relax_excluded:
+        return scope_q & q & excluded_q
+    return scope_q & q & (excluded_q | ~whole_q)
+
+
+def _camios_key(auth: SearchAuth) -> tuple:
+    """What makes a view-token search's slice SQL: each Camio and its stored query."""
+    return tuple((camio.pk, camio.owner_id, json.dumps(camio.query, sort_keys=True)) for camio in auth.camios)
+
+
+def _camio_page_head(
+    auth: SearchAuth, flt: _EventFilter, *, kind: str, relax_excluded: bool, sort: str, n: int, date: datetime | None
+) -> list:
+    """A view-token search's ``_owner_page_head``: the first ``n + 1`` rows of its events page.
+
+    The Camios' slices (``_scope_event_q``, ``_whole_q``) are constants of the SQL, compiled once
+    per Camio and shape of the viewer's filter: building and compiling them through the ORM cost
+    more CPU than anything else in such a search. The same query as ``search_run``'s ORM read.
+    """
+    values: list = list(flt.values)
+    count = len(values)
+    if date is not None:
+        lookup, bound = _cursor_bound("earliest_date", sort, date)
+        values.append(bound)
+
+    def build(vals: Sequence) -> QuerySet:
+        q, excluded_q = flt.q(vals[:count])
+        whole_q = _whole_q(auth)
+        events_q = _searched_events_q(
+            _scope_event_q(auth, kind=kind), whole_q, q, excluded_q, relax_excluded=relax_excluded
+        )
+        qs = Event.objects.filter(events_q)
+        if date is not None:
+            qs = qs.filter(**{lookup: vals[-1]})
+        return _for_display(qs, whole=whole_q).order_by(*_page_order("earliest_date", sort))[: n + 1]
+
+    shape = (_camios_key(auth), kind, relax_excluded, sort, n, date is not None, flt.shape)
+    return _CAMIO_EVENT_PAGE.rows(router.db_for_read(Event), shape=shape, values=values, build=build)
 
 
 def _summarize_cut_events(page: SearchPage, *, min_level: int, required: list[str], excluded: list[str]) -> None:
@@ -887,6 +946,7 @@ def _bucket_images(
     *,
     content_q: Q | None,
     kind: str,
+    scope_key: tuple | None = None,
     item_camio: int | Expression | None = None,
     boxes: bool = False,
     files: bool = False,
@@ -895,7 +955,8 @@ def _bucket_images(
 
     Only what the answer shows is read (``files``: what thumbnails need; ``boxes``: motion boxes),
     as tuples, with the JSON lists decoded in one call per column. ``item_camio`` (Camio searches)
-    reads each item's Camio as ``camio_id``.
+    reads each item's Camio as ``camio_id``. ``scope_key`` (``_camios_key``) names what
+    ``content_q`` and ``item_camio`` stand for: the query is then compiled once per Camio and shape.
     """
     if not event_ids:
         return {}
@@ -906,15 +967,22 @@ def _bucket_images(
         rows = _image_rows_sql(event_ids, kind=kind, columns=columns)
     else:
         # A Camio's slice is a Q (cameras, dates, label subqueries): the ORM builds it.
-        qs = Content.objects.filter(content_q, analysis__event_id__in=event_ids, kind=kind)
-        if read_camio:
-            qs = qs.annotate(item_camio=item_camio)
-        rows = list(
-            qs.order_by("captured_at", "id").values_list(
+        def build(vals: Sequence) -> QuerySet:
+            qs = Content.objects.filter(content_q, analysis__event_id__in=vals[:-1], kind=vals[-1])
+            if read_camio:
+                qs = qs.annotate(item_camio=item_camio)
+            return qs.order_by("captured_at", "id").values_list(
                 *(_read_as_text(c) for c in columns),
                 *(("item_camio",) if read_camio else ()),
             )
-        )
+
+        if scope_key is None:
+            rows = list(build([*event_ids, kind]))
+        else:
+            shape = (scope_key, len(event_ids), columns, read_camio)
+            found = _CAMIO_IMAGES.rows(router.db_for_read(Content), shape=shape, values=[*event_ids, kind], build=build)
+            # Compiled, rows come as dicts in the columns' order; else as the ORM's tuples.
+            rows = [tuple(row.values()) if isinstance(row, dict) else row for row in found]
         if read_camio:
             camios = [row[-1] for row in rows]
             rows = [row[:-1] for row in rows]

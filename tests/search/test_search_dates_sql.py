@@ -1,4 +1,4 @@
-"""Dates the database writes as text (``CamioDate``) and the owner's page compiled once per shape."""
+"""Dates the database writes as text (``CamioDate``); the owner's and view-token pages compiled once per shape."""
 
 from __future__ import annotations
 
@@ -78,3 +78,38 @@ def test_searches_of_one_shape_each_get_their_own_values(api, other_api, user, o
     assert [b["bucket_id"] for b in before] == [mine["a"].public_id]
     after = api.get("/api/search", {"date": "2026-11-20T12:00:30.000-0000", "sort": "asc"}).json()
     assert [b["bucket_id"] for b in after["result"]["buckets"]] == [mine["b"].public_id]
+
+
+def test_view_token_pages_are_compiled_per_camio_and_keep_each_viewers_values(anon, user, other_user):
+    """A Camio's slice is compiled into its SQL once; another Camio of the same shape (or the same
+    Camio with its query changed) gets its own, and the viewer's filter and cursor are values."""
+    from search import selectors
+    from search.models import Camio
+
+    query = {"cameras": ["a"], "labels": [], "events": [], "start_date": None, "end_date": None, "sort": "desc"}
+    mine_a = [event(camera(user, "a"), T0 + timedelta(minutes=i), labels=["x" if i else "y"]) for i in range(2)]
+    mine_b = event(camera(user, "b"), T0, labels=["x"])
+    theirs = event(camera(other_user, "a"), T0, labels=["x"])
+    camio = Camio.objects.create(owner=user, name="a", query=query)
+    other = Camio.objects.create(owner=other_user, name="a", query=query)
+
+    def ids(token: str, **params) -> list[str]:
+        body = anon.get("/api/search", {"view_tokens": token, **params}).json()
+        return [b["bucket_id"] for b in body["result"]["buckets"]]
+
+    for _ in range(2):  # the second round runs the kept SQL
+        assert ids(camio.view_token) == [mine_a[1].public_id, mine_a[0].public_id]
+        assert ids(camio.view_token, labels="x") == [mine_a[1].public_id]
+        assert ids(camio.view_token, labels="y") == [mine_a[0].public_id]
+        assert ids(camio.view_token, date="2026-11-20T12:00:30.000-0000") == [mine_a[0].public_id]
+        assert ids(camio.view_token, date="2026-11-20T12:00:30.000-0000", sort="asc") == [mine_a[1].public_id]
+        assert ids(other.view_token) == [theirs.public_id]
+        assert ids(other.view_token, labels="y") == []
+    camio.query = {**query, "cameras": ["b"]}
+    camio.save()
+    assert ids(camio.view_token) == [mine_b.public_id]
+    assert ids(camio.view_token, labels="x") == [mine_b.public_id]
+    # Each of these was compiled, not left to the ORM.
+    for kept in (selectors._CAMIO_EVENT_PAGE, selectors._CAMIO_IMAGES):
+        compiled = list(kept._compiled.values())
+        assert compiled and all(c is not None for c in compiled)
