@@ -424,19 +424,31 @@ class _Cam:
     owner_id: int
 
 
-def _cameras(auth: SearchAuth) -> list[_Cam]:
-    """The searched owners' cameras, by name (hand-written: the ORM costs more than the query)."""
-    camera, qn = Camera._meta, connection.ops.quote_name
+def _cameras(auth: SearchAuth, *, with_zones: bool = False) -> tuple[list[_Cam], list[str]]:
+    """The searched owners' cameras by name, and (``with_zones``: what ``text`` resolves words to)
+    the names of their zones, in one query (hand-written: the ORM costs more than the query)."""
+    camera, zone, qn = Camera._meta, Zone._meta, connection.ops.quote_name
     owner_column = qn(camera.get_field("owner").column)
+    name_column = qn(camera.get_field("name").column)
     placeholders = ", ".join(["%s"] * len(auth.owners))
     sql = (
-        f"SELECT {qn(camera.pk.column)}, {qn(camera.get_field('name').column)}, {owner_column} "  # noqa: S608
-        f"FROM {qn(camera.db_table)} WHERE {owner_column} IN ({placeholders}) "
-        f"ORDER BY {qn(camera.get_field('name').column)}"
+        f"SELECT 0, {qn(camera.pk.column)}, {name_column}, {owner_column} "  # noqa: S608
+        f"FROM {qn(camera.db_table)} WHERE {owner_column} IN ({placeholders})"
     )
+    params = list(auth.owners)
+    if with_zones:
+        sql += (
+            f" UNION ALL SELECT DISTINCT 1, 0, z.{qn(zone.get_field('name').column)}, 0 "  # noqa: S608
+            f"FROM {qn(zone.db_table)} z JOIN {qn(camera.db_table)} c "
+            f"ON c.{qn(camera.pk.column)} = z.{qn(zone.get_field('camera').column)} "
+            f"WHERE c.{owner_column} IN ({placeholders})"
+        )
+        params += auth.owners
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(auth.owners))
-        return [_Cam(*row) for row in cursor.fetchall()]
+        cursor.execute(sql + " ORDER BY 1, 3", params)
+        rows = cursor.fetchall()
+    cameras = [_Cam(pk, name, owner_id) for kind, pk, name, owner_id in rows if kind == 0]
+    return cameras, [name for kind, _, name, _ in rows if kind == 1]
 
 
 def _camera_shared(cam: _Cam, auth: SearchAuth) -> bool:
@@ -467,13 +479,12 @@ def _resolve_sources(names: list[str], cameras: list[_Cam], auth: SearchAuth, *,
     return ids
 
 
-def _parse_text(text: str, cameras: list[_Cam], auth: SearchAuth, now: datetime) -> ParsedQuery:
-    zones = Zone.objects.filter(camera__owner_id__in=auth.owners).values_list("name", flat=True).distinct().order_by()
+def _parse_text(text: str, cameras: list[_Cam], zones: list[str], auth: SearchAuth, now: datetime) -> ParsedQuery:
     try:
         # A viewer's words resolve only to shared cameras: another camera's name is just a label
         # (finding nothing), so text can neither widen a Camio nor probe the owner's camera names.
         names = [c.name for c in cameras if not auth.via_view_tokens or _camera_shared(c, auth)]
-        return parse_query(text, cameras=names, zones=list(zones), now=now)
+        return parse_query(text, cameras=names, zones=zones, now=now)
     except QueryError as exc:
         raise BadRequest(f"text: {exc}") from None
 
@@ -507,15 +518,16 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     lower: datetime | None = None
     upper: datetime | None = None
     parsed_json = None
-    cameras: list[_Cam] | None = None
+    cameras: list[_Cam] = []
+    zones: list[str] = []
     if params.sources or params.text:
-        cameras = _cameras(auth)
+        cameras, zones = _cameras(auth, with_zones=bool(params.text))
     if params.sources:
         flt.add("cameras", *_resolve_sources(params.sources, cameras, auth, what="sources"))
     required = list(params.labels)
     excluded: list[str] = []
     if params.text:
-        parsed = _parse_text(params.text, cameras, auth, now)
+        parsed = _parse_text(params.text, cameras, zones, auth, now)
         parsed_json = parsed.as_json()
         if parsed.sources:
             flt.add("cameras", *_resolve_sources(parsed.sources, cameras, auth, what="text"))
@@ -1040,7 +1052,7 @@ def _search_timeline(*, q: Q, content_q: Q | None, auth: SearchAuth, params, dat
     step = timedelta(seconds=1 if unit == "second" else 3600)
     n, desc = params.num_results, params.sort == "desc"
     page = SearchPage(bucket_type=unit, date=date)
-    camera_ids = [c.pk for c in _cameras(auth)]
+    camera_ids = [c.pk for c in _cameras(auth)[0]]
     items = Content.objects.filter(
         camera_id__in=camera_ids,
         kind=params.content_type,

@@ -227,6 +227,20 @@ def test_text_resolves_cameras_zones_labels_and_echoes_the_parse(api, user):
     assert parsed["labels"] == ["people", "approaching", "_color_blue"]
 
 
+def test_text_zones_are_the_searched_owners_own_each_named_once(api, user, other_user):
+    from cameras.models import Zone
+
+    square = [[[0, 0], [1, 0], [1, 1]]]
+    front, gate = camera(user, "front"), camera(user, "gate")
+    for cam in (front, gate):
+        Zone.objects.create(camera=cam, name="mailbox", polygons=square)
+    Zone.objects.create(camera=camera(other_user, "yard"), name="driveway", polygons=square)
+    parsed = search(api, text="mailbox driveway")["query"]["parsed"]
+    # Another account's zone (and camera) is only a word: a label.
+    assert parsed["zones"] == ["mailbox"] and parsed["sources"] == []
+    assert "driveway" in parsed["labels"]
+
+
 def test_text_not_excludes_labels_and_cameras(api, user):
     front, gate = camera(user, "front"), camera(user, "gate")
     street = event(front, T0, labels=["people", "street"])
@@ -444,8 +458,8 @@ def test_query_count_is_fixed_whatever_the_page_size(api, user):
     assert counts == [3, 3, 3]
     with CaptureQueriesContext(connection) as ctx:
         search(api, sources="front", text="people")
-    # + the owner's cameras and zone names for resolving words
-    assert len(ctx.captured_queries) == 5
+    # + the owner's cameras and zone names for resolving words, in one query
+    assert len(ctx.captured_queries) == 4
 
 
 def test_unknown_user_token_in_camio_path_is_404(api):
