@@ -16,7 +16,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from config.api.throttling import cache_redis_client, throttle_window, token_throttle_ident, window_hit_queue
+from config.api.throttling import cache_redis_client, throttle_window, token_throttle_ident, window_hit_and_get
 from config.api.token_cache import token_cache_backend, token_entry_dumps, token_entry_key, token_entry_loads
 from config.precompiled import RowConverters, column_converters, row_convert
 
@@ -140,12 +140,8 @@ def access_token_for_request(request: Request, *, checksum: str) -> AbstractAcce
         return access_token_get(checksum=checksum)
     window = throttle_window(token_throttle_ident(checksum))
     entry_key = token_entry_key(backend, checksum)
-    client = cache_redis_client(backend)
-    pipe = client.pipeline(transaction=False)
-    pipe.get(entry_key)
-    window_hit_queue(pipe, backend, window.key, window.timeout)
-    raw, count, _ = pipe.execute()
-    request.throttle_hit = (window.key, int(count))
+    count, raw = window_hit_and_get(backend, window.key, window.timeout, full_key=entry_key)
+    request.throttle_hit = (window.key, count)
 
     alias = router.db_for_read(get_access_token_model())
     query = _token_query(alias)
@@ -159,7 +155,7 @@ def access_token_for_request(request: Request, *, checksum: str) -> AbstractAcce
         ttl = min(settings.API_TOKEN_CACHE_SECONDS, lifetime)
         if raw is None and ttl > 0:
             # NX: a tombstone written meanwhile (the token changed) wins over this older read.
-            client.set(entry_key, token_entry_dumps(backend, values), ex=ttl, nx=True)
+            cache_redis_client(backend).set(entry_key, token_entry_dumps(backend, values), ex=ttl, nx=True)
         return token
     return query.instances(alias, values)
 

@@ -2,8 +2,8 @@
 before the view's own work.
 
 Every API request has to know its token and user. Looking them up in PostgreSQL costs a round
-trip per request, and on Redis the throttle already makes one, so the token entry rides in the
-throttle's pipeline (``config.api.authentication``). What keeps the cache honest:
+trip per request, and on Redis the throttle already makes one, so the token entry comes back with
+the throttle's count, in one command (``config.api.authentication``). What keeps the cache honest:
 
 - An entry holds the token's id, checksum and expiry and its user's row, as the lookup query
   returns them. Expiry is checked on every request from the entry, so a token still expires at

@@ -153,3 +153,31 @@ def test_the_cache_can_be_turned_off(on_redis, anon, token, django_assert_num_qu
     assert _get(anon, token) == 200
     with django_assert_num_queries(2):
         assert _get(anon, token) == 200
+
+
+def test_a_cached_token_and_its_throttle_count_cost_one_redis_command(on_redis, anon, token, monkeypatch):
+    from redis.connection import AbstractConnection
+
+    sent: list = []
+    original = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    assert _get(anon, token) == 200  # read from the database, then cached
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    assert _get(anon, token) == 200
+    # One command (a pipeline would pack several into one send): the token's entry and the hit.
+    packed = b"".join(b"".join(part) if isinstance(part, list | tuple) else part for part in sent)
+    assert packed.startswith(b"*") and packed.count(b"\r\n*") == 0, packed
+    assert b"EVALSHA" in packed.upper()
+
+
+def test_the_one_command_survives_redis_forgetting_its_script(on_redis, anon, token, redis_url):
+    import redis
+
+    assert _get(anon, token) == 200
+    redis.Redis.from_url(redis_url).script_flush()  # as a Redis restart does
+    assert _get(anon, token) == 200
+    assert _get(anon, token) == 200
