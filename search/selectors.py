@@ -554,6 +554,8 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     if params.event_as_date:
         date = _event_in_scope(params.event_as_date, scope_q, "earliest_date", what="event_as_date")["earliest_date"]
     content_q = _scope_content_q(auth)
+    # What the Camios' slices are (their SQL is compiled once per Camio): None for the owner's own.
+    scope_key = _camios_key(auth) if auth.via_view_tokens else None
 
     if params.object_type in ("seconds", "hours"):
         # Timelines count items by their event's labels and level (the Camio's own rule for items).
@@ -629,6 +631,7 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         if auth.via_view_tokens:
             head = _camio_page_head(
                 auth,
+                scope_key,
                 flt,
                 kind=params.content_type,
                 relax_excluded=bool(excluded),
@@ -654,7 +657,7 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     page.images = _bucket_images(
         [e["id"] for e in page.rows],
         content_q=content_q,
-        scope_key=_camios_key(auth) if auth.via_view_tokens else None,
+        scope_key=scope_key,
         item_camio=_item_camio(auth) if auth.via_view_tokens else None,
         kind=params.content_type,
         boxes=params.fetch_motion_boxes,
@@ -755,13 +758,22 @@ def _camios_key(auth: SearchAuth) -> tuple:
 
 
 def _camio_page_head(
-    auth: SearchAuth, flt: _EventFilter, *, kind: str, relax_excluded: bool, sort: str, n: int, date: datetime | None
+    auth: SearchAuth,
+    scope_key: tuple,
+    flt: _EventFilter,
+    *,
+    kind: str,
+    relax_excluded: bool,
+    sort: str,
+    n: int,
+    date: datetime | None,
 ) -> list:
     """A view-token search's ``_owner_page_head``: the first ``n + 1`` rows of its events page.
 
-    The Camios' slices (``_scope_event_q``, ``_whole_q``) are constants of the SQL, compiled once
-    per Camio and shape of the viewer's filter: building and compiling them through the ORM cost
-    more CPU than anything else in such a search. The same query as ``search_run``'s ORM read.
+    The Camios' slices (``_scope_event_q``, ``_whole_q``; ``scope_key`` names them, see
+    ``_camios_key``) are constants of the SQL, compiled once per Camio and shape of the viewer's
+    filter: building and compiling them through the ORM cost more CPU than anything else in such a
+    search. The same query as ``search_run``'s ORM read.
     """
     values: list = list(flt.values)
     count = len(values)
@@ -780,7 +792,7 @@ def _camio_page_head(
             qs = qs.filter(**{lookup: vals[-1]})
         return _for_display(qs, whole=whole_q).order_by(*_page_order("earliest_date", sort))[: n + 1]
 
-    shape = (_camios_key(auth), kind, relax_excluded, sort, n, date is not None, flt.shape)
+    shape = (scope_key, kind, relax_excluded, sort, n, date is not None, flt.shape)
     return _CAMIO_EVENT_PAGE.rows(router.db_for_read(Event), shape=shape, values=values, build=build)
 
 
