@@ -61,6 +61,9 @@ _EVENT_PAGE = ShapedValuesQuery(max_shapes=512)
 # SQL) and shape of the viewer's own filter.
 _CAMIO_EVENT_PAGE = ShapedValuesQuery(max_shapes=1024)
 _CAMIO_IMAGES = ShapedValuesQuery(max_shapes=1024)
+# Events read by public id (a search's ``event`` or ``event_as_date``) or by id (a similarity
+# page's), compiled once per scope (``_camios_key``; None: an owner's own) and shape.
+_EVENT_READS = ShapedValuesQuery(max_shapes=1024)
 
 
 @dataclass(frozen=True)
@@ -489,12 +492,41 @@ def _parse_text(text: str, cameras: list[_Cam], zones: list[str], auth: SearchAu
         raise BadRequest(f"text: {exc}") from None
 
 
-def _event_in_scope(public_id: str, scope_q: Q, *fields: str, what: str) -> dict:
-    """``fields`` of the event ``public_id`` inside the scope (a row, not a model); else 404."""
-    event = Event.objects.filter(scope_q, public_id=public_id).order_by().values("pk", *fields).first()
-    if event is None:
+def _event_in_scope(
+    public_id: str, auth: SearchAuth, scope_key: tuple | None, *fields: str, kind: str, what: str
+) -> dict:
+    """``fields`` of the event ``public_id`` inside the search's scope (a row, not a model); else 404."""
+    if scope_key is None:
+        values: list = [auth.owners[0], public_id]
+
+        def build(vals: Sequence) -> QuerySet:
+            return Event.objects.filter(owner_id=vals[0], public_id=vals[1]).order_by("pk").values("pk", *fields)[:1]
+
+    else:
+        values = [public_id]
+
+        def build(vals: Sequence) -> QuerySet:
+            scope_q = _scope_event_q(auth, kind=kind)
+            return Event.objects.filter(scope_q, public_id=vals[0]).order_by("pk").values("pk", *fields)[:1]
+
+    shape = ("event", scope_key, kind if scope_key is not None else None, fields)
+    found = _EVENT_READS.rows(router.db_for_read(Event), shape=shape, values=values, build=build)
+    if not found:
         raise NotFound(f"{what}: unknown event {public_id!r}")
-    return event
+    return found[0]
+
+
+def _events_for_display(ids: list[int], *, scope_key: tuple | None, whole_q: Q | None) -> list:
+    """The events ``ids`` as ``EventRow``s (``_for_display``), in no order."""
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return []
+
+    def build(vals: Sequence) -> QuerySet:
+        return _for_display(Event.objects.filter(pk__in=list(vals)), whole=whole_q).order_by()
+
+    shape = ("display", scope_key, len(ids))
+    return _EVENT_READS.rows(router.db_for_read(Event), shape=shape, values=ids, build=build)
 
 
 def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> SearchPage:
@@ -514,6 +546,8 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
 
     scope_q = _scope_event_q(auth, kind=params.content_type)
     whole_q = _whole_q(auth)
+    # What the Camios' slices are (their SQL is compiled once per Camio): None for the owner's own.
+    scope_key = _camios_key(auth) if auth.via_view_tokens else None
     flt = _EventFilter()
     lower: datetime | None = None
     upper: datetime | None = None
@@ -552,10 +586,10 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
 
     date = params.date
     if params.event_as_date:
-        date = _event_in_scope(params.event_as_date, scope_q, "earliest_date", what="event_as_date")["earliest_date"]
+        date = _event_in_scope(
+            params.event_as_date, auth, scope_key, "earliest_date", kind=params.content_type, what="event_as_date"
+        )["earliest_date"]
     content_q = _scope_content_q(auth)
-    # What the Camios' slices are (their SQL is compiled once per Camio): None for the owner's own.
-    scope_key = _camios_key(auth) if auth.via_view_tokens else None
 
     if params.object_type in ("seconds", "hours"):
         # Timelines count items by their event's labels and level (the Camio's own rule for items).
@@ -585,7 +619,9 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         return _cursor(Event.objects.filter(events_q), "earliest_date", params.sort, date)
 
     if params.event:
-        paragon = _event_in_scope(params.event, scope_q, "descriptor_f64", "labels", what="event")
+        paragon = _event_in_scope(
+            params.event, auth, scope_key, "descriptor_f64", "labels", kind=params.content_type, what="event"
+        )
         order = ("-earliest_date", "-pk") if params.sort == "desc" else ("earliest_date", "pk")
         # Descriptors as bytes (``Event.descriptor_f64``: one numpy.frombuffer for the window, no
         # JSON); the labels as text, decoded in one call for the window (``decode_json_texts``).
@@ -606,7 +642,7 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         # The window's two ends (for the dates considered) come with the page's rows: no date is
         # read for the hundreds of candidates in between.
         ends = [window[0][0], window[-1][0]] if window else []
-        shown = _for_display(Event.objects.filter(pk__in=[*page.scores, *ends]), whole=whole_q).order_by()
+        shown = _events_for_display([*page.scores, *ends], scope_key=scope_key, whole_q=whole_q)
         by_pk = {e["id"]: e for e in shown}
         page.rows = [by_pk[pk] for pk, _ in top if pk in by_pk]
         # (An end deleted meanwhile leaves its date unknown, as an empty window would.)
