@@ -169,9 +169,7 @@ class ShapedValuesQuery:
             return None  # a value used twice or not at all, or some other way than as a parameter
         return _CompiledValues(sql=sql, slots=slots, names=names, converters=column_converters(columns, connection))
 
-    def rows(
-        self, alias: str, *, shape: Hashable, values: Sequence[Any], build: Callable[[Sequence[Any]], QuerySet]
-    ) -> list[dict]:
+    def _compiled_for(self, alias: str, shape: Hashable, values: Sequence[Any], build) -> _CompiledValues | None:
         connection = connections[alias]
         key = (alias, connection.vendor, shape)
         compiled = self._compiled.get(key, _UNSEEN)  # one read: another thread may clear the dict
@@ -180,8 +178,9 @@ class ShapedValuesQuery:
             if len(self._compiled) >= self._max_shapes:
                 self._compiled.clear()
             self._compiled[key] = compiled
-        if compiled is None:
-            return list(build(values))
+        return compiled
+
+    def _params(self, compiled: _CompiledValues, values: Sequence[Any], connection) -> list[Any]:
         params = []
         for index, kind in compiled.slots:
             if index is None:
@@ -189,6 +188,27 @@ class ShapedValuesQuery:
                 continue
             value = _adapt(values[index], connection)
             params.append(value if type(value) is kind else kind(value))
+        return params
+
+    def sql(
+        self, alias: str, *, shape: Hashable, values: Sequence[Any], build: Callable[[Sequence[Any]], QuerySet]
+    ) -> tuple[str, list[Any]]:
+        """The SQL and parameters of ``build(values)``, compiled once per shape (for a caller that
+        runs it itself, e.g. reading binary results; column converters are then its own business)."""
+        compiled = self._compiled_for(alias, shape, values, build)
+        if compiled is None:
+            sql, params = build(values).query.get_compiler(using=alias).as_sql()
+            return sql, list(params)
+        return compiled.sql, self._params(compiled, values, connections[alias])
+
+    def rows(
+        self, alias: str, *, shape: Hashable, values: Sequence[Any], build: Callable[[Sequence[Any]], QuerySet]
+    ) -> list[dict]:
+        connection = connections[alias]
+        compiled = self._compiled_for(alias, shape, values, build)
+        if compiled is None:
+            return list(build(values))
+        params = self._params(compiled, values, connection)
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()

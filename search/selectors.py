@@ -397,14 +397,64 @@ def _page(
     return same, _cursor(qs, name, sort, boundary).exists(), boundary
 
 
-def _rows_binary(rows: QuerySet) -> list[tuple]:
-    """A ``values_list`` query's rows (columns without converters); on PostgreSQL read in the binary
-    format: the similarity window's ``bytea`` descriptors then arrive as their bytes, not as hex
-    text the server encodes and the client decodes (~1 ms of each per search)."""
-    conn = connections[rows.db]
+def _similarity_window(
+    auth: SearchAuth,
+    scope_key: tuple | None,
+    flt: _EventFilter,
+    *,
+    kind: str,
+    relax_excluded: bool,
+    sort: str,
+    date: datetime | None,
+    paragon_pk: int,
+) -> list[tuple]:
+    """The similarity search's candidates, ``(pk, descriptor_f64, labels as JSON text)``: the
+    searched events (as ``search_run`` filters them) but the paragon, from the cursor on, at most
+    ``CANDIDATE_WINDOW + 1``. Compiled once per scope and shape of filter, like the events page.
+
+    On PostgreSQL read in the binary format: the ``bytea`` descriptors then arrive as their bytes,
+    not as hex text the server encodes and the client decodes (~1 ms of each per search).
+    """
+    values: list = [auth.owners[0]] if scope_key is None else []
+    values += flt.values
+    filtered = len(values)
+    if date is not None:
+        lookup, bound = _cursor_bound("earliest_date", sort, date)
+        values.append(bound)
+    values.append(paragon_pk)
+
+    def build(vals: Sequence) -> QuerySet:
+        if scope_key is None:
+            scope_q, flt_values = Q(owner_id=vals[0]), vals[1:filtered]
+        else:
+            scope_q, flt_values = _scope_event_q(auth, kind=kind), vals[:filtered]
+        q, excluded_q = flt.q(flt_values)
+        events_q = _searched_events_q(scope_q, _whole_q(auth), q, excluded_q, relax_excluded=relax_excluded)
+        qs = Event.objects.filter(events_q)
+        if date is not None:
+            qs = qs.filter(**{lookup: vals[filtered]})
+        # Descriptors as bytes (``Event.descriptor_f64``: one numpy.frombuffer for the window, no
+        # JSON); the labels as text, decoded in one call for the window (``decode_json_texts``).
+        return (
+            qs.exclude(pk=vals[-1])
+            .order_by(*_page_order("earliest_date", sort))
+            .values_list("pk", "descriptor_f64", Cast("labels", TextField()))[: CANDIDATE_WINDOW + 1]
+        )
+
+    alias = router.db_for_read(Event)
+    conn = connections[alias]
     if conn.vendor != "postgresql":
-        return list(rows)
-    sql, params = rows.query.get_compiler(using=rows.db).as_sql()
+        return list(build(values))
+    shape = (
+        "window",
+        scope_key,
+        kind if scope_key is not None else None,
+        relax_excluded,
+        sort,
+        date is not None,
+        flt.shape,
+    )
+    sql, params = _EVENT_READS.sql(alias, shape=shape, values=values, build=build)
     return fetch_binary(conn, sql, params)
 
 
@@ -622,14 +672,15 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         paragon = _event_in_scope(
             params.event, auth, scope_key, "descriptor_f64", "labels", kind=params.content_type, what="event"
         )
-        order = ("-earliest_date", "-pk") if params.sort == "desc" else ("earliest_date", "pk")
-        # Descriptors as bytes (``Event.descriptor_f64``: one numpy.frombuffer for the window, no
-        # JSON); the labels as text, decoded in one call for the window (``decode_json_texts``).
-        window = _rows_binary(
-            events()
-            .exclude(pk=paragon["pk"])
-            .order_by(*order)
-            .values_list("pk", "descriptor_f64", Cast("labels", TextField()))[: CANDIDATE_WINDOW + 1]
+        window = _similarity_window(
+            auth,
+            scope_key,
+            flt,
+            kind=params.content_type,
+            relax_excluded=bool(excluded),
+            sort=params.sort,
+            date=date,
+            paragon_pk=paragon["pk"],
         )
         # More beyond the window: the next page ranks the next window (from the date considered).
         full = len(window) > CANDIDATE_WINDOW

@@ -113,3 +113,28 @@ def test_view_token_pages_are_compiled_per_camio_and_keep_each_viewers_values(an
     for kept in (selectors._CAMIO_EVENT_PAGE, selectors._CAMIO_IMAGES):
         compiled = list(kept._compiled.values())
         assert compiled and all(c is not None for c in compiled)
+
+
+def test_similarity_reads_are_compiled_per_shape_and_keep_each_searchs_values(api, other_api, user, other_user):
+    """The paragon, the candidate window and the shown events are read by SQL kept per shape: two
+    accounts' searches of one shape each rank their own events, and the cursor is a value."""
+    from search import selectors
+
+    red, blue = [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]
+    mine = [event(camera(user, "a"), T0 + timedelta(minutes=i), labels=["x"], descriptor=red) for i in range(3)]
+    theirs = [
+        event(camera(other_user, "a"), T0 + timedelta(minutes=i), labels=["x"], descriptor=blue) for i in range(2)
+    ]
+
+    def ids(client, paragon, **params) -> list[str]:
+        body = client.get("/api/search", {"event": paragon.public_id, **params}).json()
+        return [b["bucket_id"] for b in body["result"]["buckets"]]
+
+    for _ in range(2):  # the second round runs the kept SQL
+        assert ids(api, mine[0]) == [mine[2].public_id, mine[1].public_id]
+        assert ids(other_api, theirs[0]) == [theirs[1].public_id]
+        assert ids(api, mine[2], date="2026-11-20T12:01:30.000-0000") == [mine[1].public_id, mine[0].public_id]
+        assert ids(api, mine[2], date="2026-11-20T12:00:30.000-0000") == [mine[0].public_id]
+        assert other_api.get("/api/search", {"event": mine[0].public_id}).status_code == 404
+    compiled = list(selectors._EVENT_READS._compiled.values())
+    assert compiled and all(c is not None for c in compiled)
