@@ -660,10 +660,8 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     page = SearchPage(bucket_type="event", date=date, parsed=parsed_json)
 
     def events() -> QuerySet[Event]:
-        # Built only where the ORM runs it (filtering compiles the labels' subqueries at once).
-        # An event a Camio cuts is excluded by the labels of its in-slice items, checked after the
-        # read (an out-of-slice label must not hide it: that would tell the viewer it is there).
-        # (``Q() | x`` is ``x``: with no label excluded there is nothing to relax.)
+        # The ORM's read of the page (``_page``'s rare second read, when a whole page shares one
+        # millisecond), built only then: filtering compiles the labels' subqueries at once.
         q, excluded_q = flt.q()
         events_q = _searched_events_q(scope_q, whole_q, q, excluded_q, relax_excluded=bool(excluded))
         return _cursor(Event.objects.filter(events_q), "earliest_date", params.sort, date)
