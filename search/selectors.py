@@ -55,11 +55,10 @@ from search.similarity import CANDIDATE_WINDOW, rank_packed
 from uploads.models import Content
 
 SHORT_TOKEN_LENGTH = 12
-# The owner's events page (``search_run``), compiled once per shape of its filter.
-_EVENT_PAGE = ShapedValuesQuery(max_shapes=512)
-# A view-token search's events page and its items, compiled once per Camio (its slice is constant
-# SQL) and shape of the viewer's own filter.
-_CAMIO_EVENT_PAGE = ShapedValuesQuery(max_shapes=1024)
+# A search's events page (``_page_head``), compiled once per scope (the owner's own, or a view
+# token's Camios, whose slices are constant SQL) and shape of its filter; and a view-token page's
+# items.
+_EVENT_PAGE = ShapedValuesQuery(max_shapes=1024)
 _CAMIO_IMAGES = ShapedValuesQuery(max_shapes=1024)
 # Events read by public id (a search's ``event`` or ``event_as_date``) or by id (a similarity
 # page's), compiled once per scope (``_camios_key``; None: an owner's own) and shape.
@@ -409,34 +408,22 @@ def _similarity_window(
     paragon_pk: int,
 ) -> list[tuple]:
     """The similarity search's candidates, ``(pk, descriptor_f64, labels as JSON text)``: the
-    searched events (as ``search_run`` filters them) but the paragon, from the cursor on, at most
-    ``CANDIDATE_WINDOW + 1``. Compiled once per scope and shape of filter, like the events page.
+    searched events (``_searched_events``) but the paragon, at most ``CANDIDATE_WINDOW + 1``.
 
     On PostgreSQL read in the binary format: the ``bytea`` descriptors then arrive as their bytes,
     not as hex text the server encodes and the client decodes (~1 ms of each per search).
     """
-    values: list = [auth.owners[0]] if scope_key is None else []
-    values += flt.values
-    filtered = len(values)
-    if date is not None:
-        lookup, bound = _cursor_bound("earliest_date", sort, date)
-        values.append(bound)
+    values, shape, events = _searched_events(
+        auth, scope_key, flt, kind=kind, relax_excluded=relax_excluded, sort=sort, date=date
+    )
     values.append(paragon_pk)
 
     def build(vals: Sequence) -> QuerySet:
-        if scope_key is None:
-            scope_q, flt_values = Q(owner_id=vals[0]), vals[1:filtered]
-        else:
-            scope_q, flt_values = _scope_event_q(auth, kind=kind), vals[:filtered]
-        q, excluded_q = flt.q(flt_values)
-        events_q = _searched_events_q(scope_q, _whole_q(auth), q, excluded_q, relax_excluded=relax_excluded)
-        qs = Event.objects.filter(events_q)
-        if date is not None:
-            qs = qs.filter(**{lookup: vals[filtered]})
         # Descriptors as bytes (``Event.descriptor_f64``: one numpy.frombuffer for the window, no
         # JSON); the labels as text, decoded in one call for the window (``decode_json_texts``).
         return (
-            qs.exclude(pk=vals[-1])
+            events(vals)
+            .exclude(pk=vals[-1])
             .order_by(*_page_order("earliest_date", sort))
             .values_list("pk", "descriptor_f64", Cast("labels", TextField()))[: CANDIDATE_WINDOW + 1]
         )
@@ -445,16 +432,7 @@ def _similarity_window(
     conn = connections[alias]
     if conn.vendor != "postgresql":
         return list(build(values))
-    shape = (
-        "window",
-        scope_key,
-        kind if scope_key is not None else None,
-        relax_excluded,
-        sort,
-        date is not None,
-        flt.shape,
-    )
-    sql, params = _EVENT_READS.sql(alias, shape=shape, values=values, build=build)
+    sql, params = _EVENT_READS.sql(alias, shape=("window", *shape), values=values, build=build)
     return fetch_binary(conn, sql, params)
 
 
@@ -713,19 +691,16 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         def display() -> QuerySet:
             return _for_display(events(), whole=whole_q)
 
-        if auth.via_view_tokens:
-            head = _camio_page_head(
-                auth,
-                scope_key,
-                flt,
-                kind=params.content_type,
-                relax_excluded=bool(excluded),
-                sort=params.sort,
-                n=params.num_results,
-                date=date,
-            )
-        else:
-            head = _owner_page_head(auth.owners[0], flt, sort=params.sort, n=params.num_results, date=date)
+        head = _page_head(
+            auth,
+            scope_key,
+            flt,
+            kind=params.content_type,
+            relax_excluded=bool(excluded),
+            sort=params.sort,
+            n=params.num_results,
+            date=date,
+        )
         rows, page.more_results, next_date = _page(display, "earliest_date", params.sort, params.num_results, head=head)
         page.rows = rows
         _considered(
@@ -757,7 +732,7 @@ class _EventFilter:
     """The searched events' filter beyond their scope, as parts ``(kind, values)`` in SQL order.
 
     ``q()`` builds it for the ORM; ``shape`` and ``values`` are what the owner's events page is
-    precompiled by (``_owner_page_head``): one source for both, so they cannot disagree.
+    precompiled by (``_searched_events``): one source for both, so they cannot disagree.
     """
 
     def __init__(self) -> None:
@@ -802,31 +777,6 @@ class _EventFilter:
         return q, excluded_q
 
 
-def _owner_page_head(owner_id: int, flt: _EventFilter, *, sort: str, n: int, date: datetime | None) -> list:
-    """The first ``n + 1`` rows of the owner's events page (``_page``), by SQL compiled once per
-    shape of filter: the ORM spent more CPU building and compiling it than the database running it.
-
-    The same query as ``search_run``'s ORM read (the owner's scope of ``_scope_event_q``, the
-    filter, the ``_cursor``, ``_for_display``, ``_page_order``), built from ``values``.
-    """
-    values: list = [owner_id, *flt.values]
-    if date is not None:
-        # The cursor's own bound is the parameter (``_cursor`` would derive it from the stand-in).
-        lookup, bound = _cursor_bound("earliest_date", sort, date)
-        values.append(bound)
-    count = len(values) - 1 - (date is not None)
-
-    def build(vals: Sequence) -> QuerySet:
-        q, excluded_q = flt.q(vals[1 : 1 + count])
-        qs = Event.objects.filter(Q(owner_id=vals[0]) & q & excluded_q)
-        if date is not None:
-            qs = qs.filter(**{lookup: vals[-1]})
-        return _for_display(qs).order_by(*_page_order("earliest_date", sort))[: n + 1]
-
-    shape = (sort, n, date is not None, flt.shape)
-    return _EVENT_PAGE.rows(router.db_for_read(Event), shape=shape, values=values, build=build)
-
-
 def _searched_events_q(scope_q: Q, whole_q: Q | None, q: Q, excluded_q: Q, *, relax_excluded: bool) -> Q:
     """The events a search reads: its scope, its filter, and the excluded labels' filter, which an
     event a Camio cuts escapes here (its in-slice items' labels are checked after the read: an
@@ -842,9 +792,49 @@ def _camios_key(auth: SearchAuth) -> tuple:
     return tuple((camio.pk, camio.owner_id, json.dumps(camio.query, sort_keys=True)) for camio in auth.camios)
 
 
-def _camio_page_head(
+def _searched_events(
     auth: SearchAuth,
-    scope_key: tuple,
+    scope_key: tuple | None,
+    flt: _EventFilter,
+    *,
+    kind: str,
+    relax_excluded: bool,
+    sort: str,
+    date: datetime | None,
+) -> tuple[list, tuple, Callable[[Sequence], QuerySet]]:
+    """The events a search reads, as ``search_run``'s ORM read has them (the scope of
+    ``_scope_event_q``, the filter, ``_searched_events_q``, the ``_cursor``), built from values so
+    that each read of them is compiled once per shape (``config.precompiled.ShapedValuesQuery``):
+    the ORM spent more CPU building and compiling these queries than the database running them.
+
+    Returns ``(values, shape, events)``: ``events(values)`` is the queryset (a caller may append
+    values of its own); ``shape`` names its structure. The owner's id is a value; a view token's
+    Camios (``scope_key``, see ``_camios_key``) are constants of the SQL.
+    """
+    values: list = [auth.owners[0]] if scope_key is None else []
+    values += flt.values
+    filtered = len(values)
+    if date is not None:
+        # The cursor's own bound is the value (``_cursor`` would derive it from the stand-in).
+        lookup, bound = _cursor_bound("earliest_date", sort, date)
+        values.append(bound)
+
+    def events(vals: Sequence) -> QuerySet:
+        if scope_key is None:
+            scope_q, whole_q, flt_values = Q(owner_id=vals[0]), None, vals[1:filtered]
+        else:
+            scope_q, whole_q, flt_values = _scope_event_q(auth, kind=kind), _whole_q(auth), vals[:filtered]
+        q, excluded_q = flt.q(flt_values)
+        qs = Event.objects.filter(_searched_events_q(scope_q, whole_q, q, excluded_q, relax_excluded=relax_excluded))
+        return qs.filter(**{lookup: vals[filtered]}) if date is not None else qs
+
+    shape = (scope_key, kind if scope_key is not None else None, relax_excluded, sort, date is not None, flt.shape)
+    return values, shape, events
+
+
+def _page_head(
+    auth: SearchAuth,
+    scope_key: tuple | None,
     flt: _EventFilter,
     *,
     kind: str,
@@ -853,32 +843,15 @@ def _camio_page_head(
     n: int,
     date: datetime | None,
 ) -> list:
-    """A view-token search's ``_owner_page_head``: the first ``n + 1`` rows of its events page.
-
-    The Camios' slices (``_scope_event_q``, ``_whole_q``; ``scope_key`` names them, see
-    ``_camios_key``) are constants of the SQL, compiled once per Camio and shape of the viewer's
-    filter: building and compiling them through the ORM cost more CPU than anything else in such a
-    search. The same query as ``search_run``'s ORM read.
-    """
-    values: list = list(flt.values)
-    count = len(values)
-    if date is not None:
-        lookup, bound = _cursor_bound("earliest_date", sort, date)
-        values.append(bound)
+    """The first ``n + 1`` rows of a search's events page (``_page``'s ``head``), ``_for_display``."""
+    values, shape, events = _searched_events(
+        auth, scope_key, flt, kind=kind, relax_excluded=relax_excluded, sort=sort, date=date
+    )
 
     def build(vals: Sequence) -> QuerySet:
-        q, excluded_q = flt.q(vals[:count])
-        whole_q = _whole_q(auth)
-        events_q = _searched_events_q(
-            _scope_event_q(auth, kind=kind), whole_q, q, excluded_q, relax_excluded=relax_excluded
-        )
-        qs = Event.objects.filter(events_q)
-        if date is not None:
-            qs = qs.filter(**{lookup: vals[-1]})
-        return _for_display(qs, whole=whole_q).order_by(*_page_order("earliest_date", sort))[: n + 1]
+        return _for_display(events(vals), whole=_whole_q(auth)).order_by(*_page_order("earliest_date", sort))[: n + 1]
 
-    shape = (scope_key, kind, relax_excluded, sort, n, date is not None, flt.shape)
-    return _CAMIO_EVENT_PAGE.rows(router.db_for_read(Event), shape=shape, values=values, build=build)
+    return _EVENT_PAGE.rows(router.db_for_read(Event), shape=(n, *shape), values=values, build=build)
 
 
 def _summarize_cut_events(page: SearchPage, *, min_level: int, required: list[str], excluded: list[str]) -> None:

@@ -110,7 +110,7 @@ def test_view_token_pages_are_compiled_per_camio_and_keep_each_viewers_values(an
     assert ids(camio.view_token) == [mine_b.public_id]
     assert ids(camio.view_token, labels="x") == [mine_b.public_id]
     # Each of these was compiled, not left to the ORM.
-    for kept in (selectors._CAMIO_EVENT_PAGE, selectors._CAMIO_IMAGES):
+    for kept in (selectors._EVENT_PAGE, selectors._CAMIO_IMAGES):
         compiled = list(kept._compiled.values())
         assert compiled and all(c is not None for c in compiled)
 
