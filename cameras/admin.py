@@ -160,6 +160,7 @@ class DeviceAdmin(admin.ModelAdmin):
         "user_agent",
         "ip_address",
         "ip_address_local",
+        "ip_address_changed_at",
         "first_seen_at",
         "last_seen_at",
         "camera",

@@ -47,7 +47,8 @@ def device_claim(
     """Make the polling device ``mac_address`` the owner's camera ``name``.
 
     Creates the camera, or links the owner's camera of that name, with ``camera_id`` = the MAC.
-    A user may claim only a device polling from their own public address (``near_ip``), so a
+    A user may claim only a device polling from their own public address (``near_ip``), and not
+    while it is contested (it polled from another address within the discovery window), so a
     known MAC alone cannot divert someone else's camera; admin passes ``check_near=False``.
     Returns the camera and whether it was created. The device's next poll carries the owner's
     settings (its cached entry is dropped).
@@ -62,13 +63,24 @@ def device_claim(
         if Camera.objects.filter(pk=device.camera_id, owner=owner).exists():
             raise Conflict("You have already claimed this device")
         raise unknown  # someone else's: say no more than for an unknown device
-    if check_near and (
-        device.ip_address is None
-        or device.ip_address != near_ip
-        or device.last_seen_at is None
-        or device.last_seen_at < discovery_since()
-    ):
-        raise unknown
+    if check_near:
+        since = discovery_since()
+        if (
+            device.ip_address is None
+            or device.ip_address != near_ip
+            or device.last_seen_at is None
+            or device.last_seen_at < since
+        ):
+            raise unknown
+        if device.ip_address_changed_at is not None and device.ip_address_changed_at >= since:
+            # Someone who knows the MAC may have polled with it from their own network to pass
+            # the check above: nobody claims it by address until one network has it to itself.
+            minutes = round((timezone.now() - since).total_seconds() / 60)
+            raise Conflict(
+                f"This device has polled from more than one network in the last {minutes} minutes. "
+                f"It can be claimed once it has polled only from yours for {minutes} minutes, "
+                "or by an administrator."
+            )
     camera = Camera.objects.select_for_update().filter(owner=owner, name=name).first()
     if camera is not None:
         if camera.camera_id not in ("", mac):

@@ -93,6 +93,12 @@ class Device(models.Model):
     user_agent = models.CharField(max_length=200, blank=True, default="")
     ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="Public address, as the server saw it")
     ip_address_local = models.CharField(max_length=64, blank=True, default="")
+    # A MAC is no secret (sticker, box, LAN broadcast) and the poll is open: anyone can poll with
+    # it from elsewhere. Polls from a new public address mark the device contested for a while,
+    # and a contested device cannot be claimed by address (``cameras.devices.device_claim``).
+    ip_address_changed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When polls last came from a different public address than before"
+    )
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     camera = models.OneToOneField(Camera, null=True, blank=True, on_delete=models.SET_NULL, related_name="device")

@@ -301,6 +301,8 @@ def _write(poll: Poll, now: float) -> DeviceEntry:
         except IntegrityError:  # another process saw its first poll at the same moment
             device = Device.objects.select_related("camera__owner").get(mac_address=poll.mac_address)
     else:
+        if device.ip_address is not None and device.ip_address != poll.ip_address:
+            fields["ip_address_changed_at"] = at  # another network: see Device.ip_address_changed_at
         Device.objects.filter(pk=device.pk).update(**fields)
     if device.camera_id is not None:
         moment = Value(at, output_field=DateTimeField())

@@ -2,9 +2,11 @@
 
 import re
 import time
+from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import Guest
 from accounts.selectors import account_settings_get
@@ -101,6 +103,48 @@ def test_claim_from_another_network_is_404(api, ipcam):
     response = api.post(f"/api/users/me/devices/{MAC}/claim", {"name": "front"}, format="json")
     assert response.status_code == 404
     assert not Camera.objects.exists()
+
+
+STRANGER_IP = "198.51.100.66"
+
+
+def test_a_poll_from_another_network_does_not_let_a_stranger_claim_my_camera(home_api, ipcam, user, other_user):
+    """A MAC is no secret and the poll is open: a stranger who polls with it once from their own
+    network (to pass the same-network check) still cannot claim it, and my camera keeps my token."""
+    ipcam.poll()
+    stranger_camera = IPCamera(ip=STRANGER_IP)
+    assert stranger_camera.poll().status_code == 200
+    stranger = home_api.__class__(REMOTE_ADDR=STRANGER_IP)
+    stranger.credentials(HTTP_AUTHORIZATION=f"token {make_token(other_user)}")
+
+    claim = stranger.post(f"/api/users/me/devices/{MAC}/claim", {"name": "mine"}, format="json")
+
+    assert claim.status_code == 409
+    assert "more than one network" in claim.json()["message"]
+    assert not Camera.objects.filter(owner=other_user).exists()
+    assert account_settings_get(user=other_user).upload_token not in ipcam.poll().content.decode()
+
+
+def test_a_contested_device_is_claimable_once_only_my_network_polled_it_for_the_window(home_api, ipcam, user):
+    ipcam.poll()
+    IPCamera(ip=STRANGER_IP).poll()
+    ipcam.poll()  # back home: the last poll is mine, but the stranger's is inside the window
+    refused = home_api.post(f"/api/users/me/devices/{MAC}/claim", {"name": "front"}, format="json")
+    assert refused.status_code == 409
+
+    # Ten quiet minutes later (only my camera polling), the claim goes through.
+    Device.objects.update(ip_address_changed_at=timezone.now() - timedelta(minutes=11))
+    ipcam.poll()
+    claimed = home_api.post(f"/api/users/me/devices/{MAC}/claim", {"name": "front"}, format="json")
+    assert claimed.status_code == 201
+    assert account_settings_get(user=user).upload_token in ipcam.poll().content.decode()
+
+
+def test_a_device_that_never_changed_network_is_claimable_at_once(home_api, ipcam):
+    for _ in range(3):
+        ipcam.poll()
+    assert Device.objects.get().ip_address_changed_at is None
+    assert home_api.post(f"/api/users/me/devices/{MAC}/claim", {"name": "front"}, format="json").status_code == 201
 
 
 def test_someone_elses_device_cannot_be_claimed_or_seen(home_api, ipcam, other_user):
