@@ -20,6 +20,7 @@ from oauth2_provider.models import get_application_model, get_grant_model
 from oauth2_provider.views import AuthorizationView, TokenView
 
 from config.api.errors import json_error
+from config.api.parsers import MalformedJSON, json_body_loads
 
 _TOKEN_FIELDS = ("access_token", "token_type", "expires_in", "refresh_token", "scope")
 
@@ -62,9 +63,9 @@ def _json_body_params(body: bytes) -> QueryDict:
     as their text); anything else is a ValueError with the message for the 400.
     """
     try:
-        data = json.loads(body or b"null")
-    except ValueError:
-        raise ValueError("The body is not valid JSON") from None
+        data = json_body_loads(body or b"null")
+    except MalformedJSON as exc:
+        raise ValueError(f"The body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError("The body must be a JSON object of the token request's parameters")
     params = QueryDict(mutable=True)

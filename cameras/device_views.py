@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
-
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
 from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
 
 from cameras import devices
-from cameras.addresses import client_ip
 from cameras.polling import poll_parse, poll_respond
 from cameras.serializers import camera_json, device_json
 from config.api.errors import ApiError, BadRequest, json_error
+from config.api.parsers import MalformedJSON, json_body_loads
 from config.api.views import MeAPIView
+from config.client_address import client_ip
 
 _POLL_METHODS = ("GET", "POST", "PUT")
 _MAX_POLL_BODY = 4096
@@ -40,9 +40,9 @@ def _poll_params(request: HttpRequest) -> QueryDict | dict:
         raise BadRequest("Request body too large for a poll")
     if request.content_type == "application/json":
         try:
-            data = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("Malformed JSON body") from None
+            data = json_body_loads(request.body)
+        except MalformedJSON as exc:
+            raise BadRequest(f"Malformed JSON body: {exc}") from None
         if not isinstance(data, dict):
             raise BadRequest("The body must be a JSON object")
         return {**request.GET.dict(), **data}
@@ -50,7 +50,10 @@ def _poll_params(request: HttpRequest) -> QueryDict | dict:
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
-        return request.POST
+        try:
+            return request.POST
+        except MultiPartParserError as exc:  # e.g. no boundary
+            raise BadRequest(f"Malformed form body: {exc}") from None
     if request.content_type == "application/x-www-form-urlencoded":  # a PUT: Django parses only POST
         return QueryDict(request.body, encoding=request.encoding)
     return request.GET

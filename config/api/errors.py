@@ -92,6 +92,20 @@ def service_outage(exc: BaseException) -> bool:
     return False
 
 
+NUL_REFUSED_MESSAGE = "Text values may not contain NUL characters (\\u0000)"
+
+
+def nul_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL refusing a NUL character (bad input, a 400): psycopg refuses
+    one in a text value before sending it; the server refuses ``\\u0000`` in a JSON value."""
+    from django.db import DataError
+    from psycopg.errors import UntranslatableCharacter
+
+    if not isinstance(exc, DataError):
+        return False
+    return "0x00" in str(exc) or isinstance(exc.__cause__, UntranslatableCharacter)
+
+
 def outage_response() -> JsonResponse:
     return json_error(503, ServiceUnavailable.default_message, headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)})
 
@@ -142,6 +156,8 @@ def api_exception_handler(exc: Exception, context: dict) -> JsonResponse:
             headers["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None) is not None:
             headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    elif nul_refused(exc):
+        status, message = 400, NUL_REFUSED_MESSAGE
     elif service_outage(exc):
         logger.warning("service unavailable: %s: %s", type(exc).__name__, exc)
         status, message = 503, ServiceUnavailable.default_message

@@ -10,10 +10,16 @@ import time
 import uuid
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.db import DataError
 from django.http import Http404, HttpResponse
 
-from config.api.errors import OUTAGE_RETRY_AFTER_SECONDS, json_error, outage_response, service_outage
+from config.api.errors import (
+    NUL_REFUSED_MESSAGE,
+    OUTAGE_RETRY_AFTER_SECONDS,
+    json_error,
+    nul_refused,
+    outage_response,
+    service_outage,
+)
 from config.request_id import request_id_var
 
 access_log = logging.getLogger("camhub.request")
@@ -131,9 +137,8 @@ class ApiErrorMiddleware:
             )
         if not request.path.startswith("/api/"):
             return None
-        if isinstance(exception, DataError) and "0x00" in str(exception):
-            # A NUL character inside a JSON string, which PostgreSQL's text types refuse.
-            return json_error(400, "Text values may not contain NUL characters (\\u0000)")
+        if nul_refused(exception):  # a NUL character inside a JSON string
+            return json_error(400, NUL_REFUSED_MESSAGE)
         if isinstance(exception, Http404):
             return json_error(404, "Not found")
         if isinstance(exception, PermissionDenied):

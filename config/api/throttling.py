@@ -14,6 +14,8 @@ from redis import Redis
 from redis.commands.core import Script
 from rest_framework.throttling import BaseThrottle
 
+from config.client_address import client_ip
+
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
@@ -144,4 +146,6 @@ class TokenRateThrottle(BaseThrottle):
             return f"token:{auth.pk}"
         if request.user and request.user.is_authenticated:
             return f"user:{request.user.pk}"
-        return f"addr:{self.get_ident(request)}"
+        # Not DRF's get_ident, which believes any X-Forwarded-For a client sends: a new made-up
+        # address per request would never be throttled.
+        return f"addr:{client_ip(request) or '-'}"
