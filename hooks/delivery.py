@@ -246,15 +246,8 @@ def _request_target(url: str) -> bytes:
     return httpx.URL(url).raw_path
 
 
-def _ascii_host(host: str) -> str:
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return host  # refused at connect or by the server: recorded as a failure
-
-
 def _host_header(target: ssrf.CheckedTarget) -> str:
-    host = f"[{target.host}]" if ":" in target.host else _ascii_host(target.host)
+    host = f"[{target.host}]" if ":" in target.host else ssrf.ascii_host(target.host)
     default = 443 if target.scheme == "https" else 80
     return host if target.port == default else f"{host}:{target.port}"
 
@@ -271,10 +264,19 @@ def post(*, url: str, secrets: Sequence[str], msg_id: str, body: str) -> Attempt
         return AttemptResult(ok=False, error=f"refused: {exc}"[:500], retry=True, request_headers=headers)
     deadline = time.monotonic() + settings.HOOK_TIMEOUT_SECONDS
     _deadline.at = deadline  # every socket operation of this attempt stops by then
+    try:
+        host_header, request_target = _host_header(target), _request_target(url)
+        sni_hostname = ssrf.ascii_host(target.host) if target.scheme == "https" else None
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        # Stored before the form check refused such URLs (or through a path that skipped it): it
+        # will never be sendable, so no retry; the batch it rides in goes on.
+        return AttemptResult(
+            ok=False, error=f"refused: unsendable URL: {exc}"[:500], retry=False, request_headers=headers
+        )
     pool, close_after = _client_for(target)
     content = body.encode()
     request_headers = [
-        ("host", _host_header(target)),
+        ("host", host_header),
         *headers.items(),
         ("content-length", str(len(content))),
     ]
@@ -286,15 +288,15 @@ def post(*, url: str, secrets: Sequence[str], msg_id: str, body: str) -> Attempt
             "pool": settings.HOOK_TIMEOUT_SECONDS,
         }
     }
-    if target.scheme == "https":
-        extensions["sni_hostname"] = _ascii_host(target.host)
+    if sni_hostname is not None:
+        extensions["sni_hostname"] = sni_hostname
     started = time.monotonic()
     last_error = ""
     try:
         # Try each checked address in resolver order until one accepts the connection.
         for address in target.addresses:
             request_url = httpcore.URL(
-                scheme=target.scheme.encode(), host=address.encode(), port=target.port, target=_request_target(url)
+                scheme=target.scheme.encode(), host=address.encode(), port=target.port, target=request_target
             )
             try:
                 with pool.stream(

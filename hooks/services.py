@@ -726,16 +726,42 @@ def _send_batch(rows: list[Delivery], *, origin: str) -> tuple[list[DeliveryAtte
     secrets: dict[int, list[str]] = {}
     gone: set[int] = set()
     unsent: list[Delivery] = []
-    cut = False
+    try:
+        cut = _send_rows(rows, origin=origin, clock=clock, done=done, secrets=secrets, gone=gone, unsent=unsent)
+    except BaseException:
+        # A bug, not the network (client.post never raises for that): what went out is recorded
+        # and the rest handed back to their own tasks, so other hooks' deliveries (other accounts'
+        # too) are not held "sending" by this one; then the error is raised as it came.
+        handled = {id(row) for row, _result, _at in done} | {id(row) for row in unsent}
+        _record_many(done=done)
+        _give_back(unsent + [row for row in rows if id(row) not in handled])
+        raise
+    attempts = _record_many(done=done)
+    _give_back(unsent)
+    return attempts, not cut and 1 < batch_size() <= len(rows)
+
+
+def _send_rows(
+    rows: list[Delivery],
+    *,
+    origin: str,
+    clock: float,
+    done: list[tuple[Delivery, client.AttemptResult, datetime]],
+    secrets: dict[int, list[str]],
+    gone: set[int],
+    unsent: list[Delivery],
+) -> bool:
+    """``_send_batch``'s sending: appends to ``done`` as each row is sent, and to ``unsent`` what
+    it leaves for other tasks (rows of a hook that said stop; the rest of a batch cut short).
+    Whether the batch was cut short."""
     with client.receiver_session():
         for i, row in enumerate(rows):
             if row.hook_id in gone:
                 unsent.append(row)  # its hook asked to stop: its own task cancels it
                 continue
             if done and (time.monotonic() - clock > BATCH_SECONDS):
-                cut = True
                 unsent.extend(rows[i:])
-                break
+                return True
             hook = row.hook
             if hook.pk not in secrets:
                 secrets[hook.pk] = hook_signing_secrets(hook=hook)
@@ -749,12 +775,9 @@ def _send_batch(rows: list[Delivery], *, origin: str) -> tuple[list[DeliveryAtte
                 gone.add(hook.pk)
             if slow or (not result.ok and result.status_code is None):
                 # A slow or unreachable receiver: the rest wait for their own tasks.
-                cut = True
                 unsent.extend(rows[i + 1 :])
-                break
-    attempts = _record_many(done=done)
-    _give_back(unsent)
-    return attempts, not cut and 1 < batch_size() <= len(rows)
+                return True
+    return False
 
 
 def _give_back(rows: list[Delivery]) -> None:

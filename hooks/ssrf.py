@@ -21,6 +21,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import httpx
+import idna
 from django.conf import settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -119,15 +121,26 @@ _DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", re.IGNORECASE |
 MAX_DNS_NAME = 253
 
 
+def ascii_host(host: str) -> str:
+    """The ASCII (``xn--``) form of a DNS name, by IDNA 2008 as httpx and browsers spell it.
+
+    Not Python's ``idna`` codec (IDNA 2003), which maps ``straße.example`` to ``strasse.example``,
+    another registrable domain: the lookup, ``Host`` and TLS name would all go to its owner.
+    ``idna.IDNAError`` (a ``UnicodeError``) for a name IDNA 2008 refuses (``☃.example``).
+    """
+    if host.isascii():
+        return host
+    return idna.encode(host.lower()).decode("ascii")
+
+
 def _dns_name_problem(host: str) -> str | None:
     """Why ``host`` (not an IP literal) is not a DNS name a resolver can look up, or None."""
     name = host
     if not host.isascii():
         try:
-            # IDNA: an internationalised name is looked up by its ASCII (xn--) form.
-            name = host.encode("idna").decode("ascii")
+            name = ascii_host(host)  # an internationalised name is looked up by its xn-- form
         except UnicodeError:
-            return "is not a valid internationalised domain name"
+            return "is not a valid internationalised domain name (IDNA 2008)"
     name = name[:-1] if name.endswith(".") else name  # a fully qualified name's root dot
     if not name or len(name) > MAX_DNS_NAME:
         return f"must be 1 to {MAX_DNS_NAME} characters long"
@@ -148,8 +161,13 @@ def _dns_name_problem(host: str) -> str | None:
 
 def check_url_form(url: str) -> None:
     """Refuse a URL no delivery could use: not absolute http(s), user info, port outside
-    1-65535, or a host that is neither an IP literal nor a valid DNS name (UnsafeURL says which)."""
+    1-65535, a host that is neither an IP literal nor a valid DNS name, or anything the sender's
+    URL parser (httpx) refuses, such as control characters (UnsafeURL says which)."""
     split_url(url)  # scheme and presence of a host
+    try:
+        httpx.URL(url.strip())
+    except httpx.InvalidURL as exc:
+        raise UnsafeURL(f"callback_url cannot be sent to: {exc}") from None
     parts = urlsplit(url.strip())
     if "@" in parts.netloc:
         # The sender never sends them (deliveries are signed instead), and the API and admin
@@ -187,7 +205,8 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     if literal is not None:
         return [literal]
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        # Python would IDNA-2003-encode a non-ASCII name here: give it the IDNA 2008 form.
+        infos = socket.getaddrinfo(ascii_host(host), port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise UnsafeURL(f"callback_url host {host!r} does not resolve: {exc}") from None
     seen: dict[str, IPAddress] = {}

@@ -123,7 +123,11 @@ class HookSecretRotateView(MeAPIView):
     )
     def post(self, request, token: str, hook: str):
         row = selectors.hook_get(owner=request.user, hook_id=hook)
-        data = RotateInput(data=request.data if isinstance(request.data, dict) else {})
+        # No body (DRF: {}) is the default overlap; any other body must be an object: a list or a
+        # string around keep_previous_seconds must not quietly keep a leaked secret signing a day.
+        if not isinstance(request.data, dict):
+            raise BadRequest("The body must be a JSON object")
+        data = RotateInput(data=request.data)
         data.is_valid(raise_exception=True)
         keep = data.validated_data.get("keep_previous_seconds", services.SECRET_OVERLAP_SECONDS)
         return Response(hook_json(row, secret=services.hook_rotate_secret(hook=row, keep_previous_seconds=keep)))

@@ -73,3 +73,19 @@ def test_the_signing_secret_is_not_shown_in_admin(admin_client, failing):
     hook, _row = failing
     page = admin_client.get(f"/admin/hooks/hook/{hook.pk}/change/").content.decode()
     assert page.count("whsec_") == 0 and hook.secret not in page
+
+
+def test_admin_refuses_a_callback_url_no_delivery_could_use(admin_client, user):
+    page = admin_client.post(
+        "/admin/hooks/hook/add/",
+        {
+            "owner": user.pk,
+            "type": "label_hit",
+            "callback_url": "http://example.com/cb\x01x",
+            "query": "people",
+            "cooldown_seconds": 0,
+        },
+    )
+    assert page.status_code == 200  # the form again, with the error
+    assert "cannot be sent to" in page.content.decode()
+    assert not Hook.objects.exists()
