@@ -29,11 +29,7 @@ def camio_query_normalize(*, owner: AbstractBaseUser, query: dict) -> dict:
     names = list(dict.fromkeys(query.get("cameras") or []))
     cameras: list[str] = []
     if names:
-        known = {c.lower(): c for c in Camera.objects.filter(owner=owner).values_list("name", flat=True)}
-        missing = [n for n in names if n.lower() not in known]
-        if missing:
-            raise BadRequest(f"Unknown camera(s): {', '.join(missing)}")
-        cameras = list(dict.fromkeys(known[n.lower()] for n in names))
+        cameras = list(dict.fromkeys(_camera_names_resolve(owner=owner, names=names)))
     events = list(dict.fromkeys(query.get("events") or []))
     if events:
         found = set(Event.objects.filter(owner=owner, public_id__in=events).values_list("public_id", flat=True))
@@ -49,6 +45,33 @@ def camio_query_normalize(*, owner: AbstractBaseUser, query: dict) -> dict:
         "end_date": camio_date(query.get("end_date")),
         "sort": query.get("sort") or "desc",
     }
+
+
+def _camera_names_resolve(*, owner: AbstractBaseUser, names: list[str]) -> list[str]:
+    """Each name as the owner's camera spells it: the camera of exactly that name, else the one
+    camera whose name differs only in case. Names are case-sensitive (``Front`` and ``front`` can
+    both exist): a name matching several only by case is a 400 rather than a guess, since the
+    Camio would publicly share whichever camera the guess picked."""
+    existing = list(Camera.objects.filter(owner=owner).values_list("name", flat=True))
+    exact = set(existing)
+    by_case: dict[str, list[str]] = {}
+    for name in existing:
+        by_case.setdefault(name.lower(), []).append(name)
+    resolved, missing = [], []
+    for name in names:
+        if name in exact:
+            resolved.append(name)
+            continue
+        candidates = by_case.get(name.lower(), [])
+        if not candidates:
+            missing.append(name)
+        elif len(candidates) > 1:
+            raise BadRequest(f"Camera {name!r} matches {', '.join(sorted(candidates))} but none exactly: name one")
+        else:
+            resolved.append(candidates[0])
+    if missing:
+        raise BadRequest(f"Unknown camera(s): {', '.join(missing)}")
+    return resolved
 
 
 def camio_describe(query: dict) -> str:

@@ -16,9 +16,9 @@ Rules
   union of its items' labels, plus ``approaching`` / ``departing`` from the moving object's size
   over its items), ``EventLabel`` rows (the same labels, lower case), ``max_interest_level`` and
   ``max_interest_score``, ``cover`` (the most interesting item: highest level, then score, then the
-  earliest), ``item_count``, and ``descriptor`` (the cover's, see ``search.analysis.descriptor``:
-  61 floats, a 4x4 colour layout then the thirteen colour shares; compare with
-  ``descriptor_distance``).
+  earliest), ``item_count``, ``has_video`` (a video among its items: what ``content_type=video``
+  finds), and ``descriptor`` (the cover's, see ``search.analysis.descriptor``: 61 floats, a 4x4
+  colour layout then the thirteen colour shares; compare with ``descriptor_distance``).
 
 Concurrency: placing an item locks its camera row (``select_for_update``) for the short
 transaction that reads and writes the camera's events, so two workers analysing items of one
@@ -159,6 +159,7 @@ def event_rebuild(event: Event) -> bool:
     event.max_interest_score = best.interest_score
     event.descriptor = best.descriptor
     event.item_count = len(members)
+    event.has_video = any(a.content.kind == Content.Kind.VIDEO for a in members)
     event.save()
     _labels_sync(event)
     return before != (event.labels, event.max_interest_level)
@@ -177,6 +178,8 @@ def _event_fold(
         event.earliest_date = min(event.earliest_date, start)
         event.latest_date = max(event.latest_date, end)
     event.item_count = (event.item_count or 0) + 1
+    if content.kind == Content.Kind.VIDEO:
+        event.has_video = True
     labels = set(event.labels) | set(analysis.labels)
     if analysis.motion_boxes:
         # Direction labels, once earned, stay (a later window may not show the same movement).
@@ -522,6 +525,7 @@ _EVENT_FIELDS = [
     "descriptor",
     "descriptor_f64",  # derived from descriptor when saved (search.models.events.PackedDescriptorField)
     "item_count",
+    "has_video",
     "updated_at",
 ]
 

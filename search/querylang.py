@@ -146,6 +146,12 @@ _TIME_RANGE = re.compile(r"^(\d{1,2}(?::\d{2})?(?:am|pm)?)-(\d{1,2}(?::\d{2})?(?
 MAX_RELATIVE_SECONDS = 100 * 365 * 86400
 
 
+# The years a date may name, as for the search's ``date`` parameter: the calendar's ends are
+# unreachable by the day and window arithmetic that follows.
+MIN_YEAR, MAX_YEAR = 1970, 9998
+_YEARS_MESSAGE = f"dates must fall in the years {MIN_YEAR} to {MAX_YEAR}"
+
+
 class QueryError(ValueError):
     """A query that cannot be understood (e.g. a range that ends before it starts)."""
 
@@ -720,7 +726,12 @@ def parse_query(
     date_tokens: set[int] = set()
     if with_dates:
         words = [w for _, w in plain]
-        start, end, used = _extract_dates(words, now, tz)
+        try:
+            start, end, used = _extract_dates(words, now, tz)
+        except OverflowError:  # e.g. the day after 9999-12-31
+            raise QueryError(_YEARS_MESSAGE) from None
+        if any(d is not None and not MIN_YEAR <= d.year <= MAX_YEAR for d in (start, end)):
+            raise QueryError(_YEARS_MESSAGE)
         date_tokens = {plain[k][0] for k in used}
 
     camera_names = {c.lower(): c for c in cameras}

@@ -457,7 +457,10 @@ class _Cam:
 
 def _cameras(auth: SearchAuth, *, with_zones: bool = False) -> tuple[list[_Cam], list[str]]:
     """The searched owners' cameras by name, and (``with_zones``: what ``text`` resolves words to)
-    the names of their zones, in one query (hand-written: the ORM costs more than the query)."""
+    the names of their zones, in one query (hand-written: the ORM costs more than the query).
+
+    A viewer gets only the zones of shared cameras: a word naming another camera's zone is then
+    just a label, as for camera names, so text cannot confirm the owner's other zone names."""
     camera, zone, qn = Camera._meta, Zone._meta, connection.ops.quote_name
     owner_column = qn(camera.get_field("owner").column)
     name_column = qn(camera.get_field("name").column)
@@ -469,7 +472,7 @@ def _cameras(auth: SearchAuth, *, with_zones: bool = False) -> tuple[list[_Cam],
     params = list(auth.owners)
     if with_zones:
         sql += (
-            f" UNION ALL SELECT DISTINCT 1, 0, z.{qn(zone.get_field('name').column)}, 0 "  # noqa: S608
+            f" UNION ALL SELECT DISTINCT 1, c.{qn(camera.pk.column)}, z.{qn(zone.get_field('name').column)}, 0 "  # noqa: S608
             f"FROM {qn(zone.db_table)} z JOIN {qn(camera.db_table)} c "
             f"ON c.{qn(camera.pk.column)} = z.{qn(zone.get_field('camera').column)} "
             f"WHERE c.{owner_column} IN ({placeholders})"
@@ -479,7 +482,11 @@ def _cameras(auth: SearchAuth, *, with_zones: bool = False) -> tuple[list[_Cam],
         cursor.execute(sql + " ORDER BY 1, 3", params)
         rows = cursor.fetchall()
     cameras = [_Cam(pk, name, owner_id) for kind, pk, name, owner_id in rows if kind == 0]
-    return cameras, [name for kind, _, name, _ in rows if kind == 1]
+    zone_rows = [(pk, name) for kind, pk, name, _ in rows if kind == 1]
+    if auth.via_view_tokens and zone_rows:
+        shared = {cam.pk for cam in cameras if _camera_shared(cam, auth)}
+        zone_rows = [(pk, name) for pk, name in zone_rows if pk in shared]
+    return cameras, list(dict.fromkeys(name for _, name in zone_rows))
 
 
 def _camera_shared(cam: _Cam, auth: SearchAuth) -> bool:
@@ -604,7 +611,10 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         flt.add("label", label)
     if params.min_level > 0:
         flt.add("level", params.min_level)
-    flt.add("basis", params.content_type)
+    if params.content_type == Event.Basis.VIDEO:
+        flt.add("has video")  # every event holding a video: image events with a backing one too
+    else:
+        flt.add("basis", params.content_type)
     if lower is not None:
         flt.add("from", lower)
     if upper is not None:
@@ -766,6 +776,8 @@ class _EventFilter:
                 q &= Q(max_interest_level__gte=vals[0])
             elif kind == "basis":
                 q &= Q(basis=vals[0])
+            elif kind == "has video":
+                q &= Q(has_video=True)
             elif kind == "from":
                 q &= Q(earliest_date__gte=vals[0])
             elif kind == "until":
@@ -1149,13 +1161,18 @@ def _search_timeline(*, q: Q, content_q: Q | None, auth: SearchAuth, params, dat
     rows: list[dict] | None = None
     for _ in range(TIMELINE_ROUNDS):
         # Window edges on whole periods, so every bucket inside is complete.
+        try:
+            if desc:
+                edge = epoch + ((anchor - span) - epoch) // step * step
+            else:
+                edge = epoch + -((epoch - (anchor + span)) // step) * step
+        except OverflowError:
+            break  # the window reaches past the calendar's end: it would hold every item
         if desc:
-            edge = epoch + ((anchor - span) - epoch) // step * step
             if lower is not None and edge <= lower:
                 break
             window, beyond = items.filter(captured_at__gte=edge), items.filter(captured_at__lt=edge)
         else:
-            edge = epoch + -((epoch - (anchor + span)) // step) * step
             if upper is not None and edge >= upper:
                 break
             window, beyond = items.filter(captured_at__lt=edge), items.filter(captured_at__gte=edge)

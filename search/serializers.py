@@ -20,6 +20,7 @@ from config.api.dates import camio_date
 from config.api.errors import BadRequest
 from search.access_tokens import ItemSigner, item_access_signer
 from search.models import Camio, InterestLevel
+from search.querylang import MAX_YEAR, MIN_YEAR
 from uploads.models import Content
 from uploads.renditions import RenditionError, content_image_bytes, rendition_params
 
@@ -49,7 +50,7 @@ def parse_api_date(raw: str, *, name: str) -> datetime:
     """An ISO 8601 date as the reference writes it (``2014-03-13T11:27:40.929-0000``), or close kin.
 
     Accepts ``Z``, ``±HH:MM``, ``±HHMM``, no zone (UTC), a space for ``T`` and a bare date
-    (midnight UTC). Years 1970 to 9998 only. Anything else is a 400 naming the parameter.
+    (midnight UTC). Years MIN_YEAR to MAX_YEAR (1970 to 9998) only. Anything else is a 400 naming the parameter.
     """
     value = (raw or "").strip()
     if not value or len(value) > 40:
@@ -60,7 +61,7 @@ def parse_api_date(raw: str, *, name: str) -> datetime:
         raise BadRequest(f"{name} must be an ISO 8601 date such as 2014-03-13T11:27:40.929-0000, not {raw!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    if not 1970 <= parsed.year <= 9998:
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         raise BadRequest(f"{name} is out of range: {raw!r}")
     return parsed.astimezone(UTC)
 

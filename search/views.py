@@ -51,6 +51,8 @@ class SearchView(APIView):
     OAuth, which ``search_authorize`` enforces with a 401. ``text`` follows the grammar of
     ``search.querylang`` (plain-word dates included; words that look like a date but are none are
     a 400). Image parameters with ``seconds``, ``hours`` or ``camios`` are a 400.
+    ``content_type=video`` finds every event holding a video: video events, and image events a
+    video uploaded in image mode backs (their buckets then list that video).
     """
 
     permission_classes = [AllowAny]

@@ -270,7 +270,11 @@ def _store_and_record(
     try:
         if poster:
             poster_key = _store(f"{prefix}{captured_at:%Y/%m/%d}/{public_id}.poster.jpg", ContentFile(poster))
-        duration = params.video_length or (facts.video.duration if facts.video else None)
+        # A still has no length, whatever a camera sends: a video_length on one would stretch its
+        # event over later, unrelated captures.
+        duration = None
+        if facts.kind == "video":
+            duration = params.video_length or (facts.video.duration if facts.video else None)
         with transaction.atomic():
             alternate_of = None
             if params.has("alternate"):

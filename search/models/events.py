@@ -52,6 +52,9 @@ class Event(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="events")
     camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="events")
     basis = models.CharField(max_length=8, choices=Basis.choices, default=Basis.IMAGE)
+    # Holds a video item: its basis is video, or a video uploaded in image mode backs its images.
+    # What ``content_type=video`` searches find (a backing video is reachable no other way).
+    has_video = models.BooleanField(default=False)
     earliest_date = models.DateTimeField()
     latest_date = models.DateTimeField()
     labels = models.JSONField(default=list, blank=True)

@@ -69,6 +69,7 @@ def event(
         owner=cam.owner,
         camera=cam,
         basis=basis,
+        has_video=basis == "video",  # its items are videos (see below)
         earliest_date=at,
         latest_date=at + spacing * max(items - 1, 0),
         labels=labels,

@@ -71,6 +71,7 @@ def make_event(owner, camera: Camera, items: list[Content], *, labels=("walkway"
         max_interest_score=0.7,
         cover=items[0],
         item_count=len(items),
+        has_video=any(c.kind == "video" for c in items),
     )
     for label in labels:
         event.label_rows.create(owner=owner, label=label)

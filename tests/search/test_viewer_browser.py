@@ -95,8 +95,8 @@ def shared(transactional_db, user):
         size=(160, 120),
     )
     event = make_event(user, front, [video], labels=("driveway",))
-    event.basis = "video"
-    event.save(update_fields=["basis"])
+    event.basis, event.has_video = "video", True
+    event.save(update_fields=["basis", "has_video"])
     camio = make_camio(user, cameras=["front"], name="Kody the dog")
     app, _ = oauth_application_create(name="Partner", redirect_uris=["https://partner.example.com/cb"])
     return camio, app.client_id
@@ -129,6 +129,31 @@ def test_viewer_shows_events_plays_a_sequence_and_a_video(page, live_server, sha
     video = page.locator("#video")
     wait_for(lambda: video.is_visible() and video.evaluate("v => v.currentTime") > 0, timeout=15)
     assert page.evaluate("document.getElementById('video').error") is None
+
+
+def test_an_image_event_a_video_backs_shows_once_and_plays_its_video(page, live_server, transactional_db, user):
+    front = make_camera(user, "front")
+    start = timezone.now() - timedelta(hours=1)
+    stills = [
+        make_content(user, front, at=start + timedelta(seconds=i), data=jpeg_bytes(color=(90, 60 * i, 40)))
+        for i in range(3)
+    ]
+    backing = make_content(
+        user, front, at=start, data=mp4_bytes(), content_type="video/mp4", kind="video", size=(160, 120)
+    )
+    make_event(user, front, [*stills, backing], labels=("porch",))  # an image event, backed by the video
+    camio = make_camio(user, cameras=["front"], name="Porch")
+    app, _ = oauth_application_create(name="Partner", redirect_uris=["https://partner.example.com/cb"])
+
+    page.goto(f"{live_server.url}/?v={camio.short_token}&key={app.client_id}")
+    page.wait_for_selector("#viewer[data-state=loaded]", timeout=15000)
+    events = page.locator("#timeline li[data-event-id]")
+    # Both the image and the video search answer it: one entry on the timeline, an image event.
+    assert events.count() == 1
+    assert events.nth(0).get_attribute("data-kind") == "image"
+    events.nth(0).locator("button").click()
+    video = page.locator("#video")
+    wait_for(lambda: video.is_visible() and video.evaluate("v => v.currentTime") > 0, timeout=15)
 
 
 def test_viewer_says_clearly_when_the_token_is_invalid(page, live_server, shared):

@@ -75,7 +75,15 @@
     return callApi("/search?" + params.toString()).then(function (answer) {
       // The reference puts the paging fields inside "result", next to the buckets.
       var result = answer.result || {};
-      (result.buckets || []).forEach(function (b) { b.kind = stream.kind; buckets.set(b.bucket_id, b); });
+      (result.buckets || []).forEach(function (b) {
+        var seen = buckets.get(b.bucket_id);
+        if (!seen) { b.kind = stream.kind; buckets.set(b.bucket_id, b); return; }
+        // An image event that a video backs comes in both streams: one entry, with its stills
+        // and its video (which then plays); it stays an image event.
+        var ids = new Set((seen.images || []).map(function (im) { return im.id; }));
+        seen.images = (seen.images || []).concat((b.images || []).filter(function (im) { return !ids.has(im.id); }));
+        if (stream.kind === "image") seen.kind = "image";
+      });
       stream.next = result.earliest_date_considered || null;
       stream.more = !!(result.more_results && stream.next);
     });
