@@ -280,7 +280,9 @@ class CamioQueryInput(_StrictSerializer):
 class CamioCreateInput(_StrictSerializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     type = serializers.ChoiceField(choices=Camio.Type.choices, required=False, default=Camio.Type.PUBLIC)
-    query = CamioQueryInput(required=False)
+    # Required, as the reference lists it (name and type are "Optional"): a body without one would
+    # publicly share all of the account's content. ``{}`` shares everything, explicitly.
+    query = CamioQueryInput()
     # Either an absolute date or a number of seconds from now; both optional, not both.
     expires_at = ApiDateField(required=False, allow_null=True, default=None)
     expiry = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=60)
@@ -294,8 +296,6 @@ class CamioCreateInput(_StrictSerializer):
             attrs["expires_at"] = timezone.now() + timedelta(seconds=attrs["expiry"])
         if attrs["expires_at"] is not None and attrs["expires_at"] <= timezone.now():
             raise serializers.ValidationError("expires_at must be in the future")
-        if "query" not in attrs:
-            attrs["query"] = {"cameras": [], "labels": [], "events": [], "start_date": None, "end_date": None}
         return attrs
 
 

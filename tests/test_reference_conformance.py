@@ -912,7 +912,7 @@ def test_unknown_camera_or_zone_is_404(api, user):
 
 
 def test_camios_of_another_user_are_404(api, other_api, user, upload_token_as_oauth):
-    view_token = api.post("/api/users/me/camios", {"name": "mine"}, format="json").json()["view_token"]
+    view_token = api.post("/api/users/me/camios", {"name": "mine", "query": {}}, format="json").json()["view_token"]
     assert_error(other_api.get(f"/api/users/me/camios/{view_token}"), 404)
     assert_error(other_api.delete(f"/api/users/me/camios/{view_token}"), 404)
     assert_error(upload_token_as_oauth.delete(f"/api/users/me/camios/{view_token}"), 401)

@@ -46,7 +46,7 @@ def test_name_defaults_to_the_query_description(api, user):
     camera(user, "Front")
     ev = event(camera(user, "gate"), T0)
     assert create(api, {"query": {"cameras": ["front"], "labels": ["people"]}})["name"] == "Front people"
-    assert create(api, {})["name"] == "everything"
+    assert create(api, {"query": {}})["name"] == "everything"
     dated = create(api, {"query": {"start_date": "2026-11-20T10:00:00.000-0000", "end_date": "2026-11-20T12:00:00Z"}})
     assert dated["name"] == "from 2026-11-20 10:00 to 2026-11-20 12:00"
     assert dated["query"]["start_date"] == "2026-11-20T10:00:00.000-0000"
@@ -72,9 +72,10 @@ def test_camera_names_are_matched_case_insensitively_and_stored_canonical(api, u
         ({"query": {"start_date": "2026-11-20T12:00:00Z", "end_date": "2026-11-20T11:00:00Z"}}, "before"),
         ({"query": {"zones": ["x"]}}, "unknown member"),
         ({"colour": "red"}, "unknown member"),
-        ({"expires_at": "2001-01-01T00:00:00Z"}, "future"),
-        ({"expiry": 10}, "expiry"),
-        ({"expiry": 3600, "expires_at": "2099-01-01T00:00:00Z"}, "either"),
+        ({"query": {}, "expires_at": "2001-01-01T00:00:00Z"}, "future"),
+        ({"query": {}, "expiry": 10}, "expiry"),
+        ({"query": {}, "expiry": 3600, "expires_at": "2099-01-01T00:00:00Z"}, "either"),
+        ({"name": "no query"}, "query"),
         ({"query": []}, "query"),
     ],
 )
@@ -83,6 +84,16 @@ def test_invalid_bodies_are_400(api, user, body, words):
     response = api.post("/api/users/me/camios", body, format="json")
     assert response.status_code == 400, response.content
     assert words in response.json()["message"]
+    assert not Camio.objects.exists()
+
+
+def test_a_camio_without_a_query_is_400_not_a_share_of_everything(api, user):
+    """The reference lists query without "Optional" (name and type are): a body that forgot it
+    must not publicly share all the account's content; ``"query": {}`` says so explicitly."""
+    for body in ({}, {"name": "Porch", "type": "public"}):
+        response = api.post("/api/users/me/camios", body, format="json")
+        assert response.status_code == 400
+        assert response.json()["message"].startswith("query")
     assert not Camio.objects.exists()
 
 
@@ -102,9 +113,9 @@ def test_events_of_another_account_cannot_be_shared(api, user, other_user):
 
 
 def test_list_is_the_callers_own_newest_first(api, other_api, user, other_user):
-    first = create(api, {"name": "one"})
-    second = create(api, {"name": "two", "type": "private"})
-    create(other_api, {"name": "theirs"})
+    first = create(api, {"name": "one", "query": {}})
+    second = create(api, {"name": "two", "type": "private", "query": {}})
+    create(other_api, {"name": "theirs", "query": {}})
     listed = api.get("/api/users/me/camios").json()
     assert [c["name"] for c in listed] == ["two", "one"]
     assert listed[0] == second and listed[1] == first
@@ -113,7 +124,7 @@ def test_list_is_the_callers_own_newest_first(api, other_api, user, other_user):
 
 
 def test_get_and_delete_by_view_or_short_token(api, other_api, user):
-    body = create(api, {"name": "mine"})
+    body = create(api, {"name": "mine", "query": {}})
     assert api.get(f"/api/users/me/camios/{body['short_token']}").json()["name"] == "mine"
     assert api.get(f"/api/users/me/camios/{body['view_token']}").json()["name"] == "mine"
     # Other accounts can neither read nor delete it.
@@ -137,12 +148,12 @@ def test_deleting_revokes_the_view_token_at_once(api, anon, user):
 
 def test_expiry_in_seconds_or_as_a_date(api, anon, user):
     event(camera(user, "front"), T0)
-    soon = create(api, {"expiry": 3600})
+    soon = create(api, {"expiry": 3600, "query": {}})
     expires = timezone.now() + timedelta(hours=1)
     row = Camio.objects.get(view_token=soon["view_token"])
     assert abs((row.expires_at - expires).total_seconds()) < 60
     assert soon["expires_at"] is not None
-    dated = create(api, {"expires_at": "2099-01-01T00:00:00.000-0000"})
+    dated = create(api, {"expires_at": "2099-01-01T00:00:00.000-0000", "query": {}})
     assert dated["expires_at"] == "2099-01-01T00:00:00.000-0000"
     # Once past its expiry the Camio opens nothing, though its owner still lists it.
     Camio.objects.filter(pk=row.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
