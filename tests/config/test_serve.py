@@ -47,7 +47,11 @@ def manage(env, *args) -> str:
 
 
 def test_serve_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_", "CACHE_URL", "AWS_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_URL", "CELERY_", "CACHE_URL", "AWS_", "PUBLIC_BASE_URL"))
+    }
     env["CAMHUB_DATA_DIR"] = str(tmp_path)
     port = free_port()
     proc = subprocess.Popen(
@@ -74,6 +78,9 @@ def test_serve_runs_everything_on_the_embedded_default_and_stops_on_ctrl_c(tmp_p
         assert (tmp_path / "db.sqlite3").exists()  # migrations ran on the embedded SQLite file
         ready = httpx.get(f"{base}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
+        # The links handed out point at this serve's port (PUBLIC_BASE_URL unset).
+        poll = httpx.get(f"{base}/api/cameras/12:34:56:78:90:12", params={"maker": "Sharx", "model": "SCNC3904"})
+        assert poll.status_code == 200 and f"localhost:{port}/api/cameras/" in poll.text, poll.text
 
         # A real asynchronous task through the embedded broker and worker: deleting a camera
         # purges its stored bytes in a task.
@@ -168,3 +175,12 @@ def test_serve_starts_the_ftp_gateway_when_a_port_is_configured(tmp_path):
     assert len(pids) == 4  # web, worker, beat and ftp
     time.sleep(0.5)
     assert not [p for p in pids if alive(p)], "children left running"
+
+
+def test_links_point_where_serve_listens_unless_public_base_url_is_set():
+    from config.management.commands.serve import public_base_url
+
+    assert public_base_url("127.0.0.1", 41015) == "http://localhost:41015"
+    assert public_base_url("0.0.0.0", 8080) == "http://localhost:8080"  # noqa: S104
+    assert public_base_url("cams.example.net", 80) == "http://cams.example.net:80"
+    assert public_base_url("2001:db8::7", 8000) == "http://[2001:db8::7]:8000"

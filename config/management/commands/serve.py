@@ -16,6 +16,22 @@ from django.core.management.base import BaseCommand
 STOP_GRACE_SECONDS = 15
 
 
+def public_base_url(host: str, port: int) -> str:
+    """The service's address for links when ``PUBLIC_BASE_URL`` is not set: where serve listens
+    (``localhost`` for the loopback and every-interface binds)."""
+    if host in ("", "127.0.0.1", "0.0.0.0", "::", "::1"):  # noqa: S104 (names, not a bind)
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def gunicorn_version() -> tuple[int, ...]:
+    import gunicorn
+
+    return tuple(gunicorn.version_info)
+
+
 class Command(BaseCommand):
     help = (
         "Apply migrations, then run the web server, a Celery worker and Celery beat together. "
@@ -32,6 +48,11 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=1)
         call_command("collectstatic", interactive=False, verbosity=0)
         python = sys.executable
+        env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"))
+        if "PUBLIC_BASE_URL" not in os.environ:
+            # The links the service hands out (camera commands, download links, emails) point
+            # where this serve listens, not at the default port.
+            env["PUBLIC_BASE_URL"] = public_base_url(host, port)
         children = {
             "web": [
                 python,
@@ -46,6 +67,9 @@ class Command(BaseCommand):
                 "4",
                 "--graceful-timeout",
                 "10",
+                # gunicorn 27's control socket would sit in ~/.gunicorn, outside the data folder,
+                # shared by every serve on the machine; nothing here uses it.
+                *(["--no-control-socket"] if gunicorn_version() >= (27,) else []),
             ],
             "worker": [
                 python,
@@ -95,12 +119,15 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
-        env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings"))
         for name, argv in children.items():
             # A session of its own: Ctrl-C reaches only us, and we stop the children in order.
             procs[name] = subprocess.Popen(argv, env=env, start_new_session=True)
             self.stdout.write(f"started {name} (pid {procs[name].pid})")
-        self.stdout.write(self.style.SUCCESS(f"camhub is serving on http://{host}:{port}/ — Ctrl-C stops it"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"camhub is serving on {env.get('PUBLIC_BASE_URL', public_base_url(host, port))}/ — Ctrl-C stops it"
+            )
+        )
 
         exit_code = 0
         while not stopping:
