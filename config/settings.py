@@ -444,6 +444,8 @@ CELERY_BEAT_SCHEDULE["hooks.requeue_stuck_deliveries"] = {"task": "hooks.requeue
 CELERY_BEAT_SCHEDULE["search.requeue_unanalysed"] = {"task": "search.requeue_unanalysed", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["search.flush_viewer_usage"] = {"task": "search.flush_viewer_usage", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["search.purge_downloads"] = {"task": "search.purge_downloads", "schedule": 3600.0}
+# Downloads whose task was lost (broker down when asked) or whose worker died mid-build.
+CELERY_BEAT_SCHEDULE["search.requeue_stuck_downloads"] = {"task": "search.requeue_stuck_downloads", "schedule": 300.0}
 
 # --- logging: one line per request, to stdout ----------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

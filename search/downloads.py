@@ -15,7 +15,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import tempfile
 import time
 import zipfile
@@ -41,6 +40,7 @@ from config.tasks import enqueue_on_commit
 from search.models import Camio, Download
 from search.selectors import camio_content_queryset, camio_for_view_token
 from uploads.models import Content
+from uploads.streaming import stored_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,12 @@ _LINK_SALT = "camhub.search.download-link"
 # Progress is written at most this often (and at the end): a row update per item would cost more
 # than copying a 100 KB image.
 _PROGRESS_EVERY_SECONDS = 0.5
-_COPY_CHUNK = 1024 * 1024
+# A running build writes its heartbeat every _PROGRESS_EVERY_SECONDS while bytes move (items and
+# chunks of items alike); one silent for this long died with its worker. Not shorter: a message
+# redelivered while its first build still runs must not start a second one.
+STALE_BUILD_SECONDS = 2 * 60
+# A pending download whose task has not claimed it after this long lost its message.
+LOST_MESSAGE_SECONDS = 5 * 60
 
 _EXTENSIONS = {
     "image/jpeg": "jpg",
@@ -106,7 +111,9 @@ def download_create(*, token: str, requester: AbstractBaseUser) -> tuple[Downloa
     """Start (or join) the requester's download of the Camio ``token`` opens.
 
     Returns ``(download, created)``. A pending or running download of the same Camio by the same
-    requester is returned instead of a second one, so repeated clicks build one zip.
+    requester is returned instead of a second one, so repeated clicks build one zip; its task is
+    sent again when it may have been lost (still pending, or a build whose heartbeat stopped):
+    a build claims the row only once, so a second message costs nothing.
     """
     camio = camio_for_viewer(token=token, user=requester)
     with transaction.atomic():
@@ -120,6 +127,8 @@ def download_create(*, token: str, requester: AbstractBaseUser) -> tuple[Downloa
             .first()
         )
         if existing is not None:
+            if existing.status == Download.Status.PENDING or _build_stale(existing, timezone.now()):
+                enqueue_on_commit("search.build_download", existing.pk)
             return existing, False
         download = Download.objects.create(camio=camio, requester=requester)
         enqueue_on_commit("search.build_download", download.pk)
@@ -178,9 +187,15 @@ def download_for_link(signed: str) -> Download:
 
 
 def download_is_servable(download: Download) -> bool:
-    """Ready and its Camio still shared: deleting or expiring a Camio revokes its downloads too."""
+    """Ready, its Camio still shared, and still the requester's to see: deleting or expiring a
+    Camio revokes its downloads too, and so does removing the guest who asked for a private one."""
     camio = download.camio
-    return bool(download.storage_key) and camio is not None and camio_for_view_token(camio.view_token) is not None
+    return (
+        bool(download.storage_key)
+        and camio is not None
+        and camio_for_view_token(camio.view_token) is not None
+        and camio_viewable_by(camio=camio, user=download.requester)
+    )
 
 
 # --- building the zip ---------------------------------------------------------------------------
@@ -208,16 +223,23 @@ def zip_items(contents: QuerySet[Content]) -> Iterator[ZipItem]:
 def _entry_name(item: ZipItem) -> str:
     ext = _EXTENSIONS.get(item.content_type, "bin")
     stamp = item.captured_at.astimezone(UTC).strftime("%Y-%m-%dT%H-%M-%S.%f")[:-3]
-    return f"{item.camera}/{stamp}Z_{item.public_id}.{ext}"
+    return f"{_folder_name(item.camera)}/{stamp}Z_{item.public_id}.{ext}"
 
 
-def zip_contents(contents: Iterable[ZipItem], target, *, on_progress=None) -> int:
+def _folder_name(camera: str) -> str:
+    """A camera's name as one folder of the zip: never a path that climbs out of the folder the
+    zip is extracted into (a camera may be named "..", or hold slashes or backslashes)."""
+    name = camera.replace("/", "_").replace("\\", "_").strip()
+    return name if name.strip(".") else f"_{name}"
+
+
+def zip_contents(contents: Iterable[ZipItem], target, *, on_progress=None, on_chunk=None) -> int:
     """Write ``contents`` (see :func:`zip_items`) as a zip into the binary file ``target``.
 
-    Each item is copied from storage in 1 MB chunks, so memory stays flat whatever the sizes.
+    Each item is copied from storage in chunks, so memory stays flat whatever the sizes.
     A ``manifest.json`` at the end lists the entries. Items whose bytes are missing are listed
     there with ``"missing": true`` rather than failing the whole zip. Returns the item count.
-    ``on_progress(done)`` is called after each item.
+    ``on_progress(done)`` is called after each item, ``on_chunk()`` after each chunk copied.
     """
     manifest = []
     done = 0
@@ -232,7 +254,8 @@ def zip_contents(contents: Iterable[ZipItem], target, *, on_progress=None) -> in
                 "date_created": camio_date(content.captured_at),
             }
             try:
-                source = default_storage.open(content.storage_key, "rb")
+                # In chunks (on S3 a streamed GET: opening the object would read it all into memory).
+                chunks = stored_chunks(content.storage_key, start=0, length=content.size)
             except FileNotFoundError:
                 entry["missing"] = True
                 logger.warning("download: content %s has no bytes in storage", content.public_id)
@@ -240,8 +263,11 @@ def zip_contents(contents: Iterable[ZipItem], target, *, on_progress=None) -> in
                 info = zipfile.ZipInfo(name, date_time=_zip_time(content))
                 info.compress_type = zipfile.ZIP_STORED
                 info.file_size = content.size  # lets zipfile choose zip64 up front for huge videos
-                with source, archive.open(info, "w") as sink:
-                    shutil.copyfileobj(source, sink, _COPY_CHUNK)
+                with archive.open(info, "w") as sink:
+                    for chunk in chunks:
+                        sink.write(chunk)
+                        if on_chunk is not None:
+                            on_chunk()
             manifest.append(entry)
             done += 1
             if on_progress is not None:
@@ -259,15 +285,29 @@ def _zip_time(content: ZipItem) -> tuple[int, int, int, int, int, int]:
 def download_build(*, download_id: int) -> None:
     """Build the zip of a download, record progress and the result, and email the link.
 
-    Runs in a worker. Claims the row with a conditional update, so a duplicate delivery of the
-    task skips a finished download; a redelivery after a worker died rebuilds it from scratch.
+    Runs in a worker. Claims the row with a conditional update: a pending row, or a running one
+    whose heartbeat stopped (its worker died: rebuilt from scratch, over the same key), so a
+    duplicate message skips a download another worker is building or has finished. Any failure
+    is recorded on the row, where the requester sees it and may ask again.
     """
-    claimed = Download.objects.filter(
-        pk=download_id, status__in=[Download.Status.PENDING, Download.Status.RUNNING]
-    ).update(status=Download.Status.RUNNING, items_done=0, error="")
+    now = timezone.now()
+    claimable = Q(status=Download.Status.PENDING) | Q(
+        status=Download.Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=STALE_BUILD_SECONDS)
+    )
+    claimed = Download.objects.filter(claimable, pk=download_id).update(
+        status=Download.Status.RUNNING, items_done=0, error="", heartbeat_at=now
+    )
     if not claimed:
         return
     download = Download.objects.select_related("camio__owner", "requester").get(pk=download_id)
+    try:
+        _build(download)
+    except Exception as exc:  # storage or database failure: record it where the requester sees it
+        logger.exception("download %s failed", download.public_id)
+        _finish_failed(download, f"The zip could not be built ({type(exc).__name__}): request the download again")
+
+
+def _build(download: Download) -> None:
     camio = download.camio
     if camio is None or camio_for_view_token(camio.view_token) is None:
         _finish_failed(download, "The Camio was deleted or has expired")
@@ -277,13 +317,18 @@ def download_build(*, download_id: int) -> None:
     Download.objects.filter(pk=download.pk).update(items_total=total)
 
     last_write = time.monotonic()
+    items_done = 0
 
     def progress(done: int) -> None:
-        nonlocal last_write
+        nonlocal last_write, items_done
+        items_done = done
         now = time.monotonic()
         if now - last_write >= _PROGRESS_EVERY_SECONDS:
-            Download.objects.filter(pk=download.pk).update(items_done=done)
+            Download.objects.filter(pk=download.pk).update(items_done=done, heartbeat_at=timezone.now())
             last_write = now
+
+    def heartbeat() -> None:  # while a long video copies
+        progress(items_done)
 
     key = f"downloads/{camio.owner_id}/{download.public_id}.zip"
     # A named file in the data dir: local storage then moves it into place (no second copy);
@@ -291,18 +336,22 @@ def download_build(*, download_id: int) -> None:
     spool = tempfile.NamedTemporaryFile(dir=settings.DATA_DIR, prefix="download-", suffix=".zip", delete=False)
     try:
         with spool:
-            done = zip_contents(zip_items(contents), spool, on_progress=progress)
+            done = zip_contents(zip_items(contents), spool, on_progress=progress, on_chunk=heartbeat)
             size = spool.tell()
+        # A build before this one may have stored the zip and died before recording it: the same
+        # key again (local storage would otherwise save beside it, leaving it to nobody).
+        default_storage.delete(key)
         with open(spool.name, "rb") as handle:
             saved_key = default_storage.save(key, _BuiltZip(handle, name=key))
-    except Exception as exc:  # storage or database failure: record it where the requester sees it
-        logger.exception("download %s failed", download.public_id)
-        _finish_failed(download, f"The zip could not be built: {type(exc).__name__}")
-        return
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(spool.name)
 
+    if camio_for_view_token(camio.view_token) is None:
+        # Deleted or expired while it was built: no "ready" mail with a link that answers 404.
+        default_storage.delete(saved_key)
+        _finish_failed(download, "The Camio was deleted or has expired")
+        return
     Download.objects.filter(pk=download.pk).update(
         status=Download.Status.READY,
         items_total=max(total, done),
@@ -313,6 +362,28 @@ def download_build(*, download_id: int) -> None:
     )
     download.refresh_from_db()
     _email_link(download)
+
+
+def downloads_requeue_stuck(*, now: datetime | None = None) -> int:
+    """Periodic: send the task again for downloads it will otherwise never reach (a message lost
+    while the broker was down, a worker that died mid-build); returns how many."""
+    now = now or timezone.now()
+    stuck = Download.objects.filter(
+        Q(status=Download.Status.PENDING, created_at__lt=now - timedelta(seconds=LOST_MESSAGE_SECONDS))
+        | Q(status=Download.Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=STALE_BUILD_SECONDS))
+    )
+    ids = list(stuck.values_list("pk", flat=True)[:1000])
+    for pk in ids:
+        enqueue_on_commit("search.build_download", pk)
+    return len(ids)
+
+
+def _build_stale(download: Download, now: datetime) -> bool:
+    return (
+        download.status == Download.Status.RUNNING
+        and download.heartbeat_at is not None
+        and download.heartbeat_at < now - timedelta(seconds=STALE_BUILD_SECONDS)
+    )
 
 
 def downloads_purge(*, now: datetime | None = None) -> int:

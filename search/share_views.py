@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from accounts.selectors import acting_owner
 from cameras.models import Camera
 from config.api.dates import camio_date
-from config.api.errors import BadRequest, NotFound
+from config.api.errors import BadRequest, NotFound, ServiceUnavailable
 from config.api.views import query_bool
 from search import downloads
 from search.access_tokens import item_access_check, item_access_check_many
@@ -159,7 +159,9 @@ class LiveImageView(APIView):
             raise NotFound("This camera has no live image yet")
         try:
             image = content_image_bytes(content, w=w, h=h, quality=quality)
-        except RenditionError:
+        except RenditionError as exc:
+            if exc.store_down:
+                raise ServiceUnavailable("The live image cannot be read right now") from exc
             raise NotFound("The live image is no longer stored") from None
         if output == "jpeg":
             response = HttpResponse(image, content_type="image/jpeg")

@@ -4,7 +4,9 @@ The user name is the Upload Token (any password: the token is the secret, as in 
 ``ftpAlarm`` command). Files stored under ``/<camera name>/`` (deeper folders too) enter the same
 ingest service as HTTP uploads, with ``parse_timestamp`` on: FTP cameras name files after their
 capture time and send no other metadata. Each session writes into its own temporary folder, which
-is emptied as files are ingested and removed at disconnect.
+is emptied as files are ingested and removed at disconnect. A transfer is acknowledged only once
+the file is stored (451 when it could not be, so the camera sends it again), and a file growing
+past the upload limit is cut off with 552.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import close_old_connections, connection
 from pyftpdlib.authorizers import AuthenticationFailed
-from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.handlers import DTPHandler, FTPHandler
 from pyftpdlib.servers import ThreadedFTPServer
 
 from accounts.selectors import account_for_upload_token
@@ -80,28 +82,72 @@ def _spool_root() -> str:
     return str(root)
 
 
+def max_upload_bytes() -> int:
+    """No file may grow past the largest upload of any kind (each kind's own limit applies at ingest)."""
+    return max(settings.UPLOAD_MAX_IMAGE_BYTES, settings.UPLOAD_MAX_VIDEO_BYTES)
+
+
+class UploadDTPHandler(DTPHandler):
+    """The data channel: a file growing past ``max_upload_bytes`` is cut off with 552 (and
+    removed), not spooled whole to the gateway's disk."""
+
+    def handle_read(self):
+        super().handle_read()
+        if self.receive and not self._closed and self.tot_bytes_received > max_upload_bytes():
+            self.transfer_finished = False
+            self._resp = (f"552 Exceeded storage allocation: at most {max_upload_bytes()} bytes.", logger.warning)
+            self.close()
+
+
 class UploadFTPHandler(FTPHandler):
+    """Replies to a finished upload (STOR's 226, an ingesting rename's 250) only once the file is
+    ingested: a 4xx when the store could not keep it (the camera keeps it and sends it again), a
+    5xx when it is refused for good. pyftpdlib would acknowledge first and ingest after."""
+
     authorizer = UploadTokenAuthorizer()
+    dtp_handler = UploadDTPHandler
     banner = "camhub FTP gateway ready."
     owner_id: int | None = None
     session_home: str = ""
+    _held_reply: str | None = None
+    _renaming = False
 
     def handle_auth_success(self, home, password, msg_login):
         self.session_home = tempfile.mkdtemp(prefix="session-", dir=_spool_root())
         super().handle_auth_success(self.session_home, password, msg_login)
 
+    def respond(self, resp, logfun=logger.debug):
+        receiving = self.data_channel is not None and self.data_channel.receive
+        if (resp.startswith("226") and receiving) or (resp.startswith("250") and self._renaming):
+            self._held_reply = resp  # sent (or replaced) once the file is ingested
+            return
+        super().respond(resp, logfun=logfun)
+
+    def _release(self, reply: str | None = None) -> None:
+        held, self._held_reply = self._held_reply, None
+        if reply or held:
+            super().respond(reply or held)
+
     def on_file_received(self, file: str) -> None:
         if file.lower().endswith(PARTIAL_SUFFIXES):
+            self._release()
             return
-        self._ingest(file)
+        self._release(self._ingest(file))
 
     def on_incomplete_file_received(self, file: str) -> None:
         _remove(file)
+        self._release()
 
     def ftp_RNTO(self, path):
-        renamed = super().ftp_RNTO(path)
+        self._renaming = True
+        try:
+            renamed = super().ftp_RNTO(path)
+        finally:
+            self._renaming = False
         if renamed and os.path.isfile(renamed[1]) and not renamed[1].lower().endswith(PARTIAL_SUFFIXES):
-            self._ingest(renamed[1])
+            self._release(self._ingest(renamed[1]))
+        else:
+            self._release()
         return renamed
 
     def on_disconnect(self) -> None:
@@ -109,16 +155,17 @@ class UploadFTPHandler(FTPHandler):
             shutil.rmtree(self.session_home, ignore_errors=True)
         connection.close()  # this session's thread is done with the database
 
-    def _ingest(self, file: str) -> None:
+    def _ingest(self, file: str) -> str | None:
+        """Ingest a received file; the reply that replaces the held one, or None to send it."""
         try:
             relative = Path(file).resolve().relative_to(Path(self.session_home).resolve())
         except ValueError:
             _remove(file)
-            return
+            return "553 The file is outside your folders."
         if len(relative.parts) < 2:
             logger.warning("FTP upload %s is not under a camera folder; dropped", relative)
             _remove(file)
-            return
+            return "553 Store files under /<camera name>/."
         camera_name, name = relative.parts[0], relative.name
         close_old_connections()
         try:
@@ -141,13 +188,19 @@ class UploadFTPHandler(FTPHandler):
                 "kept" if result.kept else result.reason,
             )
         except ApiError as exc:
-            # The transfer was already acknowledged: the refusal can only be logged.
             logger.warning("FTP upload %s/%s refused (%s): %s", camera_name, name, exc.status_code, exc.message)
+            if exc.status_code >= 500:  # the store or database is down: the camera sends it again
+                return f"451 Not stored, try again: {exc.message}"
+            if exc.status_code == 413:
+                return f"552 {exc.message}"
+            return f"550 Refused: {exc.message}"
         except Exception:
             logger.exception("FTP upload %s/%s failed", camera_name, name)
+            return "451 Not stored, try again: local error in processing"
         finally:
             _remove(file)
             close_old_connections()
+        return None
 
 
 def _remove(file: str) -> None:

@@ -16,6 +16,7 @@ from PIL import Image, ImageOps
 from config.api.errors import BadRequest
 from uploads.media import MediaError, video_poster
 from uploads.models import Content
+from uploads.streaming import STORE_ERRORS, store_missing
 
 MAX_SIDE = 4096
 DEFAULT_QUALITY = 85
@@ -26,7 +27,18 @@ CACHE_SECONDS = 24 * 3600
 
 
 class RenditionError(Exception):
-    """The stored bytes cannot be turned into a JPEG (missing from storage, or undecodable)."""
+    """The stored bytes cannot be turned into a JPEG: missing from storage, undecodable, or (with
+    ``store_down``) the store cannot be reached right now, which callers answer with a 503."""
+
+    def __init__(self, message: str, *, store_down: bool = False) -> None:
+        super().__init__(message)
+        self.store_down = store_down
+
+
+def _store_failure(what: str, exc: BaseException) -> RenditionError:
+    if store_missing(exc):
+        return RenditionError(f"stored bytes missing for {what}: {exc}")
+    return RenditionError(f"the store cannot be read for {what}: {exc}", store_down=True)
 
 
 def _int_param(query: Mapping, name: str, default: int | None, *, low: int, high: int) -> int | None:
@@ -56,8 +68,8 @@ def _read(key: str) -> bytes:
     try:
         with default_storage.open(key, "rb") as f:
             return f.read()
-    except (FileNotFoundError, OSError) as exc:
-        raise RenditionError(f"stored bytes missing for {key!r}: {exc}") from None
+    except STORE_ERRORS as exc:
+        raise _store_failure(repr(key), exc) from None
 
 
 def _source_bytes(content: Content) -> bytes:
@@ -70,8 +82,10 @@ def _source_bytes(content: Content) -> bytes:
     try:
         with default_storage.open(content.storage_key, "rb") as f:
             return video_poster(f)
-    except (FileNotFoundError, MediaError, OSError) as exc:
+    except MediaError as exc:
         raise RenditionError(f"no poster for video {content.public_id}: {exc}") from None
+    except STORE_ERRORS as exc:
+        raise _store_failure(f"video {content.public_id}", exc) from None
 
 
 def _fit(data: bytes, w: int | None, h: int | None, quality: int) -> bytes:

@@ -67,6 +67,9 @@ class Download(models.Model):
     size = models.PositiveBigIntegerField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Written when a build claims the row and as it progresses: a running build whose heartbeat
+    # stopped (its worker died) may be claimed again (``search.downloads``).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from search import downloads
 
-__all__ = ["build_download", "purge_downloads"]
+__all__ = ["build_download", "purge_downloads", "requeue_stuck_downloads"]
 
 
 @shared_task(name="search.build_download")
@@ -19,3 +19,9 @@ def build_download(download_id: int) -> None:
 def purge_downloads() -> int:
     """Periodic: delete zips whose links have expired or whose Camio was deleted."""
     return downloads.downloads_purge()
+
+
+@shared_task(name="search.requeue_stuck_downloads")
+def requeue_stuck_downloads() -> int:
+    """Periodic: downloads whose task was lost or whose worker died get their task again."""
+    return downloads.downloads_requeue_stuck()

@@ -76,10 +76,13 @@ def test_ftp_refuses_unknown_tokens_and_files_outside_a_camera_folder(gateway, u
     with pytest.raises(ftplib.error_perm, match="530"):
         login(gateway, "not-a-token")
     ftp = login(gateway, account_settings_get(user=user).upload_token)
-    ftp.storbinary("STOR loose.jpg", io.BytesIO(jpeg_bytes()))
+    # Refused for good, and said so (not "226 Transfer complete", then dropped).
+    with pytest.raises(ftplib.error_perm, match="553"):
+        ftp.storbinary("STOR loose.jpg", io.BytesIO(jpeg_bytes()))
     ftp.mkd("front")
-    ftp.storbinary("STOR front/garbage.jpg", io.BytesIO(b"not a jpeg" * 50))
-    ftp.storbinary("STOR front/good.jpg", io.BytesIO(jpeg_bytes()))
+    with pytest.raises(ftplib.error_perm, match="550 Refused"):
+        ftp.storbinary("STOR front/garbage.jpg", io.BytesIO(b"not a jpeg" * 50))
+    assert ftp.storbinary("STOR front/good.jpg", io.BytesIO(jpeg_bytes())).startswith("226")
     # An Upload Token grants no reading, by FTP either.
     with pytest.raises(ftplib.error_perm, match="550"):
         ftp.retrbinary("RETR front/good.jpg", lambda _: None)
