@@ -63,7 +63,7 @@ def _alert(transition: StatusTransition, *, now: datetime) -> bool:
         return False
     camera = transition.camera
     owner = camera.owner
-    if camera.name.lower() in muted_names(user=owner, kind="camera_diagnostics"):
+    if not owner.is_active or camera.name.lower() in muted_names(user=owner, kind="camera_diagnostics"):
         StatusTransition.objects.filter(pk=transition.pk).update(alert=StatusTransition.ALERT_SKIPPED)
         return False
     since = transition.last_seen_at or transition.at

@@ -54,11 +54,13 @@ def motion_alert_for_event(*, event: Event) -> str | None:
     The MotionAlert row is written (and committed) before sending, so a relabelled event never
     alerts twice; the send happens outside any transaction.
     """
-    if event.max_interest_level < ALERT_LEVEL:
+    if event.max_interest_level < ALERT_LEVEL or not event.owner.is_active:
+        return None
+    # Muted first, claimed after: an event seen only in muted zones so far may move on to one
+    # that is not, and must alert then.
+    if event_is_muted(event=event, muted=muted_names(user=event.owner)):
         return None
     if not _claim_once(MotionAlert, event=event):
-        return None
-    if event_is_muted(event=event, muted=muted_names(user=event.owner)):
         return None
     labels = [label for label in event.labels if not label.startswith("_")]
     title = f"Motion on {event.camera.name}" + (f": {', '.join(labels[:6])}" if labels else "")
@@ -100,13 +102,18 @@ def daily_summary_send(*, user, day: date) -> str | None:
     if labels:
         lines.append("Most seen: " + ", ".join(f"{name} ({n})" for name, n in labels.most_common(8)))
     title = f"Your camhub day, {day:%Y-%m-%d}: {len(events)} interesting event{'s' if len(events) > 1 else ''}"
-    method = notification_send(
-        user=user,
-        kind="camio_daily",
-        title=title,
-        body="\n".join(lines),
-        data={"day": day.isoformat(), "events": len(events), "cameras": dict(per_camera)},
-    )
+    try:
+        method = notification_send(
+            user=user,
+            kind="camio_daily",
+            title=title,
+            body="\n".join(lines),
+            data={"day": day.isoformat(), "events": len(events), "cameras": dict(per_camera)},
+        )
+    except Exception:
+        # The mail server failed: release the claim so the next hourly run sends it.
+        DailySummary.objects.filter(user=user, day=day).delete()
+        raise
     if method:
         DailySummary.objects.filter(user=user, day=day).update(method=method)
     return method

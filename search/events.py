@@ -216,19 +216,28 @@ def _candidates(content: Content) -> list[Event]:
             latest_date__gt=start - gap,
         ).order_by("earliest_date", "pk")
     )
-    # no_analysis items are events of their own: nothing joins them. Such an event has one item,
-    # so only single-item candidates need a look (a few rows, not the items of a long event).
-    singles = [e.pk for e in found if e.item_count == 1]
-    if singles:
-        own = {
-            event_id
-            for event_id, options in ItemAnalysis.objects.filter(event_id__in=singles).values_list(
-                "event_id", "content__options"
-            )
-            if "no_analysis" in (options or [])
-        }
-        found = [e for e in found if e.pk not in own]
-    return found
+    own = _own_events(found)
+    return [e for e in found if e.pk not in own] if own else found
+
+
+def _own_events(events: Iterable[Event]) -> set[int]:
+    """Those of ``events`` that are a no_analysis item's own: nothing joins them.
+
+    Such an event has one item (alternates count for nothing), so only single-item events need a
+    look: a few rows, not the items of a long event. An alternate uploaded with ``no_analysis``
+    is still an alternate: the event it supports stays open.
+    """
+    singles = [e.pk for e in events if e.item_count == 1]
+    if not singles:
+        return set()
+    rows = ItemAnalysis.objects.filter(event_id__in=singles, content__alternate_of__isnull=True).values_list(
+        "event_id", "content__options"
+    )
+    return {
+        event_id
+        for event_id, options in rows
+        if "no_analysis" in (options or []) and "alternate" not in (options or [])
+    }
 
 
 def _new_event(content: Content) -> Event:
@@ -371,16 +380,7 @@ class _BatchBook:
                 latest_date__gt=min(s for s, _ in spans) - gap,
             )
         )
-        own: set[int] = set()
-        singles = [e.pk for e in events if e.item_count == 1]
-        if singles:  # as in _candidates
-            own = {
-                event_id
-                for event_id, options in ItemAnalysis.objects.filter(event_id__in=singles).values_list(
-                    "event_id", "content__options"
-                )
-                if "no_analysis" in (options or [])
-            }
+        own = _own_events(events)
         self.open = [_OpenEvent(event=e, own=e.pk in own) for e in events]
         if events and any(p.result.motion_boxes for p in self.placements):
             window = timedelta(seconds=DIRECTION_SECONDS)
@@ -612,3 +612,24 @@ def event_reanalyse(event: Event) -> int:
     for content_id in ids:
         content_analyze(content_id=content_id, force=True)
     return len(ids)
+
+
+def events_rebuild(*, event_ids: Iterable[int]) -> int:
+    """Rebuild events whose items were deleted (``event_rebuild``: gone when none is left), each
+    under its camera's lock like any placement; hands off those whose labels or level changed.
+    Returns how many were rebuilt (events already gone are skipped)."""
+    done = 0
+    for pk in sorted(set(event_ids)):
+        with transaction.atomic():
+            camera_id = Event.objects.filter(pk=pk).values_list("camera_id", flat=True).first()
+            if camera_id is None:
+                continue
+            Camera.objects.select_for_update().filter(pk=camera_id).values_list("pk").first()
+            event = Event.objects.filter(pk=pk).first()
+            if event is None:
+                continue
+            changed = event_rebuild(event)
+            if changed and event.pk is not None:
+                _hand_off(event)
+            done += 1
+    return done

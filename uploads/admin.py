@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from config.tasks import enqueue_on_commit
 from uploads.models import Content
 from uploads.renditions import RenditionError, content_image_bytes
+from uploads.services import content_delete
 from uploads.views import ranged_response
 
 THUMB_W, THUMB_H = 160, 120
@@ -56,6 +57,14 @@ class ContentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # content arrives by upload only
+
+    # Deleting (the change page's button and the "delete selected" action) goes through the
+    # service: stored bytes removed, the items' events rebuilt or removed.
+    def delete_model(self, request, obj: Content) -> None:
+        content_delete(contents=Content.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset) -> None:
+        content_delete(contents=queryset)
 
     @admin.action(description="Queue analysis of the selected items (those never analysed)")
     def queue_analysis(self, request, queryset):

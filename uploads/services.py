@@ -18,7 +18,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Field
+from django.db.models import Field, QuerySet
 from django.utils import timezone
 
 from accounts.models import AccountSettings
@@ -185,7 +185,23 @@ def _delete_quietly(*keys: str) -> None:
         try:
             default_storage.delete(key)
         except Exception:
-            logger.exception("could not remove %s after a failed upload", key)
+            logger.exception("could not remove %s from storage", key)
+
+
+def content_delete(*, contents: QuerySet[Content]) -> int:
+    """Delete content items, their stored bytes (after commit) and what analysis kept of them:
+    the events they belonged to are rebuilt from the items left, or removed when none is
+    (``search.rebuild_events``, by name: analysis is the search app's). Returns how many."""
+    with transaction.atomic():
+        rows = list(contents.values_list("pk", "storage_key", "poster_key", "analysis__event_id"))
+        ids = [pk for pk, _key, _poster, _event in rows]
+        Content.objects.filter(pk__in=ids).delete()
+        keys = [key for _pk, storage_key, poster_key, _event in rows for key in (storage_key, poster_key)]
+        transaction.on_commit(lambda: _delete_quietly(*keys))
+        event_ids = sorted({event for *_rest, event in rows if event is not None})
+        if event_ids:
+            enqueue_on_commit("search.rebuild_events", event_ids)
+    return len(ids)
 
 
 def content_ingest(

@@ -24,7 +24,7 @@ from search.analysis import (
 )
 from search.analysis.requeue import content_unanalysed_requeue
 
-__all__ = ["analyze_content", "requeue_unanalysed"]
+__all__ = ["analyze_content", "rebuild_events", "requeue_unanalysed"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,3 +91,11 @@ def requeue_unanalysed() -> None:
     sent = content_unanalysed_requeue()
     if sent:
         logger.warning("re-queued the analysis of %d batch(es) of items stored without it", sent)
+
+
+@shared_task(name="search.rebuild_events", ignore_result=True)
+def rebuild_events(event_ids: list[int]) -> int:
+    """Events whose items were deleted: rebuilt from what is left, or removed (idempotent)."""
+    from search.events import events_rebuild
+
+    return events_rebuild(event_ids=event_ids)
