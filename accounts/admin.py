@@ -1,9 +1,11 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from accounts.models import AccountSettings, Guest, Notification
-from accounts.services import dev_token_create, upload_token_rotate
+from accounts.models import AccountSettings, Guest, Notification, default_notifications
+from accounts.services import dev_token_create, notifications_merge, notifications_validate, upload_token_rotate
+from config.api.errors import ApiError
 
 User = get_user_model()
 
@@ -23,11 +25,31 @@ def rotate_upload_token(modeladmin, request, queryset):
     messages.success(request, f"Rotated {queryset.count()} upload token(s).")
 
 
+class AccountSettingsForm(forms.ModelForm):
+    """Notification preferences checked as the settings API checks them (a malformed one would
+    break the user's settings answer and every notification sent to them)."""
+
+    def clean_notifications(self) -> dict:
+        value = self.cleaned_data.get("notifications")
+        try:
+            changes = notifications_validate(value)
+        except ApiError as exc:
+            raise forms.ValidationError(exc.message) from None
+        return notifications_merge(default_notifications(), changes)
+
+
+@admin.display(description="upload token")
+def upload_token_hint(row: AccountSettings) -> str:
+    """Enough to tell tokens apart, not to upload into the account (nor log in to its FTP)."""
+    return f"…{row.upload_token[-4:]}" if row.upload_token else "-"
+
+
 class AccountSettingsInline(admin.StackedInline):
     model = AccountSettings
+    form = AccountSettingsForm
     can_delete = False
-    readonly_fields = ["upload_token", "upload_token_rotated_at"]
-    fields = ["recording_enabled", "notifications", "upload_token", "upload_token_rotated_at"]
+    readonly_fields = [upload_token_hint, "upload_token_rotated_at"]
+    fields = ["recording_enabled", "notifications", upload_token_hint, "upload_token_rotated_at"]
 
 
 class CamhubUserAdmin(UserAdmin):
@@ -37,11 +59,12 @@ class CamhubUserAdmin(UserAdmin):
 
 @admin.register(AccountSettings)
 class AccountSettingsAdmin(admin.ModelAdmin):
+    form = AccountSettingsForm
     list_display = ["user", "recording_enabled", "upload_token_rotated_at", "updated_at"]
     list_filter = ["recording_enabled"]
     search_fields = ["user__username", "user__email"]
-    readonly_fields = ["user", "upload_token", "upload_token_rotated_at", "updated_at"]
-    fields = ["user", "recording_enabled", "notifications", "upload_token", "upload_token_rotated_at", "updated_at"]
+    readonly_fields = ["user", upload_token_hint, "upload_token_rotated_at", "updated_at"]
+    fields = ["user", "recording_enabled", "notifications", upload_token_hint, "upload_token_rotated_at", "updated_at"]
     actions = [rotate_upload_token]
 
     def has_add_permission(self, request):

@@ -136,7 +136,29 @@ def account_settings_update(*, user: AbstractBaseUser, data: object) -> AccountS
     recording = data.get("recording_enabled")
     if "recording_enabled" in data and not isinstance(recording, bool):
         raise BadRequest("recording_enabled must be true or false")
-    changes = data.get("notifications", {})
+    changes = notifications_validate(data.get("notifications", {}))
+
+    account_settings_get(user=user)  # make sure the row exists before locking it
+    with transaction.atomic():
+        row = AccountSettings.objects.select_for_update().get(user=user)
+        row.notifications = notifications_merge(row.notifications, changes)
+        if "recording_enabled" in data:
+            row.recording_enabled = recording
+        row.save(update_fields=["notifications", "recording_enabled", "updated_at"])
+    return row
+
+
+def notifications_merge(current: dict, changes: dict) -> dict:
+    """``current`` preferences with (validated) ``changes`` applied; what they do not name is kept."""
+    merged = dict(current)
+    for kind, preference in changes.items():
+        merged[kind] = {**merged.get(kind, {"state": "OFF", "method": "EMAIL", "options": ""}), **preference}
+    return merged
+
+
+def notifications_validate(changes: object) -> dict:
+    """Notification preferences as the settings API takes them (a partial update); BadRequest
+    says what is wrong. The admin checks what it saves with the same rules."""
     if not isinstance(changes, dict):
         raise BadRequest("notifications must be an object keyed by notification type")
     for kind, preference in changes.items():
@@ -156,18 +178,7 @@ def account_settings_update(*, user: AbstractBaseUser, data: object) -> AccountS
             raise BadRequest(f"notifications.{kind}.options must be a string of at most 500 characters")
         if options.strip() and not options.strip().lower().startswith("mute"):
             raise BadRequest(f"notifications.{kind}.options must be empty or like 'mute driveway,street'")
-
-    account_settings_get(user=user)  # make sure the row exists before locking it
-    with transaction.atomic():
-        row = AccountSettings.objects.select_for_update().get(user=user)
-        merged = dict(row.notifications)
-        for kind, preference in changes.items():
-            merged[kind] = {**merged.get(kind, {"state": "OFF", "method": "EMAIL", "options": ""}), **preference}
-        row.notifications = merged
-        if "recording_enabled" in data:
-            row.recording_enabled = recording
-        row.save(update_fields=["notifications", "recording_enabled", "updated_at"])
-    return row
+    return changes
 
 
 def upload_token_rotate(*, user: AbstractBaseUser) -> str:

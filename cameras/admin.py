@@ -6,8 +6,11 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from cameras import commands, devices, selectors
+from cameras.devices import camera_name_validate
 from cameras.models import Camera, CommandTemplate, Device, StatusTransition, Zone
 from cameras.polling import device_forget, devices_polled_at, polled_at
+from cameras.services import camera_delete
+from cameras.zones import zone_name_validate, zone_polygons_validate
 from config.api.errors import ApiError
 
 
@@ -18,8 +21,31 @@ def _badge(online: bool) -> str:
     )
 
 
+def _api_check(check, value):
+    """``check(value)`` (a validator of the API's) as a form field's cleaning: BadRequest becomes
+    a form error, so admin saves nothing the API would refuse."""
+    try:
+        return check(value)
+    except ApiError as exc:
+        raise forms.ValidationError(exc.message) from None
+
+
+class ZoneForm(forms.ModelForm):
+    def clean_name(self) -> str:
+        return _api_check(zone_name_validate, self.cleaned_data.get("name"))
+
+    def clean_polygons(self) -> list[dict]:
+        return _api_check(zone_polygons_validate, self.cleaned_data.get("polygons"))
+
+
+class CameraForm(forms.ModelForm):
+    def clean_name(self) -> str:
+        return _api_check(camera_name_validate, self.cleaned_data.get("name"))
+
+
 class ZoneInline(admin.TabularInline):
     model = Zone
+    form = ZoneForm
     extra = 0
     fields = ["name", "polygons", "updated_at"]
     readonly_fields = ["updated_at"]
@@ -38,6 +64,7 @@ class TransitionInline(admin.TabularInline):
 
 @admin.register(Camera)
 class CameraAdmin(admin.ModelAdmin):
+    form = CameraForm
     list_display = ["name", "owner", "online", "last_seen", "resolution", "camera_id", "created_at"]
     list_filter = [("online_state", admin.BooleanFieldListFilter), ("last_seen_at", admin.DateFieldListFilter)]
     search_fields = ["name", "camera_id", "owner__username", "owner__email"]
@@ -45,6 +72,19 @@ class CameraAdmin(admin.ModelAdmin):
     raw_id_fields = ["owner"]
     readonly_fields = ["session_id", "last_seen_at", "last_upload_at", "online_state", "created_at"]
     inlines = [ZoneInline, TransitionInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # An existing camera's content, events and Camios stay its owner's: moving only the
+        # camera would show one account's recordings to another.
+        return [*self.readonly_fields, "owner"] if obj is not None else self.readonly_fields
+
+    # Deleting goes through the service: stored bytes purged, a claimed device's cache dropped.
+    def delete_model(self, request, obj: Camera) -> None:
+        camera_delete(camera=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for camera in queryset:
+            camera_delete(camera=camera)
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
@@ -81,6 +121,7 @@ class CameraAdmin(admin.ModelAdmin):
 
 @admin.register(Zone)
 class ZoneAdmin(admin.ModelAdmin):
+    form = ZoneForm
     list_display = ["name", "camera", "owner", "updated_at"]
     search_fields = ["name", "camera__name", "camera__owner__username", "camera__owner__email"]
     list_select_related = ["camera__owner"]

@@ -26,6 +26,20 @@ class HookAdminForm(forms.ModelForm):
 @admin.register(Hook)
 class HookAdmin(admin.ModelAdmin):
     form = HookAdminForm
+
+    def save_model(self, request, obj: Hook, form, change: bool) -> None:
+        # As the API's hook_update: a new receiver, or a disabled hook turned back on, starts with
+        # a clean record (else the next failing-hooks sweep disables it again at once).
+        resumed = "disabled_reason" in form.changed_data and not obj.disabled_reason
+        repointed = change and "callback_url" in form.changed_data
+        if change and (repointed or resumed):
+            obj.failing_since, obj.failure_streak = None, 0
+            if resumed:
+                obj.disabled_at = None
+        super().save_model(request, obj, form, change)
+        if repointed:
+            services.hook_deliveries_repoint(hook=obj)
+
     list_display = (
         "id",
         "owner",

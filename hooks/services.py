@@ -180,11 +180,15 @@ def hook_update(*, hook: Hook, data: dict) -> Hook:
     if fields:
         hook.save(update_fields=[*fields, "updated_at"])
     if "callback_url" in fields:
-        # Deliveries still to be sent go with the hook to its new receiver.
-        Delivery.objects.filter(hook=hook, state__in=[Delivery.State.PENDING, Delivery.State.RETRYING]).update(
-            receiver=_receiver(hook)
-        )
+        hook_deliveries_repoint(hook=hook)
     return hook
+
+
+def hook_deliveries_repoint(*, hook: Hook) -> None:
+    """Deliveries still to be sent go with the hook to its (new) receiver."""
+    Delivery.objects.filter(hook=hook, state__in=[Delivery.State.PENDING, Delivery.State.RETRYING]).update(
+        receiver=_receiver(hook)
+    )
 
 
 def hook_delete(*, hook: Hook) -> None:

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from config.api.errors import ApiError
 from config.tasks import enqueue_on_commit
 from uploads.models import Content
 from uploads.renditions import RenditionError, content_image_bytes
@@ -120,7 +121,10 @@ class ContentAdmin(admin.ModelAdmin):
         return response
 
     def media_view(self, request, pk: int):
-        return ranged_response(request, self._content(request, pk))
+        try:
+            return ranged_response(request, self._content(request, pk))
+        except ApiError as exc:  # the bytes are gone, or the store is down: say so, not a 500
+            return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain; charset=utf-8")
 
 
 def _bounded(raw: str | None, default: int) -> int:

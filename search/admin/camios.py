@@ -23,7 +23,13 @@ class CamioForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         owner, query = data.get("owner"), data.get("query")
-        if owner is None or query is None:
+        if owner is None:
+            return data
+        if query is None and "query" not in self.errors:
+            # As the API: a Camio shares a query; {} shares everything, explicitly.
+            self.add_error("query", 'A Camio needs a query: {} shares everything, {"cameras": ["front"]} one camera')
+            return data
+        if query is None:
             return data
         parsed = CamioQueryInput(data=query if isinstance(query, dict) else {"query": query})
         if not parsed.is_valid():

@@ -156,7 +156,7 @@ class ItemAnalysisAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "interest_level")
     search_fields = ("content__public_id", "content__camera__name", "content__owner__username")
-    list_select_related = ("content", "content__camera", "event")
+    list_select_related = ("content", "content__camera", "event__camera")
     readonly_fields = (
         "content",
         "image",

@@ -184,7 +184,9 @@ def test_admin_rotates_upload_tokens_and_never_edits_them(user, admin_client):
     old = row.upload_token
     page = admin_client.get(f"/admin/accounts/accountsettings/{row.pk}/change/")
     assert page.status_code == 200
-    assert "upload_token" in page.context["adminform"].readonly_fields
+    # Read-only, and shown only by its last characters (it is a credential).
+    assert "upload_token" not in page.context["adminform"].form.fields
+    assert old not in page.content.decode() and f"…{old[-4:]}" in page.content.decode()
     admin_client.post(
         "/admin/accounts/accountsettings/", {"action": "rotate_upload_token", "_selected_action": [row.pk]}
     )

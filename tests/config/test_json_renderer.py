@@ -20,7 +20,7 @@ SAMPLES = [
     {"id": "abc", "n": 3, "f": 0.1234, "tiny": 1e-05, "big": 1.2345678901234568e17, "t": True, "none": None},
     {"when": datetime(2026, 11, 20, 12, 0, 0, 123456, tzinfo=UTC), "day": date(2026, 11, 20), "at": time(7, 30)},
     {"price": Decimal("1.10"), "id": uuid.UUID(int=7), "lazy": gettext_lazy("Not found")},
-    {"text": "é ü 中 \u2028 \u2029 \" \\ \n \x01", "keys": {1: "int key", "s": "str"}},
+    {"text": 'é ü 中 \u2028 \u2029 " \\ \n \x01', "keys": {1: "int key", "s": "str"}},
     ReturnDict({"a": ReturnList([1, 2, {"b": "c"}], serializer=None)}, serializer=None),
     {"labels": ["people", "_color_red"], "nested": [[[0.5, 0.25]]], "tuple": (1, 2)},
 ]
