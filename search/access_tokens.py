@@ -4,10 +4,15 @@ A search authorized by a Camio's view token hands one to each item it returns; `
 accepts the pair (id, access_token) instead of OAuth. Signed with SECRET_KEY (salted), so nothing
 is stored and rotating the key revokes every token.
 
-The signed value is ``<public id>:<camio>`` (``camio``: the Camio's id in base 62, ``0`` when the
-owner's own search issued the token), and the token is ``<camio>:<timestamp>:<signature>``.
-Redeeming a Camio-bound token also needs that Camio alive (not deleted, not expired, its owner
-active), so deleting a Camio revokes its items' tokens at once, as it does its view tokens.
+The signed value is ``<public id>:<issuer>`` and the token is ``<issuer>:<timestamp>:<signature>``.
+The issuer is what let the searcher see the item: a Camio (its id in base 62), or a signed-in
+search of an account's own content, ``-<viewer>-<owner>`` (both ids in base 62: the same for the
+owner's own search, the guest and the host for a guest's). Redeeming a token also needs its
+issuer alive: the Camio not deleted or expired and its owner active; the viewer and the owner
+active and, for a guest, still the owner's guest. So deleting a Camio, removing a guest or
+deactivating an account revokes the tokens at once, as it does the view tokens. (``0``, the
+issuer of the owner's own searches before viewers were named, is still accepted until such
+tokens expire: ``CONTENT_ACCESS_TOKEN_SECONDS``.)
 Tokens of the earlier format (``<timestamp>:<signature>``, another salt) are refused; they lasted
 only ``CONTENT_ACCESS_TOKEN_SECONDS`` anyway.
 """
@@ -19,16 +24,19 @@ import hmac
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 
+from accounts.models import Guest
 from search.models import Camio
 
 # "v2": the Camio-bound format; tokens signed under the old salt fail their signature.
 _SALT = "camhub.search.item-access.v2"
 NO_CAMIO = 0
+_VIEWER = "-"  # not a base-62 digit: a viewer issuer, never a Camio id
 
 
 class ItemSigner:
@@ -38,13 +46,16 @@ class ItemSigner:
     with the derived key and the timestamp computed once instead of once per item.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, viewer: tuple[int, int] | None = None) -> None:
+        """``viewer``: (the searcher, the owner) of a signed-in search; its items' issuer."""
         signer = signing.TimestampSigner(salt=_SALT)
         self.timestamp = signer.timestamp()
         # django.utils.crypto.salted_hmac: the HMAC key is sha256(key_salt + secret).
         key = hashlib.sha256(force_bytes(signer.salt + "signer") + force_bytes(signer.key)).digest()
         self._keyed = hmac.new(key, digestmod=hashlib.sha256)
         self._camios: dict[int | None, str] = {}  # a page names one Camio or a few: encode once
+        if viewer is not None:
+            self._camios[None] = viewer_issuer(*viewer)
 
     def __call__(self, public_id: str, camio_id: int | None = None) -> str:
         camio = self._camios.get(camio_id)
@@ -55,21 +66,29 @@ class ItemSigner:
         return f"{camio}:{self.timestamp}:{signing.b64_encode(mac.digest()).decode()}"
 
 
-def item_access_token(public_id: str, *, camio_id: int | None = None) -> str:
-    """A token that opens the content item ``public_id`` until it expires (or its Camio goes)."""
-    camio = signing.b62_encode(camio_id or NO_CAMIO)
-    signed = signing.TimestampSigner(salt=_SALT).sign(f"{public_id}:{camio}")
+def viewer_issuer(viewer_id: int, owner_id: int) -> str:
+    return f"{_VIEWER}{signing.b62_encode(viewer_id)}{_VIEWER}{signing.b62_encode(owner_id)}"
+
+
+def item_access_token(public_id: str, *, camio_id: int | None = None, viewer: tuple[int, int] | None = None) -> str:
+    """A token that opens the content item ``public_id`` until it expires (or its issuer goes)."""
+    issuer = viewer_issuer(*viewer) if viewer is not None and not camio_id else signing.b62_encode(camio_id or 0)
+    signed = signing.TimestampSigner(salt=_SALT).sign(f"{public_id}:{issuer}")
     return signed.removeprefix(f"{public_id}:")
 
 
-def item_access_signer() -> ItemSigner:
-    """One signer for a page of items: ``sign(public_id, camio_id)``."""
-    return ItemSigner()
+def item_access_signer(*, viewer: tuple[int, int] | None = None) -> ItemSigner:
+    """One signer for a page of items: ``sign(public_id, camio_id)``; items of no Camio are
+    issued to ``viewer`` (searcher, owner)."""
+    return ItemSigner(viewer=viewer)
 
 
-def item_access_camio(public_id: str, token: str) -> int | None:
-    """The Camio id ``token`` was issued under for ``public_id`` (``NO_CAMIO``: the owner's own
-    search), if its signature is right and it has not expired; else None. No database read."""
+Issuer = int | tuple[int, int]  # a Camio id (NO_CAMIO: the old owner's-own form), or (viewer, owner)
+
+
+def item_access_issuer(public_id: str, token: str) -> Issuer | None:
+    """What ``token`` was issued under for ``public_id``, if its signature is right and it has not
+    expired; else None. No database read."""
     if token.count(":") != 2:
         return None  # the earlier format, or garbage
     try:
@@ -78,28 +97,47 @@ def item_access_camio(public_id: str, token: str) -> int | None:
         )
     except signing.BadSignature:  # SignatureExpired is a BadSignature
         return None
-    camio = value.removeprefix(f"{public_id}:")
-    if camio == value:
+    issuer = value.removeprefix(f"{public_id}:")
+    if issuer == value:
         return None
     try:
-        return signing.b62_decode(camio)
+        if issuer.startswith(_VIEWER):
+            viewer, _, owner = issuer[1:].partition(_VIEWER)
+            return (signing.b62_decode(viewer), signing.b62_decode(owner))
+        return signing.b62_decode(issuer)
     except (ValueError, IndexError):
         return None
 
 
 def item_access_check_many(pairs: Iterable[tuple[str, str]]) -> list[bool]:
-    """For each (public_id, token): whether it opens the item now. One query for the whole batch
-    (the Camios the tokens name that are still alive); none when no token names a Camio."""
-    camio_ids = [item_access_camio(pid, token) for pid, token in pairs]
-    named = {c for c in camio_ids if c}
-    alive: set[int] = set()
-    if named:
-        alive = set(
-            Camio.objects.filter(pk__in=named, owner__is_active=True)
+    """For each (public_id, token): whether it opens the item now. At most a query for the Camios
+    the tokens name, one for the accounts and one for the guest links: for the whole batch."""
+    issuers = [item_access_issuer(pid, token) for pid, token in pairs]
+    camios = {i for i in issuers if isinstance(i, int) and i != NO_CAMIO}
+    viewers = {i for i in issuers if isinstance(i, tuple)}
+    alive: set[Issuer] = {NO_CAMIO}
+    if camios:
+        alive |= set(
+            Camio.objects.filter(pk__in=camios, owner__is_active=True)
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
             .values_list("pk", flat=True)
         )
-    return [c == NO_CAMIO or c in alive for c in camio_ids]
+    if viewers:
+        active = set(
+            get_user_model()
+            .objects.filter(pk__in={u for pair in viewers for u in pair}, is_active=True)
+            .values_list("pk", flat=True)
+        )
+        live = {(v, o) for v, o in viewers if v in active and o in active}
+        guests = {(v, o) for v, o in live if v != o}
+        if guests:
+            linked = Q()
+            for v, o in guests:
+                linked |= Q(guest_id=v, host_id=o)
+            still = set(Guest.objects.filter(linked).values_list("guest_id", "host_id"))
+            live -= guests - still
+        alive |= live
+    return [i is not None and i in alive for i in issuers]
 
 
 def item_access_check(public_id: str, token: str) -> bool:

@@ -354,8 +354,8 @@ def _image_json(item: dict, p: SearchParams, *, with_bytes: bool, sign: ItemSign
         else:
             out["image_bytes"] = base64.b64encode(data).decode("ascii")
     if sign is not None:
-        # Bound to the Camio that shared the item (none in the owner's own search): deleting the
-        # Camio revokes it.
+        # Bound to the Camio that shared the item, or to the signed-in searcher and the owner:
+        # deleting the Camio, removing the guest or deactivating either account revokes it.
         out["access_token"] = sign(item["public_id"], item.get("camio_id"))
     return out
 
@@ -405,10 +405,13 @@ def _camio_bucket(camio: Camio) -> dict:
     return {"bucket_id": camio.view_token, **camio_json(camio)}
 
 
-def search_response_json(page, p: SearchParams, *, via_view_tokens: bool) -> dict[str, Any]:
-    """The reference's search response for a ``search.selectors.SearchPage``."""
+def search_response_json(
+    page, p: SearchParams, *, via_view_tokens: bool, viewer: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """The reference's search response for a ``search.selectors.SearchPage``; ``viewer`` (the
+    searcher, the owner searched) is what a signed-in search's item tokens are issued to."""
     # One signer for the page: its key is derived once, not once per item.
-    sign = item_access_signer() if via_view_tokens or p.fetch_access_tokens else None
+    sign = item_access_signer(viewer=viewer) if via_view_tokens or p.fetch_access_tokens else None
     if page.bucket_type == "event":
         buckets = [
             _event_bucket(e, page.images.get(e["id"], []), p, sign=sign, score=page.scores.get(e["id"]))

@@ -62,7 +62,8 @@ class SearchView(APIView):
         search_params_check_applicable(request.query_params, params)
         auth = selectors.search_authorize(user=request.user, host_email=params.user, view_tokens=params.view_tokens)
         page = selectors.search_run(auth=auth, params=params)
-        return Response(search_response_json(page, params, via_view_tokens=auth.via_view_tokens))
+        viewer = None if auth.via_view_tokens else (auth.caller_id, auth.owners[0])
+        return Response(search_response_json(page, params, via_view_tokens=auth.via_view_tokens, viewer=viewer))
 
 
 class CamioListView(MeAPIView):

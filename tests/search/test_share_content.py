@@ -167,3 +167,22 @@ def test_query_count_does_not_grow_with_the_items(anon, user, django_assert_num_
     with django_assert_num_queries(1):  # the rows with their cameras, in one query
         resp = anon.post("/api/content?resize=true", pairs(contents), format="json")
     assert len(resp.json()) == 20
+
+
+def test_item_tokens_of_a_signed_in_search_die_with_the_viewers_access(api, user, other_user):
+    """Tokens a search hands a guest stop working when the host removes the guest, and an owner's
+    own tokens when the owner's account is deactivated; the old owner's-own form still opens."""
+    from accounts.models import Guest
+    from search.access_tokens import item_access_check
+
+    item = "abcdefghijklmnop"
+    Guest.objects.create(host=user, guest=other_user)
+    guest_token = item_access_token(item, viewer=(other_user.pk, user.pk))
+    own_token = item_access_token(item, viewer=(user.pk, user.pk))
+    assert item_access_check(item, guest_token) and item_access_check(item, own_token)
+    assert not item_access_check("another-item-id1", guest_token)  # bound to its item
+    Guest.objects.filter(host=user, guest=other_user).delete()
+    assert not item_access_check(item, guest_token) and item_access_check(item, own_token)
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    assert not item_access_check(item, own_token)
+    assert item_access_check(item, item_access_token(item))  # issued before viewers were named
