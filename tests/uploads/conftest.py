@@ -1,6 +1,8 @@
-"""Fixtures of the uploads tests: storage in a private folder per test."""
+"""Fixtures of the uploads tests: storage in a private folder per test, the FTP gateway."""
 
 from __future__ import annotations
+
+import threading
 
 import pytest
 
@@ -17,3 +19,27 @@ def _private_media(settings, tmp_path):
     }
     settings.MEDIA_ROOT = tmp_path / "media"
     return tmp_path / "media"
+
+
+@pytest.fixture
+def gateway(transactional_db, settings, tmp_path):
+    """The FTP gateway serving on a free loopback port (in a thread); yields the port."""
+    from uploads.ftp import ftp_server
+
+    settings.DATA_DIR = tmp_path / "data"
+    server = ftp_server(host="127.0.0.1", port=0)
+    port = server.socket.getsockname()[1]
+    stop = threading.Event()
+
+    def run():
+        while not stop.is_set():
+            server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
+        server.close_all()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        stop.set()
+        thread.join(10)

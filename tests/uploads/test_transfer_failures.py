@@ -7,7 +7,6 @@ from __future__ import annotations
 import ftplib
 import io
 import re
-import threading
 from datetime import timedelta
 
 import pytest
@@ -333,29 +332,6 @@ def test_s3_unreachable_on_reads_is_503_not_500(api, user, settings):
 
 
 # --- the FTP gateway ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def gateway(transactional_db, settings, tmp_path):
-    from uploads.ftp import ftp_server
-
-    settings.DATA_DIR = tmp_path / "data"
-    server = ftp_server(host="127.0.0.1", port=0)
-    port = server.socket.getsockname()[1]
-    stop = threading.Event()
-
-    def run():
-        while not stop.is_set():
-            server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
-        server.close_all()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield port
-    finally:
-        stop.set()
-        thread.join(10)
 
 
 def ftp_login(port: int, user) -> ftplib.FTP:
