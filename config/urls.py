@@ -5,6 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api import fallback, health
 
+
+class DocsView(SpectacularSwaggerView):
+    """The browsable docs: a page to GET. (DRF would answer OPTIONS with its metadata through
+    this view's HTML renderer, which has no template for it: a 500.)"""
+
+    http_method_names = ["get", "head"]
+
 api_patterns = [
     # First: cameras poll every 30 s, so their route is matched before any other is tried.
     path("", include("cameras.device_urls")),
@@ -16,7 +23,7 @@ api_patterns = [
     path("", include("search.share_urls")),
     path("", include("hooks.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
     # Last: any other /api/ path is a JSON 404, whatever DEBUG says.
     re_path(r"^.*$", fallback.api_not_found),
 ]

@@ -212,3 +212,8 @@ def test_a_nul_character_in_a_json_string_is_a_4xx_not_a_500(api):
     response = api.post("/api/users/me/camios", body, format="json")
     assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
     assert response.json()["message"]
+
+
+def test_the_docs_page_answers_options_with_a_json_405(client):
+    response = client.options("/api/docs/")
+    assert response.status_code == 405 and "message" in response.json()
