@@ -753,22 +753,36 @@ def test_other_account(w, route):
 
 @pytest.mark.parametrize("route", ROUTES, ids=ids(ROUTES))
 def test_other_account_naming_the_host(w, route):
-    """B adds ``user=<A's email>``: refused where the route reads a host's data, else ignored."""
+    """B adds ``user=<A's email>``: refused where the route reads a host's data and on every
+    write under ``users/me`` (guests only read); else ignored."""
     answer = attempt(w, w.client("b"), route, extra={"user": w.a.email})
-    statuses = route.with_user or ((403,) if route.user else route.other)
+    statuses = route.with_user or ((403,) if route.user or _me_write(route) else route.other)
     expect(answer, statuses, route, "B with user=A")
     assert not leaked(w, answer, allow=(*route.allow, "a_email"))
 
 
+def _me_write(route) -> bool:
+    """A write of the API under ``users/me`` (config.api.views.MeAPIView); not an upload, a
+    camera's path, where ``user=`` means nothing."""
+    return (
+        route.method not in ("GET", "HEAD", "OPTIONS")
+        and route.path.startswith("/api/users/me/")
+        and not route.name.startswith("content-")
+    )
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=ids(ROUTES))
 def test_guest_of_the_host(w, route):
-    """G, A's guest, with ``user=<A's email>``: reads where guests may read; writes are refused or
-    land in G's own account; A's data never changes."""
-    answer = attempt(w, w.client("g"), route, extra=as_guest(w, route))
+    """G, A's guest, with ``user=<A's email>``: reads where guests may read; writes under
+    ``users/me`` are refused (403), others land in G's own account; A's data never changes."""
+    extra = as_guest(w, route)
+    answer = attempt(w, w.client("g"), route, extra=extra)
     if route.guest == "read":
         assert 200 <= answer.status < 300, f"{route.id}: a guest's read answered {answer.status}: {answer.text[:300]}"
         return
-    if isinstance(route.guest, tuple):
+    if _me_write(route) and extra.get("user"):
+        expect(answer, (403,), route, "G (guest)")
+    elif isinstance(route.guest, tuple):
         expect(answer, route.guest, route, "G (guest)")
     own = ("a_guest_email", "a_email")  # G's own address, and the host it named
     assert not leaked(w, answer, allow=route.allow, also_own=own), leaked(w, answer, allow=route.allow, also_own=own)
