@@ -133,8 +133,10 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 @admin.register(MotionAlert)
 class MotionAlertAdmin(admin.ModelAdmin):
-    list_display = ("event", "method", "created_at")
-    raw_id_fields = ("event",)
+    list_display = ("event", "camera", "earliest_date", "method", "created_at")
+    list_filter = ("method",)
+    list_select_related = ("event__camera", "camera")
+    raw_id_fields = ("event", "camera")
 
 
 @admin.register(DailySummary)

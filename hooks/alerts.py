@@ -60,7 +60,13 @@ def motion_alert_for_event(*, event: Event) -> str | None:
     # that is not, and must alert then.
     if event_is_muted(event=event, muted=muted_names(user=event.owner)):
         return None
-    if not _claim_once(MotionAlert, event=event):
+    already = MotionAlert.objects.filter(
+        camera_id=event.camera_id, earliest_date__lte=event.latest_date, latest_date__gte=event.earliest_date
+    ).exists()
+    span = {"camera_id": event.camera_id, "earliest_date": event.earliest_date, "latest_date": event.latest_date}
+    if not _claim_once(MotionAlert, event=event, **span) or already:
+        # Claimed by another run; or this motion was alerted as an event since merged into this
+        # one (a late item bridged them): the row now stands for this event, nothing is sent.
         return None
     labels = [label for label in event.labels if not label.startswith("_")]
     title = f"Motion on {event.camera.name}" + (f": {', '.join(labels[:6])}" if labels else "")

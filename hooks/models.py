@@ -8,6 +8,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from cameras.models import Camera
 from search.models import Event
 
 
@@ -161,11 +162,23 @@ class DeliveryAttempt(models.Model):
 
 
 class MotionAlert(models.Model):
-    """The motion alert sent for an event (one per event), so a relabelled event alerts once."""
+    """The motion alert sent for an event (one per event), so a relabelled event alerts once.
 
-    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="+")
+    It keeps the camera and the event's span when alerted: an event merged into another (a late
+    item bridging two) goes, and the surviving event, overlapping that span, is not alerted again
+    for motion already alerted (``hooks.alerts``).
+    """
+
+    event = models.OneToOneField(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    camera = models.ForeignKey(Camera, null=True, on_delete=models.CASCADE, related_name="+")
+    earliest_date = models.DateTimeField(null=True)
+    latest_date = models.DateTimeField(null=True)
     method = models.CharField(max_length=8, blank=True, default="")  # EMAIL, PUSH, or "" (off/muted)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # Serves the overlap check of each new alert: the camera's alerts around an event's span.
+        indexes = [models.Index(fields=["camera", "latest_date"], name="motionalert_camera_span")]
 
     def __str__(self) -> str:
         return f"alert for event {self.event_id}"

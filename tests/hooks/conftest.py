@@ -128,12 +128,16 @@ def camera(user):
 
 
 def make_event(camera, labels, *, level=InterestLevel.IMPORTANT, owner=None) -> Event:
-    now = timezone.now()
+    """A 20-second event of ``camera``, after its others: a camera's events never overlap."""
+    end = timezone.now()
+    last = Event.objects.filter(camera=camera).order_by("-latest_date").values_list("latest_date", flat=True).first()
+    if last is not None and last >= end - timedelta(seconds=20):
+        end = last + timedelta(minutes=1, seconds=20)
     return Event.objects.create(
         owner=owner or camera.owner,
         camera=camera,
-        earliest_date=now - timedelta(seconds=20),
-        latest_date=now,
+        earliest_date=end - timedelta(seconds=20),
+        latest_date=end,
         labels=sorted(labels),
         max_interest_level=level,
         max_interest_score=0.9,

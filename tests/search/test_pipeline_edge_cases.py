@@ -1,5 +1,5 @@
 """The analysis → events → alerts pipeline at its edges: deleted items, muted zones, merges,
-mail failures, deactivated accounts, alternates. Two known defects are kept as strict xfails."""
+mail failures, deactivated accounts, alternates. A known defect is kept as a strict xfail."""
 
 from __future__ import annotations
 
@@ -90,11 +90,6 @@ def test_an_event_that_moves_on_from_a_muted_zone_to_another_zone_alerts(user, c
     assert Notification.objects.filter(kind="motion_alerts").count() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: a merge deletes the alerted event's MotionAlert row (a hooks model the search app "
-    "does not touch), so the surviving event alerts again; needs alerts keyed by camera and time",
-)
 def test_merging_an_alerted_event_into_a_quiet_one_does_not_alert_again(
     user, store_content, camera, django_capture_on_commit_callbacks
 ):
