@@ -172,6 +172,13 @@ def _event_fold(
     only when the item moved), cover. Returns the labels and level the event had before."""
     before = (list(event.labels), event.max_interest_level)
     start, end = _span(content)
+    # A late item earlier than every item so far, as interesting as the cover, takes it: the
+    # cover is the earliest of the most interesting (as event_rebuild picks it).
+    first_of_ties = (
+        not created
+        and start < event.earliest_date
+        and (analysis.interest_level, analysis.interest_score) == (event.max_interest_level, event.max_interest_score)
+    )
     if created:
         event.earliest_date, event.latest_date = start, end
     else:
@@ -185,7 +192,11 @@ def _event_fold(
         # Direction labels, once earned, stay (a later window may not show the same movement).
         labels.update(directions())
     event.labels = sorted(labels)
-    if event.cover_id is None or _more_interesting(analysis, event.max_interest_level, event.max_interest_score):
+    if (
+        event.cover_id is None
+        or first_of_ties
+        or _more_interesting(analysis, event.max_interest_level, event.max_interest_score)
+    ):
         event.cover_id = content.pk
         event.max_interest_level = analysis.interest_level
         event.max_interest_score = analysis.interest_score

@@ -1,5 +1,5 @@
 """The analysis → events → alerts pipeline at its edges: deleted items, muted zones, merges,
-mail failures, deactivated accounts, alternates. A known defect is kept as a strict xfail."""
+mail failures, deactivated accounts, alternates, the cover among equals."""
 
 from __future__ import annotations
 
@@ -163,11 +163,6 @@ def test_a_deactivated_account_gets_no_offline_alert(user, settings):
 # --- Grouping rules -----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known, low: _event_fold keeps the cover on a tie (it does not know the cover's capture "
-    "time); event_rebuild picks the earliest, so the cover may change after a rebuild",
-)
 def test_a_late_earlier_item_as_interesting_as_the_cover_becomes_the_cover(store_content, camera):
     # search/events.py: cover = "highest level, then score, then the earliest" (event_rebuild agrees).
     later = place(store_content, camera, 10)
