@@ -26,20 +26,6 @@ class HookAdminForm(forms.ModelForm):
 @admin.register(Hook)
 class HookAdmin(admin.ModelAdmin):
     form = HookAdminForm
-
-    def save_model(self, request, obj: Hook, form, change: bool) -> None:
-        # As the API's hook_update: a new receiver, or a disabled hook turned back on, starts with
-        # a clean record (else the next failing-hooks sweep disables it again at once).
-        resumed = "disabled_reason" in form.changed_data and not obj.disabled_reason
-        repointed = change and "callback_url" in form.changed_data
-        if change and (repointed or resumed):
-            obj.failing_since, obj.failure_streak = None, 0
-            if resumed:
-                obj.disabled_at = None
-        super().save_model(request, obj, form, change)
-        if repointed:
-            services.hook_deliveries_repoint(hook=obj)
-
     list_display = (
         "id",
         "owner",
@@ -68,6 +54,18 @@ class HookAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
+
+    def save_model(self, request, obj: Hook, form, change: bool) -> None:
+        # As the API's hook_update: a new receiver, or a disabled hook turned back on.
+        resumed = change and "disabled_reason" in form.changed_data and not obj.disabled_reason
+        repointed = change and "callback_url" in form.changed_data
+        if repointed or resumed:
+            services.hook_failures_forget(hook=obj)
+        if resumed:
+            obj.disabled_at = None
+        super().save_model(request, obj, form, change)
+        if repointed:
+            services.hook_deliveries_repoint(hook=obj)
 
     @admin.display(boolean=True, description="active")
     def is_active(self, obj: Hook) -> bool:

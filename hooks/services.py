@@ -158,9 +158,7 @@ def hook_update(*, hook: Hook, data: dict) -> Hook:
         raise BadRequest("type: only label_hit is supported")
     if "callback_url" in data:
         hook.callback_url = _clean_callback_url(data["callback_url"])
-        # A new receiver starts with a clean record.
-        hook.failing_since, hook.failure_streak = None, 0
-        fields |= {"callback_url", "failing_since", "failure_streak"}
+        fields |= {"callback_url", *hook_failures_forget(hook=hook)}
     if "query" in data:
         hook.query = _clean_query(data["query"], hook.owner_id)
         fields.add("query")
@@ -175,13 +173,19 @@ def hook_update(*, hook: Hook, data: dict) -> Hook:
         fields.add("paused")
         if data["active"] and hook.disabled_reason:
             hook.disabled_reason, hook.disabled_at = "", None
-            hook.failing_since, hook.failure_streak = None, 0
-            fields |= {"disabled_reason", "disabled_at", "failing_since", "failure_streak"}
+            fields |= {"disabled_reason", "disabled_at", *hook_failures_forget(hook=hook)}
     if fields:
         hook.save(update_fields=[*fields, "updated_at"])
     if "callback_url" in fields:
         hook_deliveries_repoint(hook=hook)
     return hook
+
+
+def hook_failures_forget(*, hook: Hook) -> list[str]:
+    """A hook with a new receiver, or turned back on, starts with a clean failure record (else the
+    failing-hooks sweep disables it again at once); the fields changed, for the caller's save."""
+    hook.failing_since, hook.failure_streak = None, 0
+    return ["failing_since", "failure_streak"]
 
 
 def hook_deliveries_repoint(*, hook: Hook) -> None:

@@ -1,6 +1,6 @@
 """Edge cases of search, Camios and uploads found by a review against the reference: a Camio
 shares the camera it names, backing videos are searchable, dates at the calendar's ends are a
-400, a still has no video length, and a viewer's text cannot confirm unshared zone names."""
+400 and a viewer's text cannot confirm unshared zone names."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from accounts.selectors import account_settings_get
 from cameras.models import Zone
 from cameras.services import camera_for_upload
 from search.analysis import content_analyze
-from search.models import Camio, Event
+from search.models import Camio
 from tests.search.conftest import scene_jpeg, scene_mp4
 from tests.search.test_search_factories import T0, event
 from tests.search.test_search_factories import camera as make_camera
@@ -27,19 +26,6 @@ BLUE = (0.10, 0.10, 0.10, 0.20, "blue")
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return tmp_path / "media"
 
 
 def share(owner, **query) -> Camio:
@@ -110,35 +96,6 @@ def test_text_dates_at_the_calendar_ends_are_not_a_500(api, user, params):
     assert response.status_code in (200, 400), (response.status_code, response.content)
     if response.status_code == 400:
         assert "text" in response.json()["message"]
-
-
-# --- video_length on a still is no duration (it would merge later events) -----------------------
-
-
-def test_video_length_on_a_still_does_not_stretch_its_event(anon, user, media, settings):
-    settings.EVENT_GAP_SECONDS = 30
-    token = account_settings_get(user=user).upload_token
-    base = f"/api/users/{token}/cameras/front/content"
-    first = anon.generic(
-        "POST",
-        f"{base}/2026-11-20T12:00:00.000Z.jpg?camera_id=1&video_length=600",
-        scene_jpeg([RED]),
-        content_type="image/jpeg",
-    )
-    if first.status_code == 400:
-        assert "video_length" in first.json()["message"]
-        return  # refused: fixed
-    assert first.status_code == 201, first.content
-    assert first.json()["video_length"] is None, "a JPEG has no video length"
-    later = anon.generic(
-        "POST", f"{base}/2026-11-20T12:05:00.000Z.jpg?camera_id=1", scene_jpeg([BLUE]), content_type="image/jpeg"
-    )
-    assert later.status_code == 201, later.content
-    a = content_analyze(content_id=Content.objects.get(public_id=first.json()["id"]).pk)
-    b = content_analyze(content_id=Content.objects.get(public_id=later.json()["id"]).pk)
-    # Five minutes apart with a 30 s gap: two events, the first one a single instant.
-    assert a.event_id != b.event_id
-    assert Event.objects.get(pk=a.event_id).latest_date == T0
 
 
 # --- a viewer's text cannot confirm zone names of cameras the Camio does not share ------------------

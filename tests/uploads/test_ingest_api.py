@@ -14,6 +14,10 @@ from PIL import Image
 from accounts.models import Guest
 from accounts.selectors import account_settings_get
 from cameras.models import Camera
+from search.analysis import content_analyze
+from search.models import Event
+from tests.search.conftest import scene_jpeg
+from tests.search.test_search_factories import T0
 from tests.uploads.samples import jpeg_bytes, mp4_bytes, png_bytes
 from uploads.models import Content
 
@@ -408,3 +412,34 @@ def test_content_whose_bytes_are_gone_is_503_not_500(anon, api, upload_token):
     gone = api.get(answer["url"])
     assert gone.status_code == 503 and gone.json()["message"]
     assert api.get(answer["url"] + "?w=10").status_code == 503
+
+
+# A still has no length: a video_length on one would stretch its event over later captures.
+RED = (0.40, 0.35, 0.10, 0.30, "red")
+BLUE = (0.10, 0.10, 0.10, 0.20, "blue")
+
+
+def test_video_length_on_a_still_does_not_stretch_its_event(anon, user, settings):
+    settings.EVENT_GAP_SECONDS = 30
+    token = account_settings_get(user=user).upload_token
+    base = f"/api/users/{token}/cameras/front/content"
+    first = anon.generic(
+        "POST",
+        f"{base}/2026-11-20T12:00:00.000Z.jpg?camera_id=1&video_length=600",
+        scene_jpeg([RED]),
+        content_type="image/jpeg",
+    )
+    if first.status_code == 400:
+        assert "video_length" in first.json()["message"]
+        return  # refused: fixed
+    assert first.status_code == 201, first.content
+    assert first.json()["video_length"] is None, "a JPEG has no video length"
+    later = anon.generic(
+        "POST", f"{base}/2026-11-20T12:05:00.000Z.jpg?camera_id=1", scene_jpeg([BLUE]), content_type="image/jpeg"
+    )
+    assert later.status_code == 201, later.content
+    a = content_analyze(content_id=Content.objects.get(public_id=first.json()["id"]).pk)
+    b = content_analyze(content_id=Content.objects.get(public_id=later.json()["id"]).pk)
+    # Five minutes apart with a 30 s gap: two events, the first one a single instant.
+    assert a.event_id != b.event_id
+    assert Event.objects.get(pk=a.event_id).latest_date == T0
