@@ -57,8 +57,15 @@ def content_json(content: Content) -> ContentJson:
     }
 
 
-def upload_answer(result: IngestResult) -> dict:
-    """What an upload is answered: whether it was kept and, if it was, the stored item (a repeat too)."""
+def upload_answer(result: IngestResult, *, upload_token_camera_id: str | None = None) -> dict:
+    """What an upload is answered: whether it was kept and, if it was, the stored item (a repeat too).
+
+    ``upload_token_camera_id``: the upload came with an Upload Token, which "provides no access to
+    content" (the reference), and this is the ``camera_id`` it sent. Its holder then learns only what
+    the upload itself said and made: not the owner's item it is an alternate of (whose id, for any
+    capture time the uploader picks, would map when the cameras recorded), nor the camera's stored
+    ``camera_id`` (a MAC address, say) in place of the one sent.
+    """
     if result.content is None:
         return {"kept": False, "duplicate": False, "camera": result.camera_name, "message": result.reason}
     answer: dict = {
@@ -67,4 +74,7 @@ def upload_answer(result: IngestResult) -> dict:
         "message": "Stored" if result.created else "Already stored: this upload was received before",
     }
     answer.update(content_json(result.content))
+    if upload_token_camera_id is not None:
+        answer["camera_id"] = upload_token_camera_id
+        del answer["alternate_of"]
     return answer

@@ -91,7 +91,8 @@ class ContentView(APIView):
             owner=owner, params=params, stream=stream, declared_length=length, sender=request.upload_sender
         )
         status = 201 if result.created else 200
-        return Response(upload_answer(result), status=status)
+        sent_camera_id = params.camera_id if request.upload_sender is not None else None
+        return Response(upload_answer(result, upload_token_camera_id=sent_camera_id), status=status)
 
     put = post
 

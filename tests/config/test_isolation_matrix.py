@@ -20,9 +20,9 @@ per-item access tokens, download links and the OAuth token endpoint.
 Adding a route: one line in ``ROUTES`` (``test_matrix_covers_every_route_and_method`` fails until
 it is there). Values a route hands out by the reference's design are named in its ``allow``.
 
-The ``test_LEAK_*`` tests at the end pin leaks found by this matrix: the removed guest's item
-tokens (fixed: tokens are bound to the viewer and the owner); the two left are strict xfails,
-described in the comment above each.
+The tests at the end pin leaks found by this matrix: the removed guest's item tokens (fixed:
+tokens are bound to the viewer and the owner); an Upload Token's alternate upload naming the
+owner's item (fixed); the one left is a strict xfail, described in the comment above it.
 """
 
 from __future__ import annotations
@@ -1153,21 +1153,12 @@ def test_LEAK_fixed_a_removed_guests_item_tokens_no_longer_open_the_hosts_conten
     assert (redeemed.json(), media.status_code) == ([], 404), "the removed guest's tokens still open A's content"
 
 
-# KNOWN LEAK (xfail): an Upload Token "permits only the uploading of content - without any
-# permission to access your account" (the reference), yet the answer to an upload with
-# ``options=alternate`` names the owner's existing item it attached to (``alternate_of``: its
-# public id), for any capture time the uploader picks through the file name. Whoever holds the
-# token (an installer, a camera; by the reference's own polling design, anyone knowing a claimed
-# camera's MAC address) can so probe when A's cameras recorded and collect the ids of A's content.
-# The same answer also returns the stored ``camera_id`` of A's existing camera, not the one sent.
-# Fix: uploads/serializers.py upload_answer/content_json (for Upload-Token uploads, answer only
-# what the upload itself made: no ``alternate_of`` id, the camera_id sent) or uploads/views.py.
-@pytest.mark.xfail(
-    strict=True,
-    reason="known, low: an upload's answer names the item it is an alternate of and the camera's "
-    "stored camera_id; the Upload Token holder can map when the owner's cameras recorded",
-)
-def test_LEAK_an_upload_tokens_alternate_upload_names_the_owners_existing_content(w):
+# An Upload Token "permits only the uploading of content - without any permission to access your
+# account" (the reference): the answer to an upload with ``options=alternate`` named the owner's
+# existing item it attached to (``alternate_of``), for any capture time the uploader picks through
+# the file name, and the camera's stored ``camera_id`` (not the one sent). Fixed in
+# uploads/serializers.py upload_answer.
+def test_an_upload_tokens_alternate_upload_names_none_of_the_owners_content(w):
     item = w.extra["a_items"][0]
     name = item.captured_at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "-00:00.jpeg"
     got = w.client(None).generic(

@@ -200,12 +200,12 @@ def test_a_body_that_does_not_match_its_hash_is_refused(anon, upload_token, _pri
 # --- alternates ---------------------------------------------------------------------------------
 
 
-def test_alternate_media_points_at_the_overlapping_item(anon, upload_token):
+def test_alternate_media_points_at_the_overlapping_item(anon, api, upload_token):
     primary = put(anon, upload_token, "front", "2014-07-21T20:38:30.000-07:00.mp4", mp4_bytes(seconds=4), "video/mp4")
     elsewhere = put(anon, upload_token, "front", "2014-07-21T21:00:00.000-07:00.jpg", jpeg_bytes(color=(9, 9, 9)))
     alternate = put(
-        anon,
-        upload_token,
+        api,
+        "me",
         "front",
         "2014-07-21T20:38:32.000-07:00.mp4",
         mp4_bytes(seconds=1, width=64, height=48),
@@ -215,14 +215,37 @@ def test_alternate_media_points_at_the_overlapping_item(anon, upload_token):
     assert alternate.status_code == 201
     assert alternate.json()["alternate_of"] == primary.json()["id"] != elsewhere.json()["id"]
     lonely = put(
-        anon,
-        upload_token,
+        api,
+        "me",
         "front",
         "2014-07-22T08:00:00.000-07:00.jpg",
         jpeg_bytes(color=(7, 7, 7)),
         query="camera_id=1234&options=alternate",
     )
     assert lonely.json()["alternate_of"] is None
+
+
+def test_an_upload_tokens_alternate_is_attached_but_its_answer_names_no_owners_item(anon, upload_token):
+    """An Upload Token grants no access to content: the uploader's alternate is attached to the
+    overlapping item as any other, but the answer does not say which item that is, nor the
+    camera's stored camera_id in place of the one the upload sent."""
+    primary = put(anon, upload_token, "front", "2014-07-21T20:38:30.000-07:00.mp4", mp4_bytes(seconds=4), "video/mp4")
+    alternate = put(
+        anon,
+        upload_token,
+        "front",
+        "2014-07-21T20:38:32.000-07:00.mp4",
+        mp4_bytes(seconds=1, width=64, height=48),
+        "video/mp4",
+        "camera_id=probe&options=alternate",
+    )
+    assert alternate.status_code == 201, alternate.content
+    answer = alternate.json()
+    assert "alternate_of" not in answer and answer["camera_id"] == "probe"
+    assert primary.json()["id"] not in alternate.content.decode()
+    stored = Content.objects.get(public_id=answer["id"])
+    assert stored.alternate_of.public_id == primary.json()["id"]
+    assert stored.camera.camera_id == "1234"
 
 
 # --- every bad input ------------------------------------------------------------------------------
