@@ -34,17 +34,21 @@ DEV_TOKEN_APPLICATION = "Developer tokens"  # noqa: S105 (a name)
 
 
 def _dev_token_application() -> Application:
-    """The internal application that developer tokens belong to (created on first use)."""
-    app, _ = Application.objects.get_or_create(
-        name=DEV_TOKEN_APPLICATION,
-        user=None,
-        defaults={
-            "client_type": Application.CLIENT_CONFIDENTIAL,
-            "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
-            "redirect_uris": "",
-            "skip_authorization": False,
-        },
-    )
+    """The internal application that developer tokens belong to (created on first use).
+
+    The oldest one if two first uses at once each made one (nothing makes the name unique in
+    django-oauth-toolkit's table): a ``get`` would fail every later token with two of them.
+    """
+    app = Application.objects.filter(name=DEV_TOKEN_APPLICATION, user=None).order_by("pk").first()
+    if app is None:
+        app = Application.objects.create(
+            name=DEV_TOKEN_APPLICATION,
+            user=None,
+            client_type=Application.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+            redirect_uris="",
+            skip_authorization=False,
+        )
     return app
 
 

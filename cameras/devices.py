@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, QuerySet, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -81,18 +81,20 @@ def device_claim(
                 f"It can be claimed once it has polled only from yours for {minutes} minutes, "
                 "or by an administrator."
             )
-    camera = Camera.objects.select_for_update().filter(owner=owner, name=name).first()
-    if camera is not None:
-        if camera.camera_id not in ("", mac):
-            raise Conflict(f"Camera {name!r} already has the camera_id {camera.camera_id!r}")
-        if Device.objects.filter(camera=camera).exists():
-            raise Conflict(f"Camera {name!r} is already linked to another device")
-    if Camera.objects.filter(owner=owner, camera_id=mac).exclude(pk=getattr(camera, "pk", None)).exists():
-        raise Conflict("Another of your cameras already has this MAC address as its camera_id")
+    camera = _claimable_camera(owner=owner, name=name, mac=mac)
     created = camera is None
     if created:
-        camera = Camera.objects.create(owner=owner, name=name, camera_id=mac, last_seen_at=device.last_seen_at)
-    else:
+        try:
+            with transaction.atomic():
+                camera = Camera.objects.create(owner=owner, name=name, camera_id=mac, last_seen_at=device.last_seen_at)
+        except IntegrityError:
+            # Another claim, or the first upload of a camera of that name, created it meanwhile:
+            # link to it as to any existing camera, or refuse as then.
+            camera = _claimable_camera(owner=owner, name=name, mac=mac)
+            if camera is None:
+                raise Conflict("Another of your cameras already has this MAC address as its camera_id") from None
+            created = False
+    if not created:
         changes: dict = {"camera_id": mac}
         if device.last_seen_at is not None:
             moment = Value(device.last_seen_at, output_field=DateTimeField())
@@ -106,6 +108,20 @@ def device_claim(
     device_forget(mac)
     transaction.on_commit(lambda: device_forget(mac))
     return camera, created
+
+
+def _claimable_camera(*, owner: AbstractBaseUser, name: str, mac: str) -> Camera | None:
+    """The owner's camera ``name``, locked, when a claim of ``mac`` may link it; None if there is
+    none. Conflict when it has another camera_id or device, or another camera has this MAC."""
+    camera = Camera.objects.select_for_update().filter(owner=owner, name=name).first()
+    if camera is not None:
+        if camera.camera_id not in ("", mac):
+            raise Conflict(f"Camera {name!r} already has the camera_id {camera.camera_id!r}")
+        if Device.objects.filter(camera=camera).exists():
+            raise Conflict(f"Camera {name!r} is already linked to another device")
+    if Camera.objects.filter(owner=owner, camera_id=mac).exclude(pk=getattr(camera, "pk", None)).exists():
+        raise Conflict("Another of your cameras already has this MAC address as its camera_id")
+    return camera
 
 
 @transaction.atomic

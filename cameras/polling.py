@@ -60,6 +60,9 @@ class DeviceEntry(TypedDict):
     local: str
     written_at: float  # epoch seconds of the last database write of the sight
     claim: ClaimInfo | None
+    # ``device_forget``'s mark when the entry's database read began: an entry read before the
+    # device was last forgotten is outdated, however recently written (see ``_heartbeat``).
+    generation: int | None
 
 
 class PollAnswer(TypedDict):
@@ -98,8 +101,19 @@ def seen_key(mac_address: str) -> str:
     return f"cameras:seen:{mac_address}"
 
 
+def generation_key(mac_address: str) -> str:
+    return f"cameras:gen:{mac_address}"
+
+
 def device_forget(mac_address: str) -> None:
-    """Drop a device's cached entry: its next poll reloads the claim from the database."""
+    """Drop a device's cached entry: its next poll reloads the claim from the database.
+
+    A new generation too: a poll that read the database before the change (a claim, a rotated
+    Upload Token) and writes its entry after this call would otherwise serve the old claim until
+    its next due write, minutes later; its entry carries the older generation, so the poll after
+    it reloads.
+    """
+    cache.set(generation_key(mac_address), time.time_ns(), timeout=ENTRY_TTL_SECONDS)
     cache.delete(device_key(mac_address))
 
 
@@ -131,13 +145,13 @@ def poll_parse(*, mac_address: str, params, ip_address: str | None, user_agent: 
 # The three values come back as one string, each as "<length>:<bytes>" or "-:" when missing:
 # one bulk reply is cheaper for redis-py's pure-Python parser than an array of three.
 _EXCHANGE_LUA = """
-local found = redis.call('MGET', KEYS[1], KEYS[2])
+local found = redis.call('MGET', KEYS[1], KEYS[2], KEYS[4])
 local previous = redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2], 'GET')
 local function field(value)
   if value then return #value .. ':' .. value end
   return '-:'
 end
-return field(found[1]) .. field(found[2]) .. field(previous)
+return field(found[1]) .. field(found[2]) .. field(previous) .. field(found[3])
 """
 # Redis names a script by its SHA-1.
 _EXCHANGE_SHA = hashlib.sha1(_EXCHANGE_LUA.encode(), usedforsecurity=False).hexdigest().encode()
@@ -176,10 +190,10 @@ def _connection(client_side) -> Connection:
 
 
 def _fields(raw: bytes) -> list[bytes | None]:
-    """The script's answer split back into its three values (``None`` for a missing one)."""
+    """The script's answer split back into its four values (``None`` for a missing one)."""
     values: list[bytes | None] = []
     at = 0
-    for _ in range(3):
+    for _ in range(4):
         colon = raw.index(b":", at)
         if raw[at:colon] == b"-":
             values.append(None)
@@ -191,11 +205,11 @@ def _fields(raw: bytes) -> list[bytes | None]:
     return values
 
 
-def _redis_exchange(backend: RedisCache, keys: tuple[str, str, str], now: float) -> list[bytes | None]:
+def _redis_exchange(backend: RedisCache, keys: tuple[str, str, str, str], now: float) -> list[bytes | None]:
     client_side = backend._cache  # Django's RedisCacheClient: its connection pool and serializer
     args = [backend.make_key(k).encode() for k in keys]
     args += [client_side._serializer.dumps(float(now)), b"%d" % ENTRY_TTL_SECONDS]  # a float: always pickled bytes
-    evalsha = _resp(b"EVALSHA", _EXCHANGE_SHA, b"3", *args)
+    evalsha = _resp(b"EVALSHA", _EXCHANGE_SHA, b"4", *args)
     for attempt in (1, 2):
         connection = _connection(client_side)
         try:
@@ -203,7 +217,7 @@ def _redis_exchange(backend: RedisCache, keys: tuple[str, str, str], now: float)
                 connection.send_packed_command([evalsha], check_health=False)
                 return _fields(connection.read_response(disable_decoding=True))
             except NoScriptError:  # a restarted or flushed server: EVAL loads the script again
-                load = _resp(b"EVAL", _EXCHANGE_LUA.encode(), b"3", *args)
+                load = _resp(b"EVAL", _EXCHANGE_LUA.encode(), b"4", *args)
                 connection.send_packed_command([load], check_health=False)
                 return _fields(connection.read_response(disable_decoding=True))
         except (RedisConnectionError, RedisTimeoutError):
@@ -222,25 +236,27 @@ def _loads(raw: bytes, loads) -> object:
     return pickle.loads(raw) if raw[:1] == b"\x80" else loads(raw)  # noqa: S301 (our own cache, as Django reads it)
 
 
-def _exchange(mac_address: str, now: float) -> tuple[DeviceEntry | None, object, float | None]:
-    """Read the device's entry and the templates version, and swap in this poll as its last.
+def _exchange(mac_address: str, now: float) -> tuple[DeviceEntry | None, object, float | None, int | None]:
+    """Read the device's entry, the templates version and the device's generation, and swap in
+    this poll as its last.
 
-    Returns (entry, templates version, previous poll). On Redis this is one round trip (a script:
-    MGET, SET … GET); other cache backends take two calls of Django's cache API.
+    Returns (entry, templates version, previous poll, generation). On Redis this is one round
+    trip (a script: MGET, SET … GET); other cache backends take two calls of Django's cache API.
     """
     backend = caches["default"]
-    keys = (device_key(mac_address), TEMPLATES_VERSION_KEY, seen_key(mac_address))
+    keys = (device_key(mac_address), TEMPLATES_VERSION_KEY, seen_key(mac_address), generation_key(mac_address))
     if isinstance(backend, RedisCache):
-        raw_entry, raw_version, raw_previous = _redis_exchange(backend, keys, now)
+        raw_entry, raw_version, raw_previous, raw_generation = _redis_exchange(backend, keys, now)
         loads = backend._cache._serializer.loads
         return (
             None if raw_entry is None else _loads(raw_entry, loads),
             None if raw_version is None else loads(raw_version),
             None if raw_previous is None else float(_loads(raw_previous, loads)),
+            None if raw_generation is None else loads(raw_generation),
         )
     found = backend.get_many(list(keys))
     backend.set(keys[2], now, timeout=ENTRY_TTL_SECONDS)
-    return found.get(keys[0]), found.get(keys[1]), found.get(keys[2])
+    return found.get(keys[0]), found.get(keys[1]), found.get(keys[2]), found.get(keys[3])
 
 
 def _needs_write(entry: DeviceEntry | None, poll: Poll, now: float, previous: float | None) -> bool:
@@ -280,8 +296,9 @@ def _claim_info(device: Device) -> ClaimInfo | None:
     )
 
 
-def _write(poll: Poll, now: float) -> DeviceEntry:
-    """Record the sight in the database and reload what the commands need (claim, token)."""
+def _write(poll: Poll, now: float, generation: int | None) -> DeviceEntry:
+    """Record the sight in the database and reload what the commands need (claim, token);
+    ``generation``: the device's, read before this."""
     at = datetime.fromtimestamp(now, tz=UTC)
     fields = {
         "maker": poll.maker,
@@ -319,16 +336,19 @@ def _write(poll: Poll, now: float) -> DeviceEntry:
         local=poll.ip_address_local,
         written_at=now,
         claim=_claim_info(device),
+        generation=generation,
     )
 
 
 def _heartbeat(poll: Poll, now: float) -> tuple[DeviceEntry, object]:
     """Record one poll (cache always, database when due); returns the entry and templates version."""
-    entry, version, previous = _exchange(poll.mac_address, now)
+    entry, version, previous, generation = _exchange(poll.mac_address, now)
     if version is None:
         version = templates_version()
-    if entry is None or _needs_write(entry, poll, now, previous):
-        entry = _write(poll, now)
+    # (An entry of an older generation was read from the database before the device was last
+    # forgotten: written after ``device_forget`` ran, it may hold the claim as it was.)
+    if entry is None or entry.get("generation") != generation or _needs_write(entry, poll, now, previous):
+        entry = _write(poll, now, generation)
         cache.set(device_key(poll.mac_address), entry, timeout=ENTRY_TTL_SECONDS)
     return entry, version
 

@@ -20,6 +20,11 @@ def camera_delete(*, camera: Camera) -> None:
     from cameras.tasks import purge_camera_storage
 
     owner_id, camera_pk = camera.owner_id, camera.pk
+    # Locked first: an upload or an analysis batch committing its rows for the camera while the
+    # delete gathers them would leave rows pointing at a deleted camera (a 500, the camera kept).
+    # Both wait here instead, and find the camera gone.
+    if not Camera.objects.select_for_update().filter(pk=camera_pk).exists():
+        return  # deleted meanwhile
     macs = list(Device.objects.filter(camera=camera).values_list("mac_address", flat=True))
     camera.delete()  # its device, if any, stays and polls as unclaimed (SET_NULL)
     purge_camera_storage.delay_on_commit(owner_id, camera_pk)

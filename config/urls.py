@@ -12,6 +12,7 @@ class DocsView(SpectacularSwaggerView):
 
     http_method_names = ["get", "head"]
 
+
 api_patterns = [
     # First: cameras poll every 30 s, so their route is matched before any other is tried.
     path("", include("cameras.device_urls")),

@@ -125,6 +125,7 @@ def _clean_callback_url(url: str) -> str:
     return url.strip()
 
 
+@transaction.atomic
 def hook_create(
     *,
     owner: AbstractBaseUser,
@@ -138,6 +139,8 @@ def hook_create(
     """Register a hook; its ``secret`` is readable on the returned object (shown once by the API)."""
     if type != Hook.Type.LABEL_HIT:
         raise BadRequest("type: only label_hit is supported")
+    # The owner's row locked, so that two creations at once cannot both count one below the limit.
+    owner.__class__.objects.select_for_update().filter(pk=owner.pk).values_list("pk").first()
     if Hook.objects.filter(owner=owner).count() >= MAX_HOOKS_PER_USER:
         raise BadRequest(f"An account may have at most {MAX_HOOKS_PER_USER} hooks")
     return Hook.objects.create(

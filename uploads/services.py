@@ -193,6 +193,10 @@ def content_delete(*, contents: QuerySet[Content]) -> int:
     the events they belonged to are rebuilt from the items left, or removed when none is
     (``search.rebuild_events``, by name: analysis is the search app's). Returns how many."""
     with transaction.atomic():
+        # The cameras locked first, as analysis locks them to place items: an analysis committing
+        # for these items meanwhile would otherwise fail this delete (or it, the batch).
+        camera_ids = sorted(set(contents.values_list("camera_id", flat=True)))
+        list(Camera.objects.select_for_update().filter(pk__in=camera_ids).order_by("pk").values_list("pk"))
         rows = list(contents.values_list("pk", "storage_key", "poster_key", "analysis__event_id"))
         ids = [pk for pk, _key, _poster, _event in rows]
         Content.objects.filter(pk__in=ids).delete()
@@ -329,6 +333,12 @@ def _store_and_record(
         # A concurrent retry of the same upload committed first: that row is the answer.
         existing = _existing(camera=camera, name=params.name, digest=body.sha256)
         if existing is None:
+            if not Camera.objects.filter(pk=camera.pk).exists():
+                # The owner deleted the camera while this upload was stored: nothing is kept. Sent
+                # again, it makes the camera anew, as a first upload does (FTP: 451, send again).
+                raise ServiceUnavailable(
+                    f"Camera {camera.name!r} was deleted while this upload was stored: send it again"
+                ) from None
             raise
         return IngestResult(camera_name=camera.name, content=existing, created=False)
     except Exception:
