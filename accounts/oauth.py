@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.decorators import method_decorator
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider.models import get_application_model, get_grant_model
 from oauth2_provider.views import AuthorizationView, TokenView
@@ -29,13 +29,23 @@ def _normalise_scope(value: str) -> str:
     return " ".join(part for part in value.replace(",", " ").split() if part)
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class CamioAuthorizationView(AuthorizationView):
-    """``GET /api/login/oauth/authorize``: the consent page of a signed-in user."""
+    """``GET /api/login/oauth/authorize``: the consent page of a signed-in user.
+
+    CSRF is checked here, once the method is known good: only the consent POST needs it, and
+    CsrfViewMiddleware, run before any view, answered a PUT with its HTML 403 page.
+    """
 
     def dispatch(self, request: HttpRequest, *args, **kwargs):
         if request.method not in ("GET", "HEAD", "POST"):
             # Before the sign-in redirect of LoginRequiredMixin: a wrong method is a JSON 405.
             return json_error(405, f'Method "{request.method}" not allowed.', headers={"Allow": "GET, POST"})
+        if request.method == "POST":
+            return csrf_protect(self._authorize)(request, *args, **kwargs)
+        return self._authorize(request, *args, **kwargs)
+
+    def _authorize(self, request: HttpRequest, *args, **kwargs):
         if request.method == "GET":
             params = request.GET.copy()
             params.setdefault("response_type", "code")

@@ -90,10 +90,24 @@ DATA_DIR = Path(env_str("CAMHUB_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated on first run and kept in DATA_DIR."""
+def _secret_key(*, debug: bool) -> str:
+    """SECRET_KEY from the environment, else one generated on first run and kept in DATA_DIR.
+
+    Outside DEBUG, a given key must be one nobody else knows: not .env.example's placeholder, and
+    not what Django's deploy check calls weak (under 50 characters, under 5 distinct ones, or
+    ``django-insecure-``). Whoever knows the key forges download links, item access tokens and
+    password resets.
+    """
     key = env_str("SECRET_KEY")
     if key:
+        weak = (
+            "change-me" in key or len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-")
+        )
+        if weak and not debug:
+            raise ImproperlyConfigured(
+                "SECRET_KEY is a placeholder or too weak (50 random characters needed): generate one with "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+            )
         return key
     path = DATA_DIR / "secret_key"
     try:
@@ -111,10 +125,11 @@ def _secret_key() -> str:
     return key
 
 
-SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = _secret_key(debug=DEBUG)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+CSRF_FAILURE_VIEW = "config.api.fallback.csrf_failure"  # JSON under /api/
 # Behind a TLS-terminating proxy (the production shape), trust its X-Forwarded-Proto.
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -452,7 +467,10 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.request_id.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "config.request_id.RequestIdLogFilter"},
+        "secret_path": {"()": "config.log_redaction.SecretPathLogFilter"},
+    },
     "formatters": {
         "line": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
@@ -467,7 +485,7 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         # Our request line replaces Django's own per-request warnings.
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "filters": ["secret_path"]},
         "django.server": {"level": "WARNING"},
     },
 }
@@ -476,5 +494,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+    # Behind TLS (the proxy says so, or the links we hand out are https), the session and CSRF
+    # cookies travel over TLS only: a plain http:// link to the host must not carry them in clear.
+    _behind_tls = env_bool("USE_X_FORWARDED_PROTO", False) or PUBLIC_BASE_URL.startswith("https://")
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _behind_tls)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _behind_tls)

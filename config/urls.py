@@ -26,7 +26,7 @@ api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
     # Last: any other /api/ path is a JSON 404, whatever DEBUG says.
-    re_path(r"^.*$", fallback.api_not_found),
+    re_path(r"^[\s\S]*$", fallback.api_not_found),  # not ".": a path with an encoded newline too
 ]
 
 urlpatterns = [
@@ -41,3 +41,4 @@ urlpatterns = [
 ]
 
 handler500 = fallback.handler500
+handler400 = fallback.handler400

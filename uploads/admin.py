@@ -27,8 +27,29 @@ class ContentAdmin(admin.ModelAdmin):
     list_select_related = ["camera", "owner"]
     date_hierarchy = "captured_at"
     ordering = ["-captured_at"]
-    raw_id_fields = ["owner", "camera", "alternate_of"]
-    readonly_fields = ["preview", "playback", "created_at", "storage_key", "poster_key", "sha256", "sha1", "size"]
+    raw_id_fields = ["alternate_of"]
+    # What the bytes are (type, kind, measures) and whose they are is read-only: a row saying
+    # text/html would have the stored bytes served as a page of this site, another owner would
+    # show one account's recording to another.
+    readonly_fields = [
+        "preview",
+        "playback",
+        "public_id",
+        "owner",
+        "camera",
+        "kind",
+        "content_type",
+        "created_at",
+        "width",
+        "height",
+        "duration",
+        "codec",
+        "storage_key",
+        "poster_key",
+        "size",
+        "sha256",
+        "sha1",
+    ]
     fields = [
         "preview",
         "playback",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db import close_old_connections, connection
 from pyftpdlib.authorizers import AuthenticationFailed
 from pyftpdlib.handlers import DTPHandler, FTPHandler
+from pyftpdlib.log import logger as ftp_logger
 from pyftpdlib.servers import ThreadedFTPServer
 
 from accounts.selectors import account_for_upload_token
@@ -30,6 +32,12 @@ from uploads.ingest import upload_params_parse
 from uploads.services import content_ingest
 
 logger = logging.getLogger(__name__)
+_USER_COMMAND = re.compile(r"\b(USER) +(\S+)", re.IGNORECASE)
+
+
+def token_hint(token: str) -> str:
+    """A user name (an Upload Token) as logs may show it: its last 4 characters."""
+    return f"…{token[-4:]}" if len(token) > 8 else "…"
 
 # Change folder, list, make folders, store, rename (upload-then-rename cameras), delete their own
 # partial files. Never read: an Upload Token grants no access to content.
@@ -91,6 +99,9 @@ class UploadDTPHandler(DTPHandler):
     """The data channel: a file growing past ``max_upload_bytes`` is cut off with 552 (and
     removed), not spooled whole to the gateway's disk."""
 
+    def __repr__(self) -> str:  # logged at DEBUG; names the user (the Upload Token)
+        return self.cmd_channel._redacted(super().__repr__())
+
     def handle_read(self):
         super().handle_read()
         if self.receive and not self._closed and self.tot_bytes_received > max_upload_bytes():
@@ -111,6 +122,27 @@ class UploadFTPHandler(FTPHandler):
     session_home: str = ""
     _held_reply: str | None = None
     _renaming = False
+
+    # The user name is the account's Upload Token: pyftpdlib writes it into every log line (the
+    # prefix, "USER '…' logged in.", the raw "USER …" command at DEBUG). Logs show its last 4
+    # characters; whoever reads them cannot upload into the account.
+    def _redacted(self, line: str) -> str:
+        if self.username:
+            line = line.replace(self.username, token_hint(self.username))
+        return _USER_COMMAND.sub(lambda m: f"{m.group(1)} {token_hint(m.group(2))}", line)
+
+    def __repr__(self) -> str:  # logged at DEBUG
+        return self._redacted(super().__repr__())
+
+    def log(self, msg, logfun=ftp_logger.info):
+        logfun(self._redacted(f"{self.log_prefix % self.__dict__} {msg}"))
+
+    def logline(self, msg, logfun=ftp_logger.debug):
+        if self._log_debug:
+            logfun(self._redacted(f"{self.log_prefix % self.__dict__} {msg}"))
+
+    def logerror(self, msg):
+        ftp_logger.error(self._redacted(f"{self.log_prefix % self.__dict__} {msg}"))
 
     def handle_auth_success(self, home, password, msg_login):
         self.session_home = tempfile.mkdtemp(prefix="session-", dir=_spool_root())

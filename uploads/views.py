@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import acting_owner
-from config.api.errors import BadRequest, NotFound, ServiceUnavailable
+from config.api.errors import BadRequest, NotFound, ServiceUnavailable, json_error
 from config.api.throttling import TokenRateThrottle
-from uploads.ingest import upload_params_parse
+from uploads.ingest import EXTENSIONS, upload_params_parse
 from uploads.renditions import RenditionError, content_image_bytes, rendition_params
 from uploads.selectors import content_get, upload_sender_get
 from uploads.serializers import upload_answer
@@ -133,19 +133,22 @@ def ranged_response(request, content) -> HttpResponse | StreamingHttpResponse:
         else:  # the last N bytes
             start = max(0, size - int(last))
         if start >= size or start > end:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
+            return json_error(416, "Range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
         status = 206
     length = end - start + 1
+    # Only the media types uploads accept are served as such: a row saying anything else (text/html,
+    # say) must not make stored bytes a page of this site.
+    served_type = content.content_type if content.content_type in EXTENSIONS else "application/octet-stream"
     if length == 0:
-        return HttpResponse(b"", content_type=content.content_type)
+        return HttpResponse(b"", content_type=served_type)
     try:
         chunks = stored_chunks(content.storage_key, start=start, length=length)
     except Exception as exc:
         # Missing file, S3 unreachable: the store's trouble, not the caller's.
         raise ServiceUnavailable("The content's bytes cannot be read right now") from exc
-    response = StreamingHttpResponse(chunks, status=status, content_type=content.content_type)
+    response = StreamingHttpResponse(chunks, status=status, content_type=served_type)
+    if served_type not in EXTENSIONS:
+        response["Content-Disposition"] = "attachment"
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"
     if status == 206:

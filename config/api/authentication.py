@@ -21,9 +21,10 @@ from config.api.token_cache import token_cache_backend, token_entry_dumps, token
 from config.precompiled import RowConverters, column_converters, row_convert
 
 _SCHEMES = {"token", "bearer"}
-# The reference allows ``?access_token=`` in general and asks for the header only on POST, PUT and
-# PATCH (whose bodies a token in a logged URL must not be able to replay).
-_QUERY_METHODS = {"GET", "HEAD", "DELETE"}
+# The reference: "you must supply the access token in the HTTP Authorization header for
+# POST/PUT/PATCH commands. For HTTP GET commands, you can supply &access_token=". Reads only: a
+# token in a URL ends up in proxy and browser logs, and such a URL must not be able to delete.
+_QUERY_METHODS = {"GET", "HEAD"}
 # The token columns authentication reads; the rest stay deferred (loaded only if touched).
 _TOKEN_FIELDS = ("id", "user", "expires", "token_checksum")
 

@@ -9,8 +9,9 @@ import re
 import time
 import uuid
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 
 from config.api.errors import (
     NUL_REFUSED_MESSAGE,
@@ -20,6 +21,7 @@ from config.api.errors import (
     outage_response,
     service_outage,
 )
+from config.log_redaction import loggable_path
 from config.request_id import request_id_var
 
 access_log = logging.getLogger("camhub.request")
@@ -30,8 +32,8 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 class RequestLogMiddleware:
     """Assigns a request id (a sane incoming ``X-Request-ID`` is kept) and logs one line per request.
 
-    The line has method, path (never the query string: it may carry an access token), status,
-    duration and user id.
+    The line has method, path (never the query string: it may carry an access token; secrets in
+    the path written ``…``, see ``loggable_path``), status, duration and user id.
     """
 
     def __init__(self, get_response):
@@ -52,7 +54,7 @@ class RequestLogMiddleware:
             access_log.info(
                 "%s %s %s %.1fms user=%s",
                 request.method,
-                request.path,
+                loggable_path(request),
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
                 user_id,
@@ -125,7 +127,9 @@ class ApiErrorMiddleware:
     def process_exception(self, request, exception):
         if service_outage(exception):
             kind = type(exception).__name__
-            error_log.warning("service unavailable on %s %s: %s: %s", request.method, request.path, kind, exception)
+            error_log.warning(
+                "service unavailable on %s %s: %s: %s", request.method, loggable_path(request), kind, exception
+            )
             if request.path.startswith("/api/"):
                 return outage_response()
             return HttpResponse(
@@ -147,5 +151,9 @@ class ApiErrorMiddleware:
             return json_error(413, "Request body too large")
         if isinstance(exception, SuspiciousOperation):
             return json_error(400, "Invalid request")
-        error_log.exception("unhandled error on %s %s", request.method, request.path)
+        if isinstance(exception, BadRequest | MultiPartParserError):
+            # A body Django cannot read as the form it claims: a charset it does not know
+            # (utf-16, utf-7), a multipart body without its boundary.
+            return json_error(400, f"The request body cannot be read as its Content-Type says: {exception}")
+        error_log.exception("unhandled error on %s %s", request.method, loggable_path(request))
         return json_error(500, "Internal server error")

@@ -38,7 +38,7 @@ PRODUCTION_VARS = {
     "AWS_S3_REGION_NAME",
 }
 # What `docker compose up` sees when the operator sets only the one required variable.
-OPERATOR_ENV = {"SECRET_KEY": "x" * 50}
+OPERATOR_ENV = {"SECRET_KEY": "Zq8vN3kR7tW1yB5mC9xL2hJ6dF4sG0pA-_uE8iO3nT7rV1wY5z"}
 
 _PRINT_SETTINGS = """
 import json
