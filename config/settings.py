@@ -100,9 +100,7 @@ def _secret_key(*, debug: bool) -> str:
     """
     key = env_str("SECRET_KEY")
     if key:
-        weak = (
-            "change-me" in key or len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-")
-        )
+        weak = "change-me" in key or len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-")
         if weak and not debug:
             raise ImproperlyConfigured(
                 "SECRET_KEY is a placeholder or too weak (50 random characters needed): generate one with "

@@ -39,6 +39,7 @@ def token_hint(token: str) -> str:
     """A user name (an Upload Token) as logs may show it: its last 4 characters."""
     return f"…{token[-4:]}" if len(token) > 8 else "…"
 
+
 # Change folder, list, make folders, store, rename (upload-then-rename cameras), delete their own
 # partial files. Never read: an Upload Token grants no access to content.
 PERMISSIONS = "elmwfd"
