@@ -25,6 +25,7 @@ from cameras.models import CommandTemplate
 from config.api.dates import camio_date
 
 OWNER_PLACEHOLDERS = frozenset({"upload_token", "camera_name"})
+FTP_PLACEHOLDERS = frozenset({"ftp_host", "ftp_port"})
 SERVER_PLACEHOLDERS = (
     frozenset({"ftp_host", "ftp_port", "poll_url", "poll_interval", "mac_address", "maker", "model"})
     | OWNER_PLACEHOLDERS
@@ -84,6 +85,7 @@ class _Template(TypedDict):
     is_auth_required: bool
     regex_response: str
     claimed_only: bool
+    uses_ftp: bool  # sent only while an FTP gateway is configured (FTP_GATEWAY_PORT)
     updated_at: float
 
 
@@ -131,6 +133,7 @@ def templates_for(*, maker: str, model: str, version: object) -> list[_Template]
             regex_response=row.regex_response,
             claimed_only=row.audience == CommandTemplate.AUDIENCE_CLAIMED
             or bool(placeholders_in(row.path) & OWNER_PLACEHOLDERS),
+            uses_ftp=bool(placeholders_in(row.path) & FTP_PLACEHOLDERS),
             updated_at=row.updated_at.timestamp(),
         )
         for row in sorted(by_id.values(), key=lambda r: (r.position, r.command_id))
@@ -143,10 +146,13 @@ def templates_for(*, maker: str, model: str, version: object) -> list[_Template]
 def commands_for(
     *, templates: list[_Template], mac_address: str, maker: str, model: str, claim: ClaimInfo | None
 ) -> list[CommandJSON]:
-    """The reference's ``commands`` for one device: owner commands only once it is claimed."""
+    """The reference's ``commands`` for one device: owner commands only once it is claimed, and
+    commands naming the FTP gateway only while one is configured (``FTP_GATEWAY_PORT``): a camera
+    told to send to a gateway nobody runs loses every upload."""
+    ftp = settings.FTP_GATEWAY_PORT > 0
     values = {
         "ftp_host": settings.FTP_GATEWAY_HOST,
-        "ftp_port": str(settings.FTP_GATEWAY_PORT or 21),
+        "ftp_port": str(settings.FTP_GATEWAY_PORT),
         "poll_url": poll_url(),
         "poll_interval": str(settings.CAMERA_POLL_INTERVAL_SECONDS),
         "mac_address": mac_address,
@@ -158,6 +164,8 @@ def commands_for(
         values["camera_name"] = claim["camera_name"]
     commands: list[CommandJSON] = []
     for template in templates:
+        if template["uses_ftp"] and not ftp:
+            continue
         updated = template["updated_at"]
         if template["claimed_only"]:
             if claim is None:

@@ -34,7 +34,7 @@ def env_str(name: str, default: str = "") -> str:
 def env_bool(name: str, default: bool = False) -> bool:
     ENV_VARS.add(name)
     raw = os.environ.get(name)
-    if raw is None:
+    if raw is None or not raw.strip():  # empty: unset (compose's ${X:-} passes "")
         return default
     value = raw.strip().lower()
     if value in _TRUE:
@@ -129,9 +129,13 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CSRF_FAILURE_VIEW = "config.api.fallback.csrf_failure"  # JSON under /api/
 # Behind a TLS-terminating proxy (the production shape), trust its X-Forwarded-Proto.
-if env_bool("USE_X_FORWARDED_PROTO", False):
+_FORWARDED_PROTO = env_bool("USE_X_FORWARDED_PROTO", False)
+if _FORWARDED_PROTO:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", False)
+# The client's address from the proxy's X-Forwarded-For (its last hop). By default whenever the
+# proxy is trusted for the protocol: otherwise every request seems to come from the proxy, and
+# device discovery offers every polling camera to everyone (all "on the caller's network").
+USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", _FORWARDED_PROTO)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -345,6 +349,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish's own retries (Celery's default: 3, sleeping 0 + 0.2 + 0.4 s) on top of the
+# connection's above: with both, a publish to a broker that is down gives up after ~0.2 s.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Apps add their periodic tasks here (cameras: heartbeat sweep, hooks: daily summary, ...).
@@ -414,7 +421,8 @@ UPLOAD_MAX_IMAGE_BYTES = env_int("UPLOAD_MAX_IMAGE_BYTES", 20 * 1024 * 1024, min
 UPLOAD_MAX_VIDEO_BYTES = env_int("UPLOAD_MAX_VIDEO_BYTES", 2 * 1024 * 1024 * 1024, minimum=1024)
 # FTP gateway: 0 disables it in `serve`; the host and port are what camera commands are told.
 FTP_GATEWAY_PORT = env_int("FTP_GATEWAY_PORT", 0, minimum=0)
-FTP_GATEWAY_HOST = env_str("FTP_GATEWAY_HOST", "localhost")
+# What cameras are told to send to: by default the host of the service's public address.
+FTP_GATEWAY_HOST = env_str("FTP_GATEWAY_HOST", urlsplit(PUBLIC_BASE_URL).hostname or "localhost")
 FTP_PASSIVE_PORTS = env_str("FTP_PASSIVE_PORTS", "")  # e.g. 30000-30009
 
 # search: analysis
@@ -494,6 +502,6 @@ SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     # Behind TLS (the proxy says so, or the links we hand out are https), the session and CSRF
     # cookies travel over TLS only: a plain http:// link to the host must not carry them in clear.
-    _behind_tls = env_bool("USE_X_FORWARDED_PROTO", False) or PUBLIC_BASE_URL.startswith("https://")
+    _behind_tls = _FORWARDED_PROTO or PUBLIC_BASE_URL.startswith("https://")
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _behind_tls)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _behind_tls)

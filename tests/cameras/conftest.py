@@ -40,6 +40,13 @@ def home_api(api) -> APIClient:
 
 
 @pytest.fixture(autouse=True)
+def _ftp_gateway_configured(settings):
+    # Cameras get the FTP upload command only while a gateway is configured; these tests' devices
+    # are told where it is.
+    settings.FTP_GATEWAY_PORT, settings.FTP_GATEWAY_HOST = 21, "localhost"
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Users are made with passwords; PBKDF2's deliberate slowness buys these tests nothing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

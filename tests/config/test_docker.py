@@ -52,6 +52,7 @@ print(json.dumps({
     "broker": s.CELERY_BROKER_URL,
     "default_queue": s.CELERY_TASK_DEFAULT_QUEUE,
     "routed_queues": sorted({r["queue"] for r in s.CELERY_TASK_ROUTES.values()}),
+    "use_x_forwarded_for": s.USE_X_FORWARDED_FOR,
 }))
 """
 
