@@ -1,8 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_permission_codename, get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from accounts.deletion import account_delete, oauth_models
 from accounts.models import AccountSettings, Guest, Notification, default_notifications
 from accounts.services import dev_token_create, notifications_merge, notifications_validate, upload_token_rotate
 from config.api.errors import ApiError
@@ -55,6 +56,28 @@ class AccountSettingsInline(admin.StackedInline):
 class CamhubUserAdmin(UserAdmin):
     actions = [generate_dev_token]
     inlines = [AccountSettingsInline]
+
+    def get_deleted_objects(self, objs, request):
+        """The confirmation page lists everything that goes, as usual; but the OAuth rows do not
+        need their admins' delete permission. django-oauth-toolkit's token admins refuse a delete
+        to everyone (a lone token should be revoked, not deleted), which would block deleting any
+        account that ever used the API; ``account_delete`` removes all of the account's
+        credentials together, so the refusal's reason does not apply. The models' own delete
+        permission is still required (a superuser has it)."""
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        allowed = {
+            str(model._meta.verbose_name)
+            for model in oauth_models()
+            if request.user.has_perm(f"{model._meta.app_label}.{get_permission_codename('delete', model._meta)}")
+        }
+        return deleted, model_count, {name for name in perms_needed if str(name) not in allowed}, protected
+
+    def delete_model(self, request, obj) -> None:
+        account_delete(user=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for user in queryset:
+            account_delete(user=user)
 
 
 @admin.register(AccountSettings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 
@@ -115,12 +116,16 @@ def notification_send(
     return "PUSH"
 
 
+# The reference's only form of ``options``: "mute driveway,street" (camera or label names).
+_MUTE_OPTIONS = re.compile(r"^mute\s+[^,]*[^,\s][^,]*(?:,[^,]*[^,\s][^,]*)*,?\s*$", re.IGNORECASE)
+
+
 def muted_names(*, user: AbstractBaseUser, kind: str = "motion_alerts") -> set[str]:
-    """Camera or zone names muted by an ``options`` value such as ``mute driveway,street``."""
+    """Camera, zone or label names muted by an ``options`` value such as ``mute driveway,street``."""
 
     options = account_settings_get(user=user).notifications.get(kind, {}).get("options", "") or ""
     options = options.strip()
-    if not options.lower().startswith("mute"):
+    if not _MUTE_OPTIONS.match(options):
         return set()
     return {name.strip().lower() for name in options[4:].split(",") if name.strip()}
 
@@ -180,8 +185,11 @@ def notifications_validate(changes: object) -> dict:
         options = preference.get("options", "")
         if not isinstance(options, str) or len(options) > 500:
             raise BadRequest(f"notifications.{kind}.options must be a string of at most 500 characters")
-        if options.strip() and not options.strip().lower().startswith("mute"):
-            raise BadRequest(f"notifications.{kind}.options must be empty or like 'mute driveway,street'")
+        if options.strip() and not _MUTE_OPTIONS.match(options.strip()):
+            raise BadRequest(
+                f"notifications.{kind}.options must be empty or 'mute' and comma-separated names, "
+                "like 'mute driveway,street'"
+            )
     return changes
 
 

@@ -130,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         threads=args.threads,
         cache_url=CACHE_URL,
+        # A gateway configured: the claimed device's answer carries its FTP upload command.
+        extra_env={"FTP_GATEWAY_PORT": "2121", "FTP_GATEWAY_HOST": "ftp.camhub.example"},
     ) as service:
         service.dev_token("bench")
         harness.log(f"seed {DEVICES} devices, claim {CLAIMED_MAC}")

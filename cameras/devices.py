@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, QuerySet, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from cameras.models import Camera, Device
-from cameras.polling import device_forget, device_key, mac_normalize
+from cameras.polling import device_forget, mac_normalize
 from config.api.errors import BadRequest, Conflict, NotFound
 
 
@@ -136,9 +136,18 @@ def devices_forget_for_owner(*, owner_id: int) -> int:
     """Drop the cached entries of the owner's claimed devices, so their next poll reloads the
     account's settings (after an Upload Token rotation: the camera must not keep the dead token
     until its next coalesced write). Returns how many devices were forgotten."""
-    macs = list(Device.objects.filter(camera__owner_id=owner_id).values_list("mac_address", flat=True))
-    if macs:
-        cache.delete_many([device_key(mac) for mac in macs])
+    macs = Device.objects.filter(camera__owner_id=owner_id).values_list("mac_address", flat=True)
+    return devices_forget(mac_addresses=macs)
+
+
+def devices_forget(*, mac_addresses: Iterable[str]) -> int:
+    """Drop the cached entries (and start a new generation) of the devices ``mac_addresses``, so
+    their next poll reloads their claim from the database. For devices whose claim went with
+    rows that no longer exist (a deleted account's cameras: the owner cannot be looked up any
+    more, so the caller collected the MACs before the delete). Returns how many."""
+    macs = sorted(set(mac_addresses))  # as stored: normalized
+    for mac in macs:
+        device_forget(mac)
     return len(macs)
 
 

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from cameras.models import Camera, Device
 from cameras.polling import device_forget
+from config.tasks import enqueue_on_commit
 
 
 @transaction.atomic
@@ -28,6 +29,8 @@ def camera_delete(*, camera: Camera) -> None:
     macs = list(Device.objects.filter(camera=camera).values_list("mac_address", flat=True))
     camera.delete()  # its device, if any, stays and polls as unclaimed (SET_NULL)
     purge_camera_storage.delay_on_commit(owner_id, camera_pk)
+    # Zips built before hold its recordings: the owner's downloads are asked for again.
+    enqueue_on_commit("search.revoke_owner_downloads", [owner_id])
     for mac in macs:
         # The cached entry still names the camera and token: drop it now and after commit.
         device_forget(mac)

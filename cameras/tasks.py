@@ -3,7 +3,7 @@ from dataclasses import asdict
 from celery import shared_task
 
 from cameras import devices, heartbeat
-from cameras.storage import camera_storage_prefix, storage_delete_prefix
+from cameras.storage import camera_storage_prefix, owner_storage_prefix, storage_delete_prefix
 
 
 @shared_task(name="cameras.purge_camera_storage", autoretry_for=(OSError,), max_retries=5, retry_backoff=True)
@@ -24,3 +24,18 @@ def heartbeat_sweep() -> dict:
 def owner_devices_forget(owner_id: int) -> int:
     """Make the owner's claimed devices reload the account's settings on their next poll."""
     return devices.devices_forget_for_owner(owner_id=owner_id)
+
+
+# Enqueued (by name, on commit) when an account is deleted: accounts sits below cameras.
+@shared_task(name="cameras.purge_owner_storage", autoretry_for=(OSError,), max_retries=5, retry_backoff=True)
+def purge_owner_storage(owner_id: int) -> int:
+    """Remove the stored bytes of every camera of a deleted account."""
+    return storage_delete_prefix(owner_storage_prefix(owner_id=owner_id))
+
+
+# Enqueued (by name, on commit) when an account is deleted: its cameras are gone, so the caller
+# collected the MACs of their devices before the delete.
+@shared_task(name="cameras.devices_forget")
+def devices_forget(mac_addresses: list[str]) -> int:
+    """Make these devices reload their claim (now none) on their next poll."""
+    return devices.devices_forget(mac_addresses=mac_addresses)

@@ -296,6 +296,11 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# Seconds: an SMTP server that accepts and never answers must not hang the worker (motion alerts
+# share the hooks queue with deliveries; the heartbeat sweep sends offline alerts).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
+# At most one motion alert per camera in this many seconds (0: one per interesting event).
+MOTION_ALERT_COOLDOWN_SECONDS = env_int("MOTION_ALERT_COOLDOWN_SECONDS", 300, minimum=0)
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
 )
@@ -450,13 +455,21 @@ HOOK_BATCH_SIZE = env_int("HOOK_BATCH_SIZE", 20, minimum=1)
 HOOK_DRAINS_PER_RECEIVER = env_int("HOOK_DRAINS_PER_RECEIVER", 4, minimum=1)
 # A hook whose every attempt failed for this long is disabled and its owner told.
 HOOK_DISABLE_AFTER_DAYS = env_int("HOOK_DISABLE_AFTER_DAYS", 5, minimum=1)
+# Finished deliveries (with their attempts' headers and response excerpts) are kept this long.
+HOOK_DELIVERY_RETENTION_DAYS = env_int("HOOK_DELIVERY_RETENTION_DAYS", 30, minimum=1)
 # Hooks' work has its own queue, so a slow receiver or mail server never holds up analysis and a
 # camera's analysis backlog never holds up its hooks and alerts: the deliveries, and the hand-off
 # of a changed event (which fires hooks and sends the motion alert mail).
-CELERY_TASK_ROUTES = {"hooks.deliver": {"queue": "hooks"}, "hooks.event_labels_changed": {"queue": "hooks"}}
+CELERY_TASK_ROUTES = {
+    "hooks.deliver": {"queue": "hooks"},
+    "hooks.event_labels_changed": {"queue": "hooks"},
+    "hooks.motion_alert": {"queue": "hooks"},
+}
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_BEAT_SCHEDULE["hooks.disable_failing_hooks"] = {"task": "hooks.disable_failing_hooks", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["hooks.send_daily_summaries"] = {"task": "hooks.send_daily_summaries", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["hooks.prune_deliveries"] = {"task": "hooks.prune_deliveries", "schedule": 86400.0}
+CELERY_BEAT_SCHEDULE["accounts.clear_expired_tokens"] = {"task": "accounts.clear_expired_tokens", "schedule": 86400.0}
 # Deliveries whose worker died mid-send (or whose queued task was lost) are handed out again.
 CELERY_BEAT_SCHEDULE["hooks.requeue_stuck_deliveries"] = {"task": "hooks.requeue_stuck_deliveries", "schedule": 300.0}
 # Zips whose links expired, or whose Camio was deleted, are removed from storage.

@@ -10,6 +10,7 @@ import logging
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -38,14 +39,20 @@ def _claim_once(model, **fields) -> bool:
 
 
 def event_is_muted(*, event: Event, muted: set[str]) -> bool:
-    """Muted when its camera is muted, or when it was seen only in muted zones."""
+    """Muted when its camera is muted, when it was seen only in muted zones, or when it carries a
+    muted label (the reference: options "specify any muted camera or label names")."""
     if not muted:
         return False
     if event.camera.name.lower() in muted:
         return True
     zone_names = {z.lower() for z in Zone.objects.filter(camera_id=event.camera_id).values_list("name", flat=True)}
-    zones = {label.lower() for label in event.labels} & zone_names
-    return bool(zones) and zones <= muted
+    labels = {label.lower() for label in event.labels}
+    zones = labels & zone_names
+    if zones and zones <= muted:
+        return True
+    # Zones are places (motion in one muted zone and one not still alerts); other labels are what
+    # was seen: one the user muted is enough.
+    return bool((labels - zone_names) & muted)
 
 
 def motion_alert_for_event(*, event: Event) -> str | None:
@@ -68,16 +75,35 @@ def motion_alert_for_event(*, event: Event) -> str | None:
         # Claimed by another run; or this motion was alerted as an event since merged into this
         # one (a late item bridged them): the row now stands for this event, nothing is sent.
         return None
+    cooldown = settings.MOTION_ALERT_COOLDOWN_SECONDS
+    if (
+        cooldown
+        and MotionAlert.objects.filter(
+            camera_id=event.camera_id, created_at__gte=timezone.now() - timedelta(seconds=cooldown)
+        )
+        .exclude(method="")
+        .exclude(event=event)
+        .exists()
+    ):
+        # The camera alerted moments ago: a busy afternoon (or a backlog uploaded after an outage)
+        # is one mail per cooldown, not one per event. The claim stays: this event never alerts.
+        return None
     labels = [label for label in event.labels if not label.startswith("_")]
     title = f"Motion on {event.camera.name}" + (f": {', '.join(labels[:6])}" if labels else "")
     body = f"{title}\nat {camio_date(event.earliest_date)}\nevent {event.public_id}"
-    method = notification_send(
-        user=event.owner,
-        kind="motion_alerts",
-        title=title[:200],
-        body=body,
-        data={"event_id": event.public_id, "source": event.camera.name, "labels": list(event.labels)},
-    )
+    try:
+        method = notification_send(
+            user=event.owner,
+            kind="motion_alerts",
+            title=title[:200],
+            body=body,
+            data={"event_id": event.public_id, "source": event.camera.name, "labels": list(event.labels)},
+        )
+    except Exception:
+        # Not sent (the mail server refused): the claim goes, so a later run (hooks.motion_alert's
+        # retries) sends it, as the offline alert and the daily summary do.
+        MotionAlert.objects.filter(event=event).delete()
+        raise
     if method:
         MotionAlert.objects.filter(event=event).update(method=method)
     return method

@@ -259,7 +259,8 @@ def hooks_fire_for_event(*, event: Event) -> list[Delivery]:
     Returns the deliveries to be sent."""
     if event.max_interest_level < HOOK_MIN_INTEREST_LEVEL:
         return []
-    hooks = list(Hook.objects.filter(owner_id=event.owner_id, paused=False, disabled_reason=""))
+    # A deactivated account's hooks fire no more (nothing else of it runs: alerts, Camios, tokens).
+    hooks = list(Hook.objects.filter(owner_id=event.owner_id, owner__is_active=True, paused=False, disabled_reason=""))
     if not hooks:
         return []
     fired = set(Delivery.objects.filter(event=event).values_list("hook_id", flat=True))
@@ -606,7 +607,12 @@ def _claim_locked(delivery_id: int, now: datetime) -> list[Delivery]:
     with transaction.atomic():
         # Only the delivery rows are locked (not their hook: deliveries of one hook go on in parallel);
         # the receiver's claims are serialised by _lock_receiver for the in-flight count.
-        row = Delivery.objects.select_for_update(of=("self",)).select_related("hook").filter(pk=delivery_id).first()
+        row = (
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("hook__owner")
+            .filter(pk=delivery_id)
+            .first()
+        )
         if row is None:
             return []
         hook = row.hook
@@ -618,9 +624,12 @@ def _claim_locked(delivery_id: int, now: datetime) -> list[Delivery]:
             # Duplicates are harmless, the claim lets one through.
             _send_on_commit(row.pk, countdown=(row.next_attempt_at - now).total_seconds())
             return []
-        if not hook.active:
+        if not hook.active or not hook.owner.is_active:
             row.state, row.completed_at = Delivery.State.CANCELLED, now
-            row.last_error = "hook paused" if hook.paused else f"hook disabled ({hook.disabled_reason})"
+            if not hook.owner.is_active:
+                row.last_error = "account deactivated"
+            else:
+                row.last_error = "hook paused" if hook.paused else f"hook disabled ({hook.disabled_reason})"
             row.save(update_fields=["state", "completed_at", "last_error"])
             return []
         origin = _receiver(hook)
@@ -645,7 +654,7 @@ def _due_rows(*, origin: str, now: datetime, limit: int, exclude: int | None = N
     rows = (
         Delivery.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("hook")
-        .filter(receiver=origin, hook__paused=False, hook__disabled_reason="")
+        .filter(receiver=origin, hook__paused=False, hook__disabled_reason="", hook__owner__is_active=True)
         .filter(state__in=[Delivery.State.PENDING, Delivery.State.RETRYING])
         .filter(next_attempt_at__lte=now + timedelta(milliseconds=50))
     )
@@ -914,6 +923,8 @@ def _record_successes(*, done: Sent, now: datetime) -> list[DeliveryAttempt]:
                     %(headers)s::text[], %(codes)s::int[], %(excerpts)s::text[], %(latencies)s::int[],
                     %(errors)s::text[])
              AS a(delivery_id, number, started_at, url, headers, code, excerpt, latency, error)
+        -- A hook deleted while its delivery was sent took the delivery with it: nothing to log.
+        WHERE EXISTS (SELECT 1 FROM {deliveries} AS d WHERE d.id = a.delivery_id)
         RETURNING id, delivery_id
     """  # noqa: S608 (table names from the models, values as parameters)
     with connection.cursor() as cursor:
@@ -930,6 +941,12 @@ def _record_successes(*, done: Sent, now: datetime) -> list[DeliveryAttempt]:
 def _record_many_locked(*, done: Sent, now: datetime) -> list[DeliveryAttempt]:
     """Record the attempts of one batch (one transaction), reschedule retries, update the health of
     its hooks."""
+    # A hook deleted while its delivery was sent took the delivery with it: its attempt is not
+    # logged (the row it would point at is gone), and the rest of the batch is recorded. Locked:
+    # a delete now waits for this record.
+    ids = [row.pk for row, _result, _at in done]
+    alive = set(Delivery.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
+    done = [item for item in done if item[0].pk in alive]
     attempts = DeliveryAttempt.objects.bulk_create(_attempt_rows(done=done))
     # Rows that end the same way are written together (a batch of successes: one UPDATE).
     groups: dict[tuple, list[Delivery]] = {}
@@ -1011,6 +1028,25 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     return row
 
 
+def deliveries_prune(*, now: datetime | None = None, batch: int = 1000) -> int:
+    """Delete finished deliveries (succeeded, failed, cancelled) made more than
+    ``HOOK_DELIVERY_RETENTION_DAYS`` ago, with their attempts: a delivery per hook and event, and
+    an attempt per try with its headers, would otherwise grow without bound. Returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.HOOK_DELIVERY_RETENTION_DAYS)
+    finished = [Delivery.State.SUCCEEDED, Delivery.State.FAILED, Delivery.State.CANCELLED]
+    removed = 0
+    while True:
+        # In batches: one day's backlog of a busy service is not one transaction.
+        ids = list(
+            Delivery.objects.filter(state__in=finished, created_at__lt=cutoff).values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return removed
+        with transaction.atomic():
+            DeliveryAttempt.objects.filter(delivery_id__in=ids).delete()
+            removed += Delivery.objects.filter(pk__in=ids).delete()[1].get(Delivery._meta.label, 0)
+
+
 def deliveries_requeue_stuck(*, now: datetime | None = None, grace_seconds: int = 300) -> int:
     """Hand out again deliveries whose task was lost: a sender died (lease expired) or a queued
     task vanished (due long ago). Duplicates are harmless: the claim lets one through."""
@@ -1041,7 +1077,7 @@ def hooks_disable_failing(*, now: datetime | None = None) -> list[Hook]:
         if not won:
             continue
         disabled.append(hook)
-        if hook.owner.email:
+        if hook.owner.email and hook.owner.is_active:
             send_mail(
                 "Your camhub hook was disabled",
                 f"Every delivery to {hook.callback_url} (hook {hook.pk}, query {hook.query!r}) has failed "

@@ -19,10 +19,30 @@ def event_labels_changed(event_id: int) -> None:
     if event is None:
         return
     services.hooks_fire_for_event(event=event)
+    # A mail server down must not undo or repeat the hooks just fired: the alert retries alone.
+    _motion_alert(event, attempt=0)
+
+
+# Seconds before each retry of a motion alert whose mail failed: a mail server back within hours
+# still alerts.
+MOTION_ALERT_RETRIES = (300, 1800, 7200)
+
+
+def _motion_alert(event: Event, *, attempt: int) -> None:
     try:
         alerts.motion_alert_for_event(event=event)
-    except Exception:  # a mail server down must not undo or repeat the hooks just fired
-        logger.exception("motion alert for event %s failed", event_id)
+    except Exception:
+        logger.exception("motion alert for event %s failed (attempt %d)", event.pk, attempt + 1)
+        if attempt < len(MOTION_ALERT_RETRIES):
+            motion_alert.apply_async((event.pk, attempt + 1), countdown=MOTION_ALERT_RETRIES[attempt])
+
+
+@shared_task(name="hooks.motion_alert", ignore_result=True)
+def motion_alert(event_id: int, attempt: int) -> None:
+    """A motion alert again, after its mail failed (``attempt``: how many failed so far)."""
+    event = Event.objects.select_related("camera", "owner").filter(pk=event_id).first()
+    if event is not None:
+        _motion_alert(event, attempt=attempt)
 
 
 @shared_task(name="hooks.deliver", ignore_result=True)
@@ -31,6 +51,12 @@ def deliver(delivery_id: int, receiver: str | None = None, drain_slot: int | Non
     next one itself (the row holds the state). ``receiver``/``drain_slot``: the drain slot taken
     when the task was queued, let go of at the end."""
     services.delivery_attempt(delivery_id=delivery_id, receiver=receiver, drain_slot=drain_slot)
+
+
+@shared_task(name="hooks.prune_deliveries", ignore_result=True)
+def prune_deliveries() -> int:
+    """Daily: finished deliveries past their retention go, with their attempts."""
+    return services.deliveries_prune()
 
 
 @shared_task(name="hooks.disable_failing_hooks", ignore_result=True)

@@ -102,6 +102,9 @@ def camio_create(
     """Share the slice ``query`` of the owner's content; returns the Camio with its tokens."""
     normalized = camio_query_normalize(owner=owner, query=query)
     name = (name or "").strip() or camio_describe(normalized)
+    if not name.isprintable():
+        # It heads the "download ready" mail's subject, the viewer's title and zip folder names.
+        raise BadRequest("name must be printable characters, without line breaks or control characters")
     with transaction.atomic():
         return Camio.objects.create(owner=owner, name=name, type=type, query=normalized, expires_at=expires_at)
 

@@ -186,6 +186,11 @@ def download_for_link(signed: str) -> Download:
     return download
 
 
+def download_storage_prefix(*, owner_id: int) -> str:
+    """Where the zips of one account's Camios are stored, whoever asked for them."""
+    return f"downloads/{owner_id}/"
+
+
 def download_is_servable(download: Download) -> bool:
     """Ready, its Camio still shared, and still the requester's to see: deleting or expiring a
     Camio revokes its downloads too, and so does removing the guest who asked for a private one."""
@@ -330,7 +335,7 @@ def _build(download: Download) -> None:
     def heartbeat() -> None:  # while a long video copies
         progress(items_done)
 
-    key = f"downloads/{camio.owner_id}/{download.public_id}.zip"
+    key = f"{download_storage_prefix(owner_id=camio.owner_id)}{download.public_id}.zip"
     # A named file in the data dir: local storage then moves it into place (no second copy);
     # S3 streams it up as a multipart upload.
     spool = tempfile.NamedTemporaryFile(dir=settings.DATA_DIR, prefix="download-", suffix=".zip", delete=False)
@@ -351,6 +356,13 @@ def _build(download: Download) -> None:
         # Deleted or expired while it was built: no "ready" mail with a link that answers 404.
         default_storage.delete(saved_key)
         _finish_failed(download, "The Camio was deleted or has expired")
+        return
+    requester = type(download.requester).objects.filter(pk=download.requester_id, is_active=True).first()
+    if requester is None or not camio_viewable_by(camio=camio, user=requester):
+        # The requester lost access meanwhile (a guest removed, an account deactivated): told
+        # nothing more of the Camio, and its zip is not kept for them.
+        default_storage.delete(saved_key)
+        _finish_failed(download, "You can no longer see this Camio")
         return
     Download.objects.filter(pk=download.pk).update(
         status=Download.Status.READY,
@@ -406,6 +418,20 @@ def downloads_purge(*, now: datetime | None = None) -> int:
     return purged
 
 
+def downloads_revoke_for_owners(*, owner_ids: list[int]) -> int:
+    """Drop the built zips of these accounts' Camios: content of theirs was deleted, and a zip made
+    before must not go on serving it. The rows stay, so their requesters are told to ask again
+    (a new zip leaves the deleted items out). Returns how many zips were dropped."""
+    ready = Download.objects.exclude(storage_key="").filter(camio__owner_id__in=owner_ids)
+    dropped = 0
+    for pk, key in ready.values_list("pk", "storage_key").iterator():
+        default_storage.delete(key)
+        dropped += Download.objects.filter(pk=pk, storage_key=key).update(
+            storage_key="", error="Content of this Camio was deleted since: request a new download"
+        )
+    return dropped
+
+
 class _BuiltZip(File):
     """The finished zip on local disk; FileSystemStorage moves a file that names its path."""
 
@@ -423,7 +449,8 @@ def _email_link(download: Download) -> None:
     requester = download.requester
     if not requester.email:
         return
-    camio_name = download.camio.name if download.camio else "your Camio"
+    # One line whatever the name holds (a subject with a line break is refused by Django's mail).
+    camio_name = " ".join((download.camio.name if download.camio else "your Camio").split())
     hours = max(1, settings.DOWNLOAD_LINK_SECONDS // 3600)
     body = (
         f"Your download of {camio_name} is ready: {download.items_done} items, {download.size} bytes.\n\n"
@@ -432,6 +459,6 @@ def _email_link(download: Download) -> None:
     )
     try:
         send_mail(f"Your download of {camio_name} is ready", body, settings.DEFAULT_FROM_EMAIL, [requester.email])
-    except OSError:
+    except (OSError, ValueError):  # ValueError: BadHeaderError, an address Django refuses
         # The zip is ready either way: the status resource carries a fresh link.
         logger.exception("download %s: the email could not be sent", download.public_id)

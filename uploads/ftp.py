@@ -19,7 +19,6 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import close_old_connections, connection
 from pyftpdlib.authorizers import AuthenticationFailed
 from pyftpdlib.handlers import DTPHandler, FTPHandler
@@ -202,7 +201,13 @@ class UploadFTPHandler(FTPHandler):
         camera_name, name = relative.parts[0], relative.name
         close_old_connections()
         try:
-            owner = get_user_model().objects.get(pk=self.owner_id)
+            # The token again, not the session's login: an Upload Token rotated (or an account
+            # deactivated) since then stops this session's uploads at once, as it does HTTP's.
+            account = account_for_upload_token(token=self.username)
+            if account is None or account.user_id != self.owner_id:
+                _remove(file)
+                return "530 Not logged in: the Upload Token is no longer valid."
+            owner = account.user
             params = upload_params_parse(
                 {"options": "parse_timestamp"},
                 camera_name=camera_name,

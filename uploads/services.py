@@ -199,12 +199,22 @@ def content_delete(*, contents: QuerySet[Content]) -> int:
         list(Camera.objects.select_for_update().filter(pk__in=camera_ids).order_by("pk").values_list("pk"))
         rows = list(contents.values_list("pk", "storage_key", "poster_key", "analysis__event_id"))
         ids = [pk for pk, _key, _poster, _event in rows]
+        owner_ids = sorted(set(contents.values_list("owner_id", flat=True)))
+        # Their alternates go by the cascade: their bytes must go too.
+        alternates = list(
+            Content.objects.filter(alternate_of__in=ids)
+            .exclude(pk__in=ids)
+            .values_list("pk", "storage_key", "poster_key", "analysis__event_id")
+        )
         Content.objects.filter(pk__in=ids).delete()
-        keys = [key for _pk, storage_key, poster_key, _event in rows for key in (storage_key, poster_key)]
+        keys = [key for _pk, storage_key, poster_key, _event in rows + alternates for key in (storage_key, poster_key)]
         transaction.on_commit(lambda: _delete_quietly(*keys))
-        event_ids = sorted({event for *_rest, event in rows if event is not None})
+        event_ids = sorted({event for *_rest, event in rows + alternates if event is not None})
         if event_ids:
             enqueue_on_commit("search.rebuild_events", event_ids)
+        if ids:
+            # Zips built before hold the deleted items: the owners' downloads are asked for again.
+            enqueue_on_commit("search.revoke_owner_downloads", owner_ids)
     return len(ids)
 
 

@@ -15,6 +15,13 @@ from search.models import Event, InterestLevel
 from tests.factories import make_user
 from tests.hooks.conftest import make_event
 
+
+@pytest.fixture(autouse=True)
+def _an_alert_per_event(settings):
+    # These tests are about which events alert; the per-camera cooldown has its own test.
+    settings.MOTION_ALERT_COOLDOWN_SECONDS = 0
+
+
 pytestmark = pytest.mark.django_db
 
 
