@@ -66,6 +66,18 @@ def _alert(transition: StatusTransition, *, now: datetime) -> bool:
     if not owner.is_active or camera.name.lower() in muted_names(user=owner, kind="camera_diagnostics"):
         StatusTransition.objects.filter(pk=transition.pk).update(alert=StatusTransition.ALERT_SKIPPED)
         return False
+    holdoff = timedelta(seconds=settings.CAMERA_ALERT_HOLDOFF_SECONDS)
+    if (
+        StatusTransition.objects.filter(
+            camera_id=camera.pk, alert=StatusTransition.ALERT_SENT, alerted_at__gte=now - holdoff
+        )
+        .exclude(pk=transition.pk)
+        .exists()
+    ):
+        # Told of an outage of this camera within the hold-off: a flapping uplink is one mail, not
+        # one per flap.
+        StatusTransition.objects.filter(pk=transition.pk).update(alert=StatusTransition.ALERT_SKIPPED)
+        return False
     since = transition.last_seen_at or transition.at
     try:
         method = notification_send(

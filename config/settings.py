@@ -397,6 +397,8 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS", 30 * 24 * 3600, minimum=60),
     "REFRESH_TOKEN_EXPIRE_SECONDS": 365 * 24 * 3600,
     "ROTATE_REFRESH_TOKEN": True,
+    # A rotated refresh token used again (stolen, replayed) revokes everything issued from it.
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
     # PKCE is supported (a partner may send code_challenge) but not required: the reference's
     # flow has no code_verifier.
     "PKCE_REQUIRED": False,
@@ -419,6 +421,8 @@ CAMERA_POLL_INTERVAL_SECONDS = env_int("CAMERA_POLL_INTERVAL_SECONDS", 30, minim
 CAMERA_HEARTBEAT_WRITE_SECONDS = env_int("CAMERA_HEARTBEAT_WRITE_SECONDS", 300, minimum=1)
 # An offline camera alerts its owner only after staying offline this long (no paging on a blink).
 CAMERA_ALERT_GRACE_SECONDS = env_int("CAMERA_ALERT_GRACE_SECONDS", 300, minimum=0)
+# After an offline alert, no other for the same camera for this long (a flapping uplink).
+CAMERA_ALERT_HOLDOFF_SECONDS = env_int("CAMERA_ALERT_HOLDOFF_SECONDS", 3600, minimum=0)
 CELERY_BEAT_SCHEDULE["cameras.heartbeat_sweep"] = {"task": "cameras.heartbeat_sweep", "schedule": 30.0}
 
 # uploads: limits and the FTP gateway

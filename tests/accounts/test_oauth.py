@@ -185,6 +185,29 @@ def test_refresh_token_gives_a_new_access_token(browser, partner_app):
     assert Client().get("/api/users/me/cameras", HTTP_AUTHORIZATION=f"token {new}").status_code == 200
 
 
+def test_a_rotated_refresh_token_used_again_revokes_its_family(browser, partner_app):
+    """A refresh token is good once: replayed after the rotation (a thief, or a copy), it is
+    refused and what was issued from it is revoked, the legitimate client's new token too."""
+    app, secret = partner_app
+    redirect = authorize(browser, app)
+    token_url = "/api/login/oauth/access_token"
+    first = (
+        Client()
+        .post(token_url, {"client_id": app.client_id, "client_secret": secret, "code": redirect["code"]},
+              HTTP_ACCEPT="application/json")
+        .json()
+    )  # fmt: skip
+    refresh = {"client_id": app.client_id, "client_secret": secret, "refresh_token": first["refresh_token"]}
+    second = Client().post(token_url, refresh, HTTP_ACCEPT="application/json").json()
+    new = second["access_token"]
+    assert Client().get("/api/users/me/cameras", HTTP_AUTHORIZATION=f"token {new}").status_code == 200
+    replayed = Client().post(token_url, refresh, HTTP_ACCEPT="application/json")
+    assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_grant"
+    assert Client().get("/api/users/me/cameras", HTTP_AUTHORIZATION=f"token {new}").status_code == 401
+    again = {**refresh, "refresh_token": second["refresh_token"]}
+    assert Client().post(token_url, again, HTTP_ACCEPT="application/json").status_code == 400
+
+
 def test_pkce_is_supported(browser, partner_app):
     import base64
     import hashlib

@@ -66,8 +66,8 @@ def test_outage_alerts_once_after_the_grace_period(front, base, settings):
     assert states(front) == [(True, "none"), (False, "sent")]
 
 
-def test_each_new_outage_alerts_again(front, base, settings):
-    grace = settings.CAMERA_ALERT_GRACE_SECONDS
+def test_each_new_outage_alerts_again_after_the_holdoff(front, base, settings):
+    grace, holdoff = settings.CAMERA_ALERT_GRACE_SECONDS, settings.CAMERA_ALERT_HOLDOFF_SECONDS
     heartbeat_sweep(now=at(base + 10))
     heartbeat_sweep(now=at(base + 200))
     heartbeat_sweep(now=at(base + 200 + grace))
@@ -75,8 +75,15 @@ def test_each_new_outage_alerts_again(front, base, settings):
     assert heartbeat_sweep(now=at(base + 1010)).online == [front.pk]
     heartbeat_sweep(now=at(base + 1200))
     heartbeat_sweep(now=at(base + 1200 + grace))
+    assert len(mail.outbox) == 1  # within the hold-off of the first alert: a flap, not told again
+    assert [s[1] for s in states(front)] == ["none", "sent", "none", "skipped"]
+    later = base + 200 + grace + holdoff
+    poll_record(POLL, now=later)
+    assert heartbeat_sweep(now=at(later + 10)).online == [front.pk]
+    heartbeat_sweep(now=at(later + 200))
+    heartbeat_sweep(now=at(later + 200 + grace))
     assert len(mail.outbox) == 2
-    assert [s[0] for s in states(front)] == [True, False, True, False]
+    assert [s[0] for s in states(front)] == [True, False, True, False, True, False]
 
 
 def test_a_blink_alerts_nobody(front, base, settings):

@@ -187,6 +187,33 @@ def _at(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def test_a_flapping_camera_does_not_send_an_offline_email_per_flap(user, settings):
+    """A camera on a flaky uplink (or one that only uploads on motion, as FTP-only cameras do) is
+    heard from every ten minutes for an hour and silent in between: the sweep sees it go offline
+    six times, each outage past the grace period. Six "Camera front is offline" mails came in one
+    hour. Now one per camera per CAMERA_ALERT_HOLDOFF_SECONDS (an hour)."""
+    import time
+
+    from cameras.heartbeat import heartbeat_sweep
+    from cameras.services import camera_record_upload
+
+    camera = Camera.objects.create(owner=user, name="front")
+    base = time.time() - 10_000
+    grace = settings.CAMERA_ALERT_GRACE_SECONDS
+    for k in range(6):
+        t = base + k * 600
+        camera_record_upload(camera=Camera.objects.get(pk=camera.pk), at=_at(t))
+        heartbeat_sweep(now=_at(t + 10))
+        heartbeat_sweep(now=_at(t + settings.CAMERA_OFFLINE_AFTER_SECONDS + 30))
+        heartbeat_sweep(now=_at(t + settings.CAMERA_OFFLINE_AFTER_SECONDS + 30 + grace))
+    offline = [m for m in mail.outbox if "offline" in m.subject]
+    assert len(offline) == 1, f"{len(offline)} offline emails in one hour for one flapping camera"
+
+
 # --- notification settings ------------------------------------------------------------------------
 
 
