@@ -735,7 +735,33 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     )
     if whole_q is not None:
         _summarize_cut_events(page, min_level=params.min_level, required=required, excluded=excluded)
+        _clamp_to_camios(page, auth)
     return page
+
+
+def _clamp_to_camios(page: SearchPage, auth: SearchAuth) -> None:
+    """A Camio's viewers are told no date outside what it shares: an event it cuts pages (and an
+    ``event_as_date`` of one sets the date) by the event's own earliest date, the capture time of
+    an item before the Camio's start. The page's dates are brought inside the union of the
+    Camios' date windows (a window open at one end leaves that end as it is)."""
+    scopes = [camio_scope(camio) for camio in auth.camios]
+    starts = [s.start for s in scopes]
+    ends = [s.end for s in scopes]
+    start = None if None in starts else min(starts)
+    end = None if None in ends else max(ends)
+
+    def inside(value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if start is not None and value < start:
+            return start
+        if end is not None and value > end:
+            return end
+        return value
+
+    page.date = inside(page.date)
+    page.earliest_date_considered = inside(page.earliest_date_considered)
+    page.latest_date_considered = inside(page.latest_date_considered)
 
 
 class _EventFilter:

@@ -22,7 +22,7 @@ it is there). Values a route hands out by the reference's design are named in it
 
 The tests at the end pin leaks found by this matrix: the removed guest's item tokens (fixed:
 tokens are bound to the viewer and the owner); an Upload Token's alternate upload naming the
-owner's item (fixed); the one left is a strict xfail, described in the comment above it.
+owner's item (fixed); a Camio cutting an event paging by the event's own dates (fixed).
 """
 
 from __future__ import annotations
@@ -1172,20 +1172,13 @@ def test_an_upload_tokens_alternate_upload_names_none_of_the_owners_content(w):
     assert not leaked(w, answer, allow=("a_upload", "a_cam")), f"the uploader learns {leaked(w, answer)}"
 
 
-# KNOWN LEAK (xfail): a Camio whose start_date cuts an event shows its viewers only the
-# in-slice items and a summary of them ("so nothing outside the slice leaks", search/selectors.py),
-# but the answer's ``earliest_date_considered`` (and, with ``event_as_date``, ``query.date``) is the
-# event's own earliest_date: the capture time of an item *before* the Camio's start, which the
-# owner did not share. Fix: search/selectors.py search_run/_considered (page bounds from the
-# summarized, in-slice dates of cut events) and _event_in_scope (event_as_date of a cut event).
-@pytest.mark.xfail(
-    strict=True,
-    reason="known, low: a Camio cutting an event pages by the event's own earliest date, the "
-    "capture time of an item before the Camio's start",
-)
+# A Camio whose start_date cuts an event shows its viewers only the in-slice items and a summary
+# of them, but the answer's ``earliest_date_considered`` (and, with ``event_as_date``,
+# ``query.date``) was the event's own earliest_date: the capture time of an item before the
+# Camio's start, which the owner did not share. Fixed: search/selectors.py _clamp_to_camios.
 @pytest.mark.parametrize("params", [{"sort": "asc"}, {"sort": "desc"}, {"event_as_date": "{event}"}],
                          ids=["asc", "desc", "event_as_date"])  # fmt: skip
-def test_LEAK_a_camio_cutting_an_event_tells_when_its_unshared_items_were_captured(w, params):
+def test_a_camio_cutting_an_event_names_no_unshared_capture_time(w, params):
     from config.api.dates import camio_date
     from tests.search.test_search_factories import event as factory_event
 
