@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.mail import send_mail
@@ -530,6 +531,11 @@ def _claim_returning(*, origin: str, now: datetime, seed: tuple[int, int] | None
         "lease": lease_until,
     }
     table, hooks = connection.ops.quote_name(Delivery._meta.db_table), connection.ops.quote_name(Hook._meta.db_table)
+    # A deactivated account's hooks send nothing (its owner row joined in).
+    user_model = get_user_model()
+    users = connection.ops.quote_name(user_model._meta.db_table)
+    user_pk = connection.ops.quote_name(user_model._meta.pk.column)
+    hook_owner = connection.ops.quote_name(Hook._meta.get_field("owner").column)
     # Only the batch's first row carries the origin: the in-flight count is of connections in use,
     # and a batch uses one.
     sql = f"""
@@ -543,8 +549,8 @@ def _claim_returning(*, origin: str, now: datetime, seed: tuple[int, int] | None
         ), picked AS (
             SELECT id, state, next_attempt_at FROM {table}
             WHERE id = %(id)s AND (SELECT go FROM gate)
-              AND EXISTS (SELECT 1 FROM {hooks} AS h
-                          WHERE h.id = %(hook_id)s AND NOT h.paused AND h.disabled_reason = '')
+              AND EXISTS (SELECT 1 FROM {hooks} AS h JOIN {users} AS u ON u.{user_pk} = h.{hook_owner}
+                          WHERE h.id = %(hook_id)s AND NOT h.paused AND h.disabled_reason = '' AND u.is_active)
               AND ((state IN ('pending', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= %(due)s))
                    OR (state = 'sending' AND lease_until < %(now)s))
             FOR UPDATE
@@ -552,8 +558,8 @@ def _claim_returning(*, origin: str, now: datetime, seed: tuple[int, int] | None
             SELECT d.id, d.state, d.next_attempt_at FROM {table} AS d
             WHERE d.receiver = %(origin)s AND d.state IN ('pending', 'retrying') AND d.next_attempt_at <= %(due)s
               AND d.id <> %(id)s
-              AND EXISTS (SELECT 1 FROM {hooks} AS h
-                          WHERE h.id = d.hook_id AND NOT h.paused AND h.disabled_reason = '')
+              AND EXISTS (SELECT 1 FROM {hooks} AS h JOIN {users} AS u ON u.{user_pk} = h.{hook_owner}
+                          WHERE h.id = d.hook_id AND NOT h.paused AND h.disabled_reason = '' AND u.is_active)
               AND (SELECT go FROM gate) AND NOT (SELECT slow FROM gate)
               AND (NOT %(seeded)s OR EXISTS (SELECT 1 FROM picked))
             ORDER BY d.next_attempt_at, d.id
