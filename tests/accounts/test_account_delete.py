@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (fixtures imported from other test packages are parameters here)
 """Deleting an account (Django admin, through ``accounts.deletion.account_delete``) leaves nothing of
 it behind: rows, OAuth credentials, stored content, download zips, devices' cached claims; and
 touches nothing of any other account."""
@@ -23,6 +24,7 @@ from search.models import Camio, Download
 from tests.cameras.conftest import Camera as IPCamera
 from tests.factories import make_user
 from tests.search.test_share_helpers import hours_ago, make_camera, make_camio, make_content
+from tests.uploads.conftest import _private_media  # noqa: F401 (autouse: a private MEDIA_ROOT)
 from tests.uploads.samples import jpeg_bytes
 from uploads.models import Content
 
@@ -31,19 +33,9 @@ AccessToken, RefreshToken, Grant = get_access_token_model(), get_refresh_token_m
 
 
 @pytest.fixture(autouse=True)
-def _private_media(settings, tmp_path):
-    """Each test stores its bytes under its own folder (local filesystem storage)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.PUBLIC_BASE_URL = "http://testserver"
-    return tmp_path / "media"
 
 
 def files_under(path: Path) -> list[str]:

@@ -22,25 +22,15 @@ from accounts.selectors import account_settings_get
 from cameras.models import Camera
 from tests.hooks.conftest import loopback_ok, published, receiver  # noqa: F401 (fixtures)
 from tests.search.test_share_helpers import hours_ago, make_camera, make_camio, make_content
-from tests.uploads.conftest import gateway  # noqa: F401 (the FTP gateway fixture)
+from tests.uploads.conftest import _private_media, gateway  # noqa: F401 (a private MEDIA_ROOT; the FTP gateway)
 from tests.uploads.samples import jpeg_bytes
 from uploads.models import Content
 
 
 @pytest.fixture(autouse=True)
-def _private_media(settings, tmp_path):
-    """Each test stores its bytes under its own folder (local filesystem storage)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.PUBLIC_BASE_URL = "http://testserver"
-    return tmp_path / "media"
 
 
 def files_under(path: Path) -> list[str]:

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (fixtures imported from other test packages are parameters here)
 """Security review of 2026-12-05: one test per defect found (all fixed).
 
 Each docstring says the attack, what should happen, and what happened before the fix ("now" in
@@ -16,7 +17,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -25,22 +25,10 @@ from django.test import Client
 from accounts.selectors import account_settings_get
 from tests.conftest import wait_for
 from tests.factories import make_token, make_user
+from tests.uploads.conftest import _private_media, gateway  # noqa: F401 (a private MEDIA_ROOT; the FTP gateway)
 from tests.uploads.samples import jpeg_bytes
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _private_media(settings, tmp_path):
-    """Stored bytes go to a private folder per test."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 class _Collect(logging.Handler):
@@ -145,32 +133,8 @@ def test_request_log_never_writes_bearer_secrets_carried_in_the_path(user, reque
 # --- 2. the FTP gateway logs the Upload Token ---------------------------------------------------
 
 
-@pytest.fixture
-def ftp_gateway(transactional_db, settings, tmp_path):
-    """The FTP gateway on a free loopback port, in a thread (as tests/uploads/conftest.py runs it)."""
-    from uploads.ftp import ftp_server
-
-    settings.DATA_DIR = tmp_path / "data"
-    server = ftp_server(host="127.0.0.1", port=0)
-    port = server.socket.getsockname()[1]
-    stop = threading.Event()
-
-    def run():
-        while not stop.is_set():
-            server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
-        server.close_all()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield port
-    finally:
-        stop.set()
-        thread.join(10)
-
-
 @pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
-def test_ftp_gateway_logs_never_carry_the_upload_token(ftp_gateway, settings, level):
+def test_ftp_gateway_logs_never_carry_the_upload_token(gateway, settings, level):
     """Attack: read the gateway's logs (stdout at the default LOG_LEVEL=INFO) and take every FTP
     camera's Upload Token. The FTP user name *is* the Upload Token, and pyftpdlib prefixes every
     INFO line with ``[%(username)s]`` and logs ``USER '<token>' logged in.``, ``MKD``/``CWD``/
@@ -192,7 +156,7 @@ def test_ftp_gateway_logs_never_carry_the_upload_token(ftp_gateway, settings, le
     logger.setLevel(level)  # INFO: the service's LOG_LEVEL default; DEBUG logs every command
     try:
         ftp = ftplib.FTP()  # noqa: S321 - the gateway speaks plain FTP
-        ftp.connect("127.0.0.1", ftp_gateway, timeout=10)
+        ftp.connect("127.0.0.1", gateway, timeout=10)
         ftp.login(upload_token, "camio")
         ftp.mkd("front")
         ftp.cwd("front")
