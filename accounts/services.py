@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -121,13 +122,25 @@ _MUTE_OPTIONS = re.compile(r"^mute\s+[^,]*[^,\s][^,]*(?:,[^,]*[^,\s][^,]*)*,?\s*
 
 
 def muted_names(*, user: AbstractBaseUser, kind: str = "motion_alerts") -> set[str]:
-    """Camera, zone or label names muted by an ``options`` value such as ``mute driveway,street``."""
+    """Camera, zone or label names muted by an ``options`` value such as ``mute driveway,street``,
+    as written (``camera_is_muted`` matches cameras; zones and labels ignore case)."""
 
     options = account_settings_get(user=user).notifications.get(kind, {}).get("options", "") or ""
     options = options.strip()
     if not _MUTE_OPTIONS.match(options):
         return set()
-    return {name.strip().lower() for name in options[4:].split(",") if name.strip()}
+    return {name.strip() for name in options[4:].split(",") if name.strip()}
+
+
+def camera_is_muted(name: str, *, muted: set[str], camera_names: Iterable[str]) -> bool:
+    """Whether the camera ``name`` is muted. Camera names are case-sensitive ("Front" and "front"
+    are two cameras): a muted name matches its camera exactly, and ignores case only when no
+    camera of the account (``camera_names``) has exactly that name."""
+    if name in muted:
+        return True
+    folded = name.casefold()
+    alike = [m for m in muted if m.casefold() == folded]
+    return bool(alike) and not set(alike) & set(camera_names)
 
 
 def account_settings_update(*, user: AbstractBaseUser, data: object) -> AccountSettings:

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.services import muted_names, notification_send
+from accounts.services import camera_is_muted, muted_names, notification_send
 from cameras.models import Camera, StatusTransition
 from cameras.polling import polled_at
 from config.api.dates import camio_date
@@ -63,7 +63,9 @@ def _alert(transition: StatusTransition, *, now: datetime) -> bool:
         return False
     camera = transition.camera
     owner = camera.owner
-    if not owner.is_active or camera.name.lower() in muted_names(user=owner, kind="camera_diagnostics"):
+    muted = muted_names(user=owner, kind="camera_diagnostics")
+    camera_names = Camera.objects.filter(owner_id=owner.pk).values_list("name", flat=True) if muted else ()
+    if not owner.is_active or camera_is_muted(camera.name, muted=muted, camera_names=camera_names):
         StatusTransition.objects.filter(pk=transition.pk).update(alert=StatusTransition.ALERT_SKIPPED)
         return False
     holdoff = timedelta(seconds=settings.CAMERA_ALERT_HOLDOFF_SECONDS)

@@ -16,8 +16,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import AccountSettings
-from accounts.services import muted_names, notification_send
-from cameras.models import Zone
+from accounts.services import camera_is_muted, muted_names, notification_send
+from cameras.models import Camera, Zone
 from config.api.dates import camio_date
 from hooks.models import DailySummary, MotionAlert
 from search.models import Event, InterestLevel
@@ -43,8 +43,10 @@ def event_is_muted(*, event: Event, muted: set[str]) -> bool:
     muted label (the reference: options "specify any muted camera or label names")."""
     if not muted:
         return False
-    if event.camera.name.lower() in muted:
+    camera_names = Camera.objects.filter(owner_id=event.owner_id).values_list("name", flat=True)
+    if camera_is_muted(event.camera.name, muted=muted, camera_names=camera_names):
         return True
+    muted = {name.lower() for name in muted}
     zone_names = {z.lower() for z in Zone.objects.filter(camera_id=event.camera_id).values_list("name", flat=True)}
     labels = {label.lower() for label in event.labels}
     zones = labels & zone_names

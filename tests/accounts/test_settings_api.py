@@ -176,7 +176,7 @@ def test_muted_names(user):
     row = account_settings_get(user=user)
     row.notifications["motion_alerts"]["options"] = "mute Driveway, street"
     row.save()
-    assert muted_names(user=user) == {"driveway", "street"}
+    assert muted_names(user=user) == {"Driveway", "street"}
 
 
 def test_admin_rotates_upload_tokens_and_never_edits_them(user, admin_client):

@@ -217,6 +217,22 @@ def test_a_flapping_camera_does_not_send_an_offline_email_per_flap(user, setting
 # --- notification settings ------------------------------------------------------------------------
 
 
+def test_muting_one_camera_does_not_mute_another_named_alike(user):
+    """Camera names are case-sensitive (the API keeps "Front" and "front" apart). Muting "Front"
+    silenced "front" too: names were compared lower-cased. A muted name now matches its camera
+    exactly, and ignores case only when no camera has exactly that name."""
+    upper = Camera.objects.create(owner=user, name="Front")
+    lower = Camera.objects.create(owner=user, name="front")
+    _prefs(user, "motion_alerts", state="ON", method="PUSH", options="mute Front")
+    event_labels_changed(make_event(upper, ["people"]).pk)
+    event_labels_changed(make_event(lower, ["people"]).pk)
+    assert list(Notification.objects.values_list("data__source", flat=True)) == ["front"]
+    back = Camera.objects.create(owner=user, name="Back")
+    _prefs(user, "motion_alerts", state="ON", method="PUSH", options="mute back")
+    event_labels_changed(make_event(back, ["people"]).pk)  # no camera named "back": case ignored
+    assert Notification.objects.count() == 1
+
+
 def test_options_that_are_not_the_mute_form_are_refused(api):
     """The user writes options "muted street,window" (or "mutestreet"). The reference's only form
     is "mute driveway,street", and the API refuses other options with 400. Should: 400, nothing
