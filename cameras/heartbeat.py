@@ -64,7 +64,7 @@ def _alert(transition: StatusTransition, *, now: datetime) -> bool:
     camera = transition.camera
     owner = camera.owner
     muted = muted_names(user=owner, kind="camera_diagnostics")
-    camera_names = Camera.objects.filter(owner_id=owner.pk).values_list("name", flat=True) if muted else ()
+    camera_names = Camera.objects.filter(owner_id=owner.pk).values_list("name", flat=True)  # read if needed
     if not owner.is_active or camera_is_muted(camera.name, muted=muted, camera_names=camera_names):
         StatusTransition.objects.filter(pk=transition.pk).update(alert=StatusTransition.ALERT_SKIPPED)
         return False

@@ -409,27 +409,28 @@ def downloads_purge(*, now: datetime | None = None) -> int:
     stale = Download.objects.exclude(storage_key="").filter(
         Q(finished_at__lt=cutoff) | Q(camio__isnull=True), status=Download.Status.READY
     )
-    purged = 0
-    for pk, key in stale.values_list("pk", "storage_key").iterator():
+    return _zips_drop(stale, reason="The zip was deleted after its link expired: request a new download")
+
+
+def _zips_drop(downloads: QuerySet[Download], *, reason: str) -> int:
+    """Delete these downloads' zips; the rows stay, saying ``reason``, so their requesters are told
+    to ask again. Returns how many were dropped."""
+    dropped = 0
+    for pk, key in downloads.exclude(storage_key="").values_list("pk", "storage_key").iterator():
         default_storage.delete(key)  # no error when already gone
-        purged += Download.objects.filter(pk=pk, storage_key=key).update(
-            storage_key="", error="The zip was deleted after its link expired: request a new download"
-        )
-    return purged
+        # (A rebuild that stored another zip meanwhile keeps it.)
+        dropped += Download.objects.filter(pk=pk, storage_key=key).update(storage_key="", error=reason)
+    return dropped
 
 
 def downloads_revoke_for_owners(*, owner_ids: list[int]) -> int:
     """Drop the built zips of these accounts' Camios: content of theirs was deleted, and a zip made
     before must not go on serving it. The rows stay, so their requesters are told to ask again
     (a new zip leaves the deleted items out). Returns how many zips were dropped."""
-    ready = Download.objects.exclude(storage_key="").filter(camio__owner_id__in=owner_ids)
-    dropped = 0
-    for pk, key in ready.values_list("pk", "storage_key").iterator():
-        default_storage.delete(key)
-        dropped += Download.objects.filter(pk=pk, storage_key=key).update(
-            storage_key="", error="Content of this Camio was deleted since: request a new download"
-        )
-    return dropped
+    return _zips_drop(
+        Download.objects.filter(camio__owner_id__in=owner_ids),
+        reason="Content of this Camio was deleted since: request a new download",
+    )
 
 
 class _BuiltZip(File):

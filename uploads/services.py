@@ -195,11 +195,12 @@ def content_delete(*, contents: QuerySet[Content]) -> int:
     with transaction.atomic():
         # The cameras locked first, as analysis locks them to place items: an analysis committing
         # for these items meanwhile would otherwise fail this delete (or it, the batch).
-        camera_ids = sorted(set(contents.values_list("camera_id", flat=True)))
+        cameras_owners = set(contents.values_list("camera_id", "owner_id"))
+        camera_ids = sorted(camera for camera, _owner in cameras_owners)
+        owner_ids = sorted({owner for _camera, owner in cameras_owners})
         list(Camera.objects.select_for_update().filter(pk__in=camera_ids).order_by("pk").values_list("pk"))
         rows = list(contents.values_list("pk", "storage_key", "poster_key", "analysis__event_id"))
         ids = [pk for pk, _key, _poster, _event in rows]
-        owner_ids = sorted(set(contents.values_list("owner_id", flat=True)))
         # Their alternates go by the cascade: their bytes must go too.
         alternates = list(
             Content.objects.filter(alternate_of__in=ids)
