@@ -43,7 +43,8 @@ def account_delete(*, user: AbstractBaseUser) -> None:
     rest (settings, guests, cameras, content, events, Camios, downloads, hooks …). After commit,
     by task: its stored content (the ``content/<id>/`` prefix), the zips of its Camios and of the
     downloads it asked for, and the cached claims of the devices it had claimed (which would
-    otherwise keep handing its Upload Token to those cameras for a few minutes).
+    otherwise keep handing its Upload Token to those cameras for a few minutes). With the broker
+    down the delete still stands; daily sweeps catch up with the bytes and zips.
     """
     with transaction.atomic():
         # The user row locked first: an upload, claim or download committing a row that points at
@@ -66,7 +67,14 @@ def account_delete(*, user: AbstractBaseUser) -> None:
             model.objects.filter(user_id=owner_id).delete()
         user.delete()
 
-        enqueue_on_commit("cameras.purge_owner_storage", owner_id)
-        enqueue_on_commit("search.delete_account_downloads", owner_id, zips)
+        # The account is gone once this commits: a broker that cannot be reached then must not
+        # turn that into an error. The daily sweeps remove what the lost messages would have,
+        # and the devices' cached claims lapse by themselves (cameras.polling).
+        enqueue_on_commit(
+            "cameras.purge_owner_storage", owner_id, if_unsent="log", backstop="cameras.purge_orphaned_storage"
+        )
+        enqueue_on_commit(
+            "search.delete_account_downloads", owner_id, zips, if_unsent="log", backstop="search.purge_orphaned_zips"
+        )
         if macs:
-            enqueue_on_commit("cameras.devices_forget", macs)
+            enqueue_on_commit("cameras.devices_forget", macs, if_unsent="log", backstop="the poll cache's expiry")

@@ -216,7 +216,9 @@ def upload_token_rotate(*, user: AbstractBaseUser) -> str:
     )
     # Claimed cameras must get the new token at their next poll, not after the poll cache's write
     # window: cameras (above accounts) forgets them, handed over by task name.
-    enqueue_on_commit("cameras.owner_devices_forget", user.pk, required=False)
+    enqueue_on_commit(
+        "cameras.owner_devices_forget", user.pk, required=False, if_unsent="log", backstop="the poll cache's expiry"
+    )
     return token
 
 

@@ -18,8 +18,6 @@ from config.tasks import enqueue_on_commit
 @transaction.atomic
 def camera_delete(*, camera: Camera) -> None:
     """Delete a camera with its zones, content and events (cascade); its bytes go in a task."""
-    from cameras.tasks import purge_camera_storage
-
     owner_id, camera_pk = camera.owner_id, camera.pk
     # Locked first: an upload or an analysis batch committing its rows for the camera while the
     # delete gathers them would leave rows pointing at a deleted camera (a 500, the camera kept).
@@ -28,9 +26,13 @@ def camera_delete(*, camera: Camera) -> None:
         return  # deleted meanwhile
     macs = list(Device.objects.filter(camera=camera).values_list("mac_address", flat=True))
     camera.delete()  # its device, if any, stays and polls as unclaimed (SET_NULL)
-    purge_camera_storage.delay_on_commit(owner_id, camera_pk)
-    # Zips built before hold its recordings: the owner's downloads are asked for again.
-    enqueue_on_commit("search.revoke_owner_downloads", [owner_id])
+    # Once this commits the camera is gone, broker or not: its bytes are caught up with by the
+    # daily sweep if the purge cannot be sent, and zips holding its recordings are revoked here
+    # and now if the revocation cannot be (nothing sweeps for those).
+    enqueue_on_commit(
+        "cameras.purge_camera_storage", owner_id, camera_pk, if_unsent="log", backstop="cameras.purge_orphaned_storage"
+    )
+    enqueue_on_commit("search.revoke_owner_downloads", [owner_id], if_unsent="inline")
     for mac in macs:
         # The cached entry still names the camera and token: drop it now and after commit.
         device_forget(mac)

@@ -1,15 +1,29 @@
 from dataclasses import asdict
 
 from celery import shared_task
+from django.utils import timezone
 
 from cameras import devices, heartbeat
-from cameras.storage import camera_storage_prefix, owner_storage_prefix, storage_delete_prefix
+from cameras.storage import (
+    ORPHAN_GRACE,
+    camera_storage_prefix,
+    orphaned_content_purge,
+    owner_storage_prefix,
+    storage_delete_prefix,
+)
 
 
 @shared_task(name="cameras.purge_camera_storage", autoretry_for=(OSError,), max_retries=5, retry_backoff=True)
 def purge_camera_storage(owner_id: int, camera_pk: int) -> int:
     """Remove the stored bytes of a deleted camera."""
     return storage_delete_prefix(camera_storage_prefix(owner_id=owner_id, camera_pk=camera_pk))
+
+
+# Daily (beat): the backstop of the two purges above when their message was lost.
+@shared_task(name="cameras.purge_orphaned_storage", autoretry_for=(OSError,), max_retries=3, retry_backoff=True)
+def purge_orphaned_storage() -> int:
+    """Remove the stored bytes of cameras and accounts deleted while their purge could not be sent."""
+    return orphaned_content_purge(older_than=timezone.now() - ORPHAN_GRACE)
 
 
 # Beat sends one every 30 s; a sweep still queued when the next is due is pointless, so it expires.

@@ -424,6 +424,8 @@ CAMERA_ALERT_GRACE_SECONDS = env_int("CAMERA_ALERT_GRACE_SECONDS", 300, minimum=
 # After an offline alert, no other for the same camera for this long (a flapping uplink).
 CAMERA_ALERT_HOLDOFF_SECONDS = env_int("CAMERA_ALERT_HOLDOFF_SECONDS", 3600, minimum=0)
 CELERY_BEAT_SCHEDULE["cameras.heartbeat_sweep"] = {"task": "cameras.heartbeat_sweep", "schedule": 30.0}
+# Bytes of cameras and accounts deleted while the broker was down (their purge message was lost).
+CELERY_BEAT_SCHEDULE["cameras.purge_orphaned_storage"] = {"task": "cameras.purge_orphaned_storage", "schedule": 86400.0}
 
 # uploads: limits and the FTP gateway
 UPLOAD_MAX_IMAGE_BYTES = env_int("UPLOAD_MAX_IMAGE_BYTES", 20 * 1024 * 1024, minimum=1024)
@@ -476,12 +478,14 @@ CELERY_BEAT_SCHEDULE["hooks.prune_deliveries"] = {"task": "hooks.prune_deliverie
 CELERY_BEAT_SCHEDULE["accounts.clear_expired_tokens"] = {"task": "accounts.clear_expired_tokens", "schedule": 86400.0}
 # Deliveries whose worker died mid-send (or whose queued task was lost) are handed out again.
 CELERY_BEAT_SCHEDULE["hooks.requeue_stuck_deliveries"] = {"task": "hooks.requeue_stuck_deliveries", "schedule": 300.0}
-# Zips whose links expired, or whose Camio was deleted, are removed from storage.
-# Viewer page loads per API key, counted in the cache, written to the database.
 # Items stored while the broker was unreachable (their analysis message never sent) are queued.
 CELERY_BEAT_SCHEDULE["search.requeue_unanalysed"] = {"task": "search.requeue_unanalysed", "schedule": 300.0}
+# Viewer page loads per API key, counted in the cache, written to the database.
 CELERY_BEAT_SCHEDULE["search.flush_viewer_usage"] = {"task": "search.flush_viewer_usage", "schedule": 60.0}
+# Zips whose links expired, or whose Camio was deleted, are removed from storage.
 CELERY_BEAT_SCHEDULE["search.purge_downloads"] = {"task": "search.purge_downloads", "schedule": 3600.0}
+# Zips no download names (an account deleted while the broker was down) and dead builds' spools.
+CELERY_BEAT_SCHEDULE["search.purge_orphaned_zips"] = {"task": "search.purge_orphaned_zips", "schedule": 86400.0}
 # Downloads whose task was lost (broker down when asked) or whose worker died mid-build.
 CELERY_BEAT_SCHEDULE["search.requeue_stuck_downloads"] = {"task": "search.requeue_stuck_downloads", "schedule": 300.0}
 

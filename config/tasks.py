@@ -11,12 +11,19 @@ lets it go (:func:`coalesce_release`) when nothing is left, then looks for work 
 was committed while it still held the key). If the cache cannot be reached the message is sent
 (duplicates are harmless, losses are not); a key whose message was lost lapses after
 ``coalesce_seconds``.
+
+When the broker cannot be reached (``if_unsent``): by default the error goes up (the request
+answers 503). A hand-off made after rows are already committed must not say "nothing was
+changed" when something was: ``"log"`` for one a periodic sweep catches up with (name it in
+``backstop``), ``"inline"`` for one that has no sweep and must not be lost (it runs here, now).
+Either way the callbacks registered after it still run.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from typing import Literal
 
 from django.core.cache import cache
 from django.db import transaction
@@ -36,12 +43,15 @@ def enqueue_on_commit(
     required: bool = True,
     coalesce: str | None = None,
     coalesce_seconds: int = 300,
+    if_unsent: Literal["raise", "log", "inline"] = "raise",
+    backstop: str = "",
     **kwargs,
 ) -> None:
     """Send ``task_name(*args, **kwargs)`` once the surrounding transaction commits.
 
     ``required=False`` tolerates a task whose app is not installed (logged at debug level), for
-    hand-offs to an optional consumer. ``coalesce``: see the module's docstring.
+    hand-offs to an optional consumer. ``coalesce``, ``if_unsent`` and ``backstop``: see the
+    module's docstring.
     """
     task = app.tasks.get(task_name)
     if task is None:
@@ -56,11 +66,32 @@ def enqueue_on_commit(
             raise LookupError(f"no Celery task named {task_name!r} is registered")
         logger.debug("no consumer for %s; nothing enqueued", task_name)
         return
-    if coalesce is None:
-        transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs))
-        return
 
-    transaction.on_commit(lambda: send_coalesced(task, args, key=coalesce, seconds=coalesce_seconds, **kwargs))
+    def send() -> None:
+        if coalesce is None:
+            task.apply_async(args=args, kwargs=kwargs)
+        else:
+            send_coalesced(task, args, key=coalesce, seconds=coalesce_seconds, **kwargs)
+
+    if if_unsent == "raise":
+        transaction.on_commit(send)
+        return
+    transaction.on_commit(lambda: _send_or_fall_back(task, send, args, kwargs, if_unsent=if_unsent, backstop=backstop))
+
+
+def _send_or_fall_back(task, send, args: tuple, kwargs: dict, *, if_unsent: str, backstop: str) -> None:
+    from config.api.errors import service_outage
+
+    try:
+        send()
+    except Exception as exc:
+        if not service_outage(exc):
+            raise
+        if if_unsent == "inline":
+            logger.warning("%s: broker unreachable (%s); running it in this process", task.name, exc)
+            task.apply(args=args, kwargs=kwargs, throw=True)
+        else:
+            logger.warning("%s: broker unreachable (%s); not sent, %s will catch up", task.name, exc, backstop)
 
 
 def send_coalesced(task, args: tuple, *, key: str, seconds: int = 300, **kwargs) -> bool:

@@ -18,8 +18,9 @@ import os
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import NamedTuple, TypedDict
 
 from django.conf import settings
@@ -34,6 +35,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Guest
+from cameras.storage import stored_before
 from config.api.dates import camio_date
 from config.api.errors import NotFound
 from config.tasks import enqueue_on_commit
@@ -410,6 +412,50 @@ def downloads_purge(*, now: datetime | None = None) -> int:
         Q(finished_at__lt=cutoff) | Q(camio__isnull=True), status=Download.Status.READY
     )
     return _zips_drop(stale, reason="The zip was deleted after its link expired: request a new download")
+
+
+# A spool file this old belongs to no running build: a build writes its spool as bytes arrive,
+# then sends it to storage (which, for a very large zip, may take hours).
+SPOOL_ABANDONED_AFTER = timedelta(hours=24)
+
+
+def orphaned_zips_purge(
+    *, older_than: datetime, progress: Callable[[int, int], None] | None = None, now: datetime | None = None
+) -> int:
+    """Delete what no download refers to: zips in storage older than ``older_than`` that no row
+    names (their account was deleted while the message to remove them was lost, or a build
+    stored its zip and then died), and spool files of builds killed mid-way (``DATA_DIR``,
+    after ``SPOOL_ABANDONED_AFTER``). Returns how many files were removed; ``progress(done,
+    total)`` after each account's folder."""
+    now = now or timezone.now()
+    try:
+        owners, _files = default_storage.listdir("downloads")
+    except FileNotFoundError:
+        owners = []
+    folders = [f"downloads/{name}" for name in sorted(owners)]
+    removed = 0
+    for done, folder in enumerate(folders, 1):
+        try:
+            _dirs, names = default_storage.listdir(folder)
+        except FileNotFoundError:
+            names = []
+        keys = [f"{folder}/{name}" for name in names]
+        named = set(Download.objects.filter(storage_key__in=keys).values_list("storage_key", flat=True))
+        for key in keys:
+            if key not in named and stored_before(key, older_than):
+                default_storage.delete(key)
+                logger.warning("removed zip %s: no download refers to it", key)
+                removed += 1
+        if progress is not None:
+            progress(done, len(folders))
+    abandoned = (now - SPOOL_ABANDONED_AFTER).timestamp()
+    for spool in Path(settings.DATA_DIR).glob("download-*.zip"):
+        with contextlib.suppress(FileNotFoundError):
+            if spool.stat().st_mtime < abandoned:
+                spool.unlink()
+                logger.warning("removed %s: the build writing it died", spool)
+                removed += 1
+    return removed
 
 
 def _zips_drop(downloads: QuerySet[Download], *, reason: str) -> int:

@@ -170,6 +170,24 @@ def _fresh_publisher(app) -> None:
     app.amqp._producer_pool = None
 
 
+@pytest.fixture
+def broker_down():
+    """Publishing for real (not eagerly) to a broker nobody listens on."""
+    from django.conf import settings
+
+    from config.celery import app
+
+    previous = (app.conf.task_always_eager, app.conf.broker_url, app.conf.broker_transport_options)
+    app.conf.task_always_eager = False
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    # What production uses for a Redis broker: give up publishing after ~0.2 s.
+    app.conf.broker_transport_options = settings.REDIS_BROKER_TRANSPORT_OPTIONS
+    _fresh_publisher(app)
+    yield
+    app.conf.task_always_eager, app.conf.broker_url, app.conf.broker_transport_options = previous
+    _fresh_publisher(app)
+
+
 def start_worker(name: str, broker_url: str, *, include: str = "") -> WorkerProcess:
     """Start a Celery worker subprocess (queues celery and hooks) on ``broker_url``, sharing this
     test's database, and wait until it is ready. The caller stops it."""

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
-from cameras.storage import storage_delete_keys, storage_delete_prefix
+from cameras.storage import ORPHAN_GRACE, storage_delete_keys, storage_delete_prefix
 from search import downloads
 
 __all__ = [
     "build_download",
     "delete_account_downloads",
     "purge_downloads",
+    "purge_orphaned_zips",
     "requeue_stuck_downloads",
     "revoke_owner_downloads",
 ]
@@ -26,6 +28,13 @@ def build_download(download_id: int) -> None:
 def purge_downloads() -> int:
     """Periodic: delete zips whose links have expired or whose Camio was deleted."""
     return downloads.downloads_purge()
+
+
+# Daily (beat): the backstop of delete_account_downloads when its message was lost.
+@shared_task(name="search.purge_orphaned_zips", autoretry_for=(OSError,), max_retries=3, retry_backoff=True)
+def purge_orphaned_zips() -> int:
+    """Remove zips no download refers to, and spool files of builds that died."""
+    return downloads.orphaned_zips_purge(older_than=timezone.now() - ORPHAN_GRACE)
 
 
 @shared_task(name="search.requeue_stuck_downloads")

@@ -14,7 +14,6 @@ from accounts.selectors import account_settings_get
 from search.analysis.pipeline import BATCH_SIZE
 from search.analysis.requeue import REQUEUE_GRACE, REQUEUE_LOOKBACK, batch_heads, content_unanalysed_requeue
 from search.models import Event, ItemAnalysis
-from tests.conftest import _fresh_publisher
 from tests.search.conftest import RED_RECT, scene_jpeg
 from uploads.models import Content
 
@@ -33,22 +32,6 @@ def test_one_message_per_batch_a_task_would_take():
     many = [(pk, 9, _at(pk)) for pk in range(1, 451)]
     assert batch_heads(many) == [1, 1 + BATCH_SIZE, 1 + 2 * BATCH_SIZE]  # at most BATCH_SIZE items a batch
     assert batch_heads([]) == []
-
-
-@pytest.fixture
-def broker_down():
-    """Publishing for real (not eagerly) to a broker nobody listens on."""
-    from config.celery import app
-
-    previous = (app.conf.task_always_eager, app.conf.broker_url, app.conf.broker_transport_options)
-    app.conf.task_always_eager = False
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    # What production uses for a Redis broker: give up publishing after ~0.2 s.
-    app.conf.broker_transport_options = django_settings.REDIS_BROKER_TRANSPORT_OPTIONS
-    _fresh_publisher(app)
-    yield
-    app.conf.task_always_eager, app.conf.broker_url, app.conf.broker_transport_options = previous
-    _fresh_publisher(app)
 
 
 def _upload(client, user, name: str, body: bytes):
