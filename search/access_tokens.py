@@ -10,11 +10,11 @@ search of an account's own content, ``-<viewer>-<owner>`` (both ids in base 62: 
 owner's own search, the guest and the host for a guest's). Redeeming a token also needs its
 issuer alive: the Camio not deleted or expired and its owner active; the viewer and the owner
 active and, for a guest, still the owner's guest. So deleting a Camio, removing a guest or
-deactivating an account revokes the tokens at once, as it does the view tokens. (``0``, the
-issuer of the owner's own searches before viewers were named, is still accepted until such
-tokens expire: ``CONTENT_ACCESS_TOKEN_SECONDS``.)
-Tokens of the earlier format (``<timestamp>:<signature>``, another salt) are refused; they lasted
-only ``CONTENT_ACCESS_TOKEN_SECONDS`` anyway.
+deactivating an account revokes the tokens at once, as it does the view tokens. Every token
+names one of the two: ``0``, the issuer of the owner's own searches before viewers were named
+(revocable by nothing), is refused, as are tokens of the earlier format (``<timestamp>:
+<signature>``, another salt); both lasted only ``CONTENT_ACCESS_TOKEN_SECONDS`` (a day) and were
+last issued on 2026-12-04.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from search.models import Camio
 
 # "v2": the Camio-bound format; tokens signed under the old salt fail their signature.
 _SALT = "camhub.search.item-access.v2"
-NO_CAMIO = 0
+NO_CAMIO = 0  # the retired issuer of tokens naming neither a Camio nor a viewer
 _VIEWER = "-"  # not a base-62 digit: a viewer issuer, never a Camio id
 
 
@@ -60,7 +60,9 @@ class ItemSigner:
     def __call__(self, public_id: str, camio_id: int | None = None) -> str:
         camio = self._camios.get(camio_id)
         if camio is None:
-            camio = self._camios[camio_id] = signing.b62_encode(camio_id or NO_CAMIO)
+            if not camio_id:
+                raise ValueError("an item token names its Camio or, for a signed-in search, its viewer")
+            camio = self._camios[camio_id] = signing.b62_encode(camio_id)
         mac = self._keyed.copy()
         mac.update(f"{public_id}:{camio}:{self.timestamp}".encode())
         return f"{camio}:{self.timestamp}:{signing.b64_encode(mac.digest()).decode()}"
@@ -71,8 +73,14 @@ def viewer_issuer(viewer_id: int, owner_id: int) -> str:
 
 
 def item_access_token(public_id: str, *, camio_id: int | None = None, viewer: tuple[int, int] | None = None) -> str:
-    """A token that opens the content item ``public_id`` until it expires (or its issuer goes)."""
-    issuer = viewer_issuer(*viewer) if viewer is not None and not camio_id else signing.b62_encode(camio_id or 0)
+    """A token that opens the content item ``public_id`` until it expires (or its issuer goes):
+    the Camio ``camio_id`` that shared it, else the signed-in ``viewer`` (searcher, owner)."""
+    if camio_id:
+        issuer = signing.b62_encode(camio_id)
+    elif viewer is not None:
+        issuer = viewer_issuer(*viewer)
+    else:
+        raise ValueError("an item token names its Camio or, for a signed-in search, its viewer")
     signed = signing.TimestampSigner(salt=_SALT).sign(f"{public_id}:{issuer}")
     return signed.removeprefix(f"{public_id}:")
 
@@ -83,7 +91,7 @@ def item_access_signer(*, viewer: tuple[int, int] | None = None) -> ItemSigner:
     return ItemSigner(viewer=viewer)
 
 
-Issuer = int | tuple[int, int]  # a Camio id (NO_CAMIO: the old owner's-own form), or (viewer, owner)
+Issuer = int | tuple[int, int]  # a Camio id (NO_CAMIO: the retired owner's-own form), or (viewer, owner)
 
 
 def item_access_issuer(public_id: str, token: str) -> Issuer | None:
@@ -115,7 +123,7 @@ def item_access_check_many(pairs: Iterable[tuple[str, str]]) -> list[bool]:
     issuers = [item_access_issuer(pid, token) for pid, token in pairs]
     camios = {i for i in issuers if isinstance(i, int) and i != NO_CAMIO}
     viewers = {i for i in issuers if isinstance(i, tuple)}
-    alive: set[Issuer] = {NO_CAMIO}
+    alive: set[Issuer] = set()
     if camios:
         alive |= set(
             Camio.objects.filter(pk__in=camios, owner__is_active=True)

@@ -476,7 +476,8 @@ def test_post_content_with_access_tokens(anon, user):
     front = make_camera(user, "front")
     ev = event(front, T0, items=2, stored=True)
     items = list(Content.objects.filter(owner=user).order_by("captured_at"))
-    payload = [{"id": c.public_id, "access_token": item_access_token(c.public_id)} for c in items]
+    own = (user.pk, user.pk)  # the owner's own search hands these out
+    payload = [{"id": c.public_id, "access_token": item_access_token(c.public_id, viewer=own)} for c in items]
     response = anon.post("/api/content", payload, format="json")
     assert response.status_code == 200, response.content
     body = response.json()
@@ -501,7 +502,9 @@ def test_post_content_wrong_access_token_reveals_nothing(anon, user):
     a, b = Content.objects.filter(owner=user).order_by("captured_at")
     # b's token does not open a.
     body = anon.post(
-        "/api/content", [{"id": a.public_id, "access_token": item_access_token(b.public_id)}], format="json"
+        "/api/content",
+        [{"id": a.public_id, "access_token": item_access_token(b.public_id, viewer=(user.pk, user.pk))}],
+        format="json",
     )
     assert body.status_code == 200 and body.json() == []
     for bad in ({"id": a.public_id}, "not a list", [{"access_token": "x"}], [{"id": 1, "access_token": "x"}]):

@@ -63,18 +63,29 @@ def test_json_texts_decode_in_one_call():
     assert decode_json_texts(['["a", "b"]', None, "[]", "[0.5, 1]"]) == [["a", "b"], None, [], [0.5, 1]]
 
 
-def test_page_signer_makes_the_tokens_item_access_token_makes(monkeypatch):
+def test_page_signer_makes_the_tokens_item_access_token_makes(monkeypatch, user):
     monkeypatch.setattr(time, "time", lambda: 1_795_000_000.5)
-    sign = item_access_signer()
+    viewer = (user.pk, user.pk)
+    sign = item_access_signer(viewer=viewer)
     for public_id in ("abc", "rNz9wpoKvMWiw3PUtIFBxw", "x-_y"):
-        assert sign(public_id) == item_access_token(public_id)
+        assert sign(public_id) == item_access_token(public_id, viewer=viewer)
         assert sign(public_id, 12345) == item_access_token(public_id, camio_id=12345) != sign(public_id)
         assert item_access_check(public_id, sign(public_id))
     assert not item_access_check("other", sign("abc"))
 
 
-def test_page_signer_tokens_open_their_items(settings):
-    sign = item_access_signer()
+def test_every_item_token_names_its_camio_or_its_viewer():
+    """Tokens naming neither (the owner's own searches before viewers were named) are retired:
+    nothing could revoke them."""
+    with pytest.raises(ValueError):
+        item_access_token("abc")
+    with pytest.raises(ValueError):
+        item_access_signer()("abc")
+    assert item_access_signer()("abc", 12345) == item_access_token("abc", camio_id=12345)
+
+
+def test_page_signer_tokens_open_their_items(settings, user):
+    sign = item_access_signer(viewer=(user.pk, user.pk))
     assert item_access_check("abc", sign("abc"))
     settings.SECRET_KEY = "another-" + "k" * 50  # a rotated key revokes them
     assert not item_access_check("abc", sign("abc"))

@@ -22,9 +22,14 @@ def items(user):
     return [make_content(user, cam, size=(640, 480)) for _ in range(3)]
 
 
+def own_token(content) -> str:
+    """The token the owner's own search hands out for ``content``."""
+    return item_access_token(content.public_id, viewer=(content.owner_id, content.owner_id))
+
+
 def pairs(contents, tokens=None):
     return [
-        {"id": c.public_id, "access_token": (tokens[i] if tokens else item_access_token(c.public_id))}
+        {"id": c.public_id, "access_token": (tokens[i] if tokens else own_token(c))}
         for i, c in enumerate(contents)
     ]
 
@@ -64,19 +69,19 @@ def test_resize_defaults_to_the_reference_thumbnail_box(anon, items):
 
 def test_wrong_forged_swapped_and_expired_tokens_get_nothing(anon, items, settings, monkeypatch):
     a, b, c = items
-    good = item_access_token(a.public_id)
+    good = own_token(a)
     # b's token presented for c, a forged token, and a token signed long ago.
     settings.CONTENT_ACCESS_TOKEN_SECONDS = 60
     real_time = time.time
     monkeypatch.setattr(signing.time, "time", lambda: real_time() - 3600)
-    expired = item_access_token(b.public_id)
+    expired = own_token(b)
     monkeypatch.setattr(signing.time, "time", real_time)
     body = [
         {"id": a.public_id, "access_token": good},
-        {"id": c.public_id, "access_token": item_access_token(b.public_id)},
+        {"id": c.public_id, "access_token": own_token(b)},
         {"id": b.public_id, "access_token": good[:-2] + "xx"},
         {"id": b.public_id, "access_token": expired},
-        {"id": "no-such-id", "access_token": item_access_token("no-such-id")},
+        {"id": "no-such-id", "access_token": item_access_token("no-such-id", viewer=(a.owner_id, a.owner_id))},
     ]
     resp = anon.post("/api/content", body, format="json")
     assert resp.status_code == 200
@@ -142,7 +147,7 @@ def test_media_url_serves_ranges_for_seeking(anon, user):
 
 
 def test_media_url_refuses_a_wrong_token_with_json(anon, user, items):
-    other_token = item_access_token(items[1].public_id)
+    other_token = own_token(items[1])
     resp = anon.get(f"/api/content/{items[0].public_id}?access_token={other_token}")
     assert resp.status_code == 404
     assert resp.json()["message"]
@@ -151,7 +156,7 @@ def test_media_url_refuses_a_wrong_token_with_json(anon, user, items):
 
 def test_media_url_ignores_an_oauth_header(api, items):
     # The query's access_token is the item's, never taken for an OAuth token.
-    token = item_access_token(items[0].public_id)
+    token = own_token(items[0])
     resp = api.get(f"/api/content/{items[0].public_id}?access_token={token}")
     assert resp.status_code == 200
 
@@ -164,14 +169,14 @@ def test_query_count_does_not_grow_with_the_items(anon, user, django_assert_num_
     cam = make_camera(user, "many")
     contents = [make_content(user, cam, size=(32, 24)) for _ in range(20)]
     anon.post("/api/content?resize=true", pairs(contents[:2]), format="json")  # warm the renditions
-    with django_assert_num_queries(1):  # the rows with their cameras, in one query
+    with django_assert_num_queries(2):  # the accounts the tokens name; the rows with their cameras
         resp = anon.post("/api/content?resize=true", pairs(contents), format="json")
     assert len(resp.json()) == 20
 
 
 def test_item_tokens_of_a_signed_in_search_die_with_the_viewers_access(api, user, other_user):
     """Tokens a search hands a guest stop working when the host removes the guest, and an owner's
-    own tokens when the owner's account is deactivated; the old owner's-own form still opens."""
+    own tokens when the owner's account is deactivated."""
     from accounts.models import Guest
     from search.access_tokens import item_access_check
 
@@ -185,4 +190,3 @@ def test_item_tokens_of_a_signed_in_search_die_with_the_viewers_access(api, user
     assert not item_access_check(item, guest_token) and item_access_check(item, own_token)
     type(user).objects.filter(pk=user.pk).update(is_active=False)
     assert not item_access_check(item, own_token)
-    assert item_access_check(item, item_access_token(item))  # issued before viewers were named
