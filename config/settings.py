@@ -11,6 +11,7 @@ docker compose file can be checked against it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -433,8 +434,19 @@ UPLOAD_MAX_VIDEO_BYTES = env_int("UPLOAD_MAX_VIDEO_BYTES", 2 * 1024 * 1024 * 102
 # FTP gateway: 0 disables it in `serve`; the host and port are what camera commands are told.
 FTP_GATEWAY_PORT = env_int("FTP_GATEWAY_PORT", 0, minimum=0)
 # What cameras are told to send to: by default the host of the service's public address.
-FTP_GATEWAY_HOST = env_str("FTP_GATEWAY_HOST", urlsplit(PUBLIC_BASE_URL).hostname or "localhost")
+# (Empty counts as unset: compose passes ${FTP_GATEWAY_HOST:-} as "".)
+FTP_GATEWAY_HOST = env_str("FTP_GATEWAY_HOST").strip() or urlsplit(PUBLIC_BASE_URL).hostname or "localhost"
 FTP_PASSIVE_PORTS = env_str("FTP_PASSIVE_PORTS", "")  # e.g. 30000-30009
+# The IPv4 address passive-mode replies name, when the gateway's own is not the one cameras reach
+# (behind NAT, in a container): else cameras open their data connection to a private address.
+FTP_MASQUERADE_ADDRESS = env_str("FTP_MASQUERADE_ADDRESS", "").strip()
+if FTP_MASQUERADE_ADDRESS:
+    try:
+        ipaddress.IPv4Address(FTP_MASQUERADE_ADDRESS)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"FTP_MASQUERADE_ADDRESS must be an IPv4 address (what PASV replies carry), not {FTP_MASQUERADE_ADDRESS!r}"
+        ) from None
 
 # search: analysis
 # OpenCV threads per process. Workers are processes, about one per core (Celery's prefork pool,

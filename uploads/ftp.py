@@ -263,10 +263,12 @@ def passive_port_range(spec: str) -> list[int] | None:
     return list(range(first, last + 1))
 
 
-def ftp_server(*, host: str, port: int, passive: str = "") -> ThreadedFTPServer:
-    """The gateway, bound and ready for ``serve_forever()`` (one thread per FTP session)."""
+def ftp_server(*, host: str, port: int, passive: str = "", masquerade: str = "") -> ThreadedFTPServer:
+    """The gateway, bound and ready for ``serve_forever()`` (one thread per FTP session).
+    ``masquerade``: the IPv4 address passive-mode replies name instead of the gateway's own."""
 
     class Handler(UploadFTPHandler):
         passive_ports = passive_port_range(passive)
+        masquerade_address = masquerade or None
 
     return ThreadedFTPServer((host, port), Handler)

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
 SERVICES = {"web", "worker", "hooks-worker", "beat", "postgres", "redis", "minio"}
 # The processes built from our image; all run the same code with the same environment.
-CAMHUB_SERVICES = ("web", "worker", "hooks-worker", "beat", "migrate")
+CAMHUB_SERVICES = ("web", "worker", "hooks-worker", "beat", "migrate", "ftp")
 PRODUCTION_VARS = {
     "SECRET_KEY",
     "DATABASE_URL",
@@ -243,7 +243,40 @@ def test_web_publishes_the_gunicorn_port_and_checks_healthz(compose):
     assert any(str(port).endswith(":8000") for port in web["ports"])
     assert "http://127.0.0.1:8000/healthz" in " ".join(web["healthcheck"]["test"])
     published = [name for name, service in compose["services"].items() if service.get("ports")]
-    assert published == ["web"], "only web is reachable from outside"
+    assert published == ["web", "ftp"], "only web is reachable from outside (and the FTP gateway, when asked for)"
+    assert compose["services"]["ftp"]["profiles"] == ["ftp"], "the FTP gateway runs only with --profile ftp"
+
+
+def test_the_ftp_gateway_publishes_what_cameras_are_told(raw_compose, data_dir):
+    """Its control port is FTP_GATEWAY_PORT (what web tells cameras), its passive range is
+    published as is, and passive replies name FTP_MASQUERADE_ADDRESS, not the container's."""
+    operator = {
+        **OPERATOR_ENV,
+        "FTP_GATEWAY_PORT": "2121",
+        "FTP_PASSIVE_PORTS": "30100-30104",
+        "FTP_MASQUERADE_ADDRESS": "203.0.113.10",
+        "PUBLIC_BASE_URL": "https://cams.example.com",
+    }
+    ftp = interpolate(raw_compose, operator)["services"]["ftp"]
+    assert _command(ftp)[-2:] == ["manage.py", "ftp_gateway"]
+    assert ftp["ports"] == ["2121:2121", "30100-30104:30100-30104"]
+    env = {**_environment(ftp), "CAMHUB_DATA_DIR": str(data_dir / "ftp"), "STATIC_ROOT": str(data_dir / "static")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from config import settings as s; print(s.FTP_GATEWAY_HOST, s.FTP_GATEWAY_PORT, "
+            "s.FTP_PASSIVE_PORTS, s.FTP_MASQUERADE_ADDRESS)",
+        ],
+        cwd=REPO,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    # FTP_GATEWAY_HOST is passed empty: the public address's host, not "".
+    assert result.stdout.split() == ["cams.example.com", "2121", "30100-30104", "203.0.113.10"]
 
 
 def test_env_vars_holds_every_name_settings_py_reads(env_vars):

@@ -17,10 +17,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--passive-ports", default=settings.FTP_PASSIVE_PORTS, help="range for data connections, e.g. 30000-30009"
         )
+        parser.add_argument(
+            "--masquerade-address",
+            default=settings.FTP_MASQUERADE_ADDRESS,
+            help="IPv4 address passive replies name (behind NAT or in a container: the public one)",
+        )
 
-    def handle(self, *args, host: str, port: int, passive_ports: str, **options):
+    def handle(self, *args, host: str, port: int, passive_ports: str, masquerade_address: str, **options):
         try:
-            server = ftp_server(host=host, port=port, passive=passive_ports)
+            server = ftp_server(host=host, port=port, passive=passive_ports, masquerade=masquerade_address)
         except (OSError, ValueError) as exc:
             raise CommandError(f"cannot start the FTP gateway on {host}:{port}: {exc}") from exc
         bound = server.socket.getsockname()
