@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 STOP_GRACE_SECONDS = 15
+_WILDCARD_BINDS = ("", "0.0.0.0", "::")  # noqa: S104 (names, not a bind)
 
 
 def public_base_url(host: str, port: int) -> str:
@@ -45,6 +46,9 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
 
     def handle(self, *args, host: str, port: int, web_workers: int, concurrency: int, **options):
+        # What the service writes under the data folder (the database, recordings, zips, the
+        # broker's messages) is its alone, as the secret key file is: not for other local users.
+        os.umask(0o077)
         call_command("migrate", interactive=False, verbosity=1)
         call_command("collectstatic", interactive=False, verbosity=0)
         python = sys.executable
@@ -53,6 +57,8 @@ class Command(BaseCommand):
             # The links the service hands out (camera commands, download links, emails) point
             # where this serve listens, not at the default port.
             env["PUBLIC_BASE_URL"] = public_base_url(host, port)
+        if "ALLOWED_HOSTS" not in os.environ:
+            env["ALLOWED_HOSTS"] = ",".join(allowed_hosts(host, list(settings.ALLOWED_HOSTS)))
         children = {
             "web": [
                 python,
@@ -117,13 +123,15 @@ class Command(BaseCommand):
             nonlocal stopping
             stopping = True
 
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGTERM, request_stop)
+        # A closed terminal or a dropped SSH session (SIGHUP) stops everything as Ctrl-C does.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, request_stop)
         for name, argv in children.items():
             # A session of its own: Ctrl-C reaches only us, and we stop the children in order.
-            procs[name] = subprocess.Popen(argv, env=env, start_new_session=True)
-            self.stdout.write(f"started {name} (pid {procs[name].pid})")
-        self.stdout.write(
+            # Should we die without stopping them (SIGKILL), the kernel stops them.
+            procs[name] = subprocess.Popen(argv, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+            self._say(f"started {name} (pid {procs[name].pid})")
+        self._say(
             self.style.SUCCESS(
                 f"camhub is serving on {env.get('PUBLIC_BASE_URL', public_base_url(host, port))}/ — Ctrl-C stops it"
             )
@@ -133,7 +141,7 @@ class Command(BaseCommand):
         while not stopping:
             for name, proc in procs.items():
                 if proc.poll() is not None:
-                    self.stderr.write(f"{name} exited with code {proc.returncode}; stopping the others")
+                    self._say(f"{name} exited with code {proc.returncode}; stopping the others", error=True)
                     exit_code = proc.returncode or 1
                     stopping = True
                     break
@@ -153,7 +161,35 @@ class Command(BaseCommand):
             try:
                 proc.wait(timeout=remaining)
             except subprocess.TimeoutExpired:
-                self.stderr.write(f"{name} did not stop in time; killing it")
+                self._say(f"{name} did not stop in time; killing it", error=True)
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        self.stdout.write("stopped")
+        self._say("stopped")
+
+    def _say(self, message: str, *, error: bool = False) -> None:
+        """Write a line, if anyone can still read it: after a hang-up the terminal is gone, and
+        failing to say so must not keep us from stopping the children."""
+        try:
+            (self.stderr if error else self.stdout).write(message)
+        except OSError:
+            pass
+
+
+def allowed_hosts(host: str, configured: list[str]) -> list[str]:
+    """The embedded default's host names plus the address serve listens on: the links it hands
+    out name that address, so requests to it must not be refused as a foreign host. Listening on
+    every interface answers any host name (cameras on the LAN use the machine's own address);
+    set ALLOWED_HOSTS to narrow it."""
+    if host in _WILDCARD_BINDS:
+        return ["*"]
+    name = f"[{host}]" if ":" in host else host
+    return configured if name in configured else [*configured, name]
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when serve dies (Linux; elsewhere nothing)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
