@@ -2,54 +2,70 @@
 
 Grammar (case-insensitive):
 
-- Words are terms; ``"double quotes"`` group words into one term (multi-word camera or zone
-  names). Unquoted multi-word camera and zone names are recognised too, longest first.
+- Words are terms; ``"double quotes"`` (or typographic ``“”``) group words into one term
+  (multi-word camera or zone names); an unbalanced quote runs to the end. Punctuation ending a
+  word (``,`` ``.`` ``;`` ``:`` ``!`` ``?``) is no part of it: ``front, people``. Unquoted
+  multi-word camera and zone names are recognised too, longest first, before dates are read: a
+  camera "Sunday School" is that camera, not a Sunday.
 - A term resolves to one of the owner's **cameras** first, then a **zone**, then a **label**.
   Cameras are alternatives (``front gate`` = from front *or* gate); no camera term = all cameras.
   Zones and labels are all required.
 - Colour words mean ``_color_<colour>`` over the thirteen colours of the reference (``grey`` is
   ``gray``). ``person``, ``persons`` and ``human`` mean the ``people`` label.
 - ``not`` negates the next term: ``not street`` excludes events labelled street; ``not front``
-  excludes the camera front.
+  excludes the camera front. A date cannot be negated (``people not today`` is refused).
 - A handful of filler words (``the``, ``at``, ``a``, ``with`` …) are ignored.
 - Dates in plain words set a window (search only; hooks ignore it), read in the query's zone
   (UTC unless a zone word is written):
 
   - days: ``today``, ``yesterday``, weekday names (the most recent one, today included),
     ``last monday`` (a week ago when said on a Monday), ``2026-11-20``, ``11/20``, ``11/20/26``,
-    ``nov 20``, ``november 20th 2026``. A month name is a date only when a day number (1-31)
-    follows: ``may the dog``, ``march band`` are labels.
-  - times ``7pm``, ``7:30 pm``, ``19:00``, ``noon``, ``midnight`` (alone: that hour; ``7:30pm``:
-    that minute); ``2026-11-20T10:00``.
+    ``nov 20``, ``november 20th 2026``, ``20 nov``, ``20th of november 2026``. A month name is a
+    date only next to a day number (1-31): ``may the dog``, ``march band`` are labels.
+  - times ``7pm``, ``7:30 pm``, ``7.30pm``, ``19:00``, ``noon``, ``midnight`` (alone: that hour;
+    ``7:30pm``: that minute); ``2026-11-20T10:00``.
   - parts of a day: ``this morning`` (05-12), ``this afternoon`` (12-17), ``this evening``
     (17-21), ``tonight``/``last night`` (the dark hours, 18:00 to 06:00 the next day; ``tonight``
     said before 06:00 is the night under way), ``yesterday morning``, ``friday night``,
     ``monday in the evening``. A part-of-day word alone (``morning``) is a label.
   - ranges ``7pm to 9pm``, ``from … to …``, ``between … and …``, ``yesterday 7am to 6pm``,
-    ``yesterday between 7pm and 9pm``, ``7pm-9pm``, ``7-9pm`` (a bare start hour takes the end's
-    am/pm), ``7pm to now``; an end before its start crosses midnight (``10pm to 2am``). The date
-    and the zone written on one end carry to the other.
+    ``yesterday between 7pm and 9pm``, ``7pm-9pm`` (or with an en dash), ``noon-2pm``,
+    ``7pm til 9pm``, ``7pm thru 9pm``, ``monday to wednesday``, ``7-9pm`` (a bare start hour
+    takes the end's am/pm), ``9am to 5`` (a bare end hour is the first such hour after the
+    start); ``7pm to now``, and any window ``… to now`` (``last night to now``); an end before
+    its start crosses midnight (``10pm to 2am``), and ``midnight`` as an end is the one ending
+    the day (``noon to midnight``). The date and the zone written on one end carry to the other.
   - one end: ``since 7am`` (to now), ``after 5pm`` (to the end of that day), ``before noon``
-    (from the start of that day), ``until 9pm``; with a day only: ``after nov 20`` (from the
-    21st on), ``before nov 20`` (up to the 20th, not included), ``until nov 20`` (the 20th included).
-  - counted from now: ``in the last 3 hours``, ``last 2 days``, ``past 30 minutes``, ``last
-    hour``, ``last week``/``last month`` (the 7/30 days up to now); ``3 hours ago`` (that hour:
-    from 3 hours back to 2 hours back), ``2 days ago`` (that calendar day), ``since 3 hours ago``;
-    ``this week|month|year`` (from its first day to now).
-  - zones ``ET CT MT PT UTC`` (with their standard/daylight forms), one per query.
+    (from the start of that day), ``until 9pm`` (``until midnight``: the whole day); with a day
+    only: ``after nov 20`` (from the 21st on), ``before nov 20`` (up to the 20th, not included),
+    ``until nov 20`` (the 20th included).
+  - counted from now: ``in|within|over|during|for the last 3 hours``, ``last 2 days``,
+    ``past 30 minutes``, ``last 30 seconds``, ``last hour``, ``last half hour``, ``last week``/
+    ``last month`` (the 7/30 days up to now); ``3 hours ago`` (that hour: from 3 hours back to 2
+    hours back), ``half an hour ago`` (the half hour up to now), ``2 days ago`` (that calendar
+    day), ``since 3 hours ago``; ``this week|month|year`` (from its first day to now).
+  - zones ``ET CT MT PT`` (with their standard/daylight forms), ``UTC``/``GMT``, and zones that
+    one abbreviation names alone: ``CET EET BST MSK SAST JST KST HKT SGT AWST ACST AEST NZST
+    AKST HST`` (with their summer forms); one zone per query. Each is read as that place's
+    clock, daylight saving included (``3pm BST`` in December is 3pm in London).
 
   A day written without a year is the most recent one, and a time written without a day is the
-  most recent one too (``10pm to 2am`` said at 1am is the night under way; searches look back); a
-  range's end without a year is the first one after its start (``dec 25 to jan 2``). Future
-  windows (``tomorrow``, ``next monday``, ``next week``, ``in 3 hours``) are understood and echoed,
-  and find nothing: content is never captured in the future.
+  most recent one too (``10pm to 2am`` said at 1am is the night under way, ``7pm to now`` said
+  at 10am starts yesterday; searches look back); a range's end without a year or a week is the
+  first one from its start on (``dec 25 to jan 2``, ``monday to wednesday``,
+  ``feb 29 to mar 1``). Future windows (``tomorrow``, ``next monday``, ``next week``, ``in 3 hours``) are
+  understood and echoed, and find nothing: content is never captured in the future. Windows are
+  compared in elapsed time, so a daylight-saving change cannot turn one around.
 
   What is refused (``QueryError``, a 400 from search) rather than left to become a label that
   finds nothing: a second date expression (``yesterday 7pm today``), words shaped like a date or
   time that are none (``feb 30``, ``11/31``, ``2026-13-01``, ``13pm``, ``24:00``), a count and
   unit without ``last`` or ``ago`` (``3 hours``), ``ago`` without a count (``a few hours ago``),
-  two different zones, and ranges that end before they start. Season words are never dates
-  (``slip and fall``, ``spring``), nor are bare numbers (``3 cars``) or ``sun``.
+  two different zones, a negated date (``not today``), ranges that end before they start (also
+  ``since tomorrow``), and, beside a window, a word that can only be part of a date that was not
+  understood (``7.30``, ``24h``, ``now``, ``pm``) or a zone abbreviation naming several zones
+  (``IST``, ``AST``). Season words are never dates (``slip and fall``, ``spring``), nor are bare
+  numbers (``3 cars``) or ``sun``; a quoted word is never a date.
 """
 
 from __future__ import annotations
@@ -93,6 +109,30 @@ TIMEZONES: dict[str, str] = {
     "pdt": "America/Los_Angeles",
     "utc": "UTC",
     "gmt": "UTC",
+    # Beyond the US: abbreviations that name one zone only, read as that zone's clock whichever
+    # half of the year is in effect (as "est" is New York's). IST (India, Israel, Ireland) and AST
+    # (Atlantic, Arabia) name several, and "wet"/"west" are English words: none is a zone here.
+    "cet": "Europe/Berlin",
+    "cest": "Europe/Berlin",
+    "eet": "Europe/Athens",
+    "eest": "Europe/Athens",
+    "bst": "Europe/London",
+    "msk": "Europe/Moscow",
+    "sast": "Africa/Johannesburg",
+    "jst": "Asia/Tokyo",
+    "kst": "Asia/Seoul",
+    "hkt": "Asia/Hong_Kong",
+    "sgt": "Asia/Singapore",
+    "awst": "Australia/Perth",
+    "acst": "Australia/Adelaide",
+    "acdt": "Australia/Adelaide",
+    "aest": "Australia/Sydney",
+    "aedt": "Australia/Sydney",
+    "nzst": "Pacific/Auckland",
+    "nzdt": "Pacific/Auckland",
+    "akst": "America/Anchorage",
+    "akdt": "America/Anchorage",
+    "hst": "Pacific/Honolulu",
 }
 MONTHS = {
     name: i + 1
@@ -118,6 +158,8 @@ WEEKDAYS = {
     name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
 }
 UNITS = {
+    "seconds": 1,  # plural only: "last second" and "in a second" are not windows
+    "secs": 1,
     "minute": 60,
     "minutes": 60,
     "min": 60,
@@ -134,15 +176,25 @@ UNITS = {
     "months": 30 * 86400,
     "year": 365 * 86400,
     "years": 365 * 86400,
+    "half-hour": 1800,  # also what "half an hour" and "half hour" are read as
 }
 
-_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?(am|pm|a\.m\.|p\.m\.)?$")
+# "7pm", "7:30pm", "19:00", "7.30pm" (a dot only with am/pm: "7.30" alone may be anything).
+_TIME = re.compile(r"^(\d{1,2})(?:([:.])(\d{2}))?(am|pm|a\.m\.|p\.m\.)?$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _SLASH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?$")
-_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
+# A quoted group (an unbalanced quote runs to the end of the text) or a word; a quote ends a word.
+_TOKEN = re.compile(r'"([^"]*)(?:"|$)|([^\s"]+)')
+# Typographic double quotes, as phones and word processors type them, group words as '"' does.
+_QUOTES = str.maketrans(dict.fromkeys("\u201c\u201d\u201e\u00ab\u00bb", '"'))
+# Punctuation ending a word, as a reader sees it ("front, people", "yesterday.").
+_END_PUNCTUATION = ".,;:!?"
+# En and em dashes (what autocorrect puts between times) join a range as "-" does.
+_DASHES = str.maketrans(dict.fromkeys("\u2013\u2014", "-"))
 _ISO_DATETIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})t(\d{1,2}):(\d{2})(?::\d{2}(?:\.\d+)?)?z?$")
-# "7pm-9pm", "7-9pm", "7:30-9:00": one word holding a range of times.
-_TIME_RANGE = re.compile(r"^(\d{1,2}(?::\d{2})?(?:am|pm)?)-(\d{1,2}(?::\d{2})?(?:am|pm)?)$")
+# "7pm-9pm", "7-9pm", "7:30-9:00", "noon-2pm": one word holding a range of times.
+_RANGE_END = r"(\d{1,2}(?::\d{2})?(?:am|pm)?|noon|midnight)"
+_TIME_RANGE = re.compile(rf"^{_RANGE_END}-{_RANGE_END}$")
 MAX_RELATIVE_SECONDS = 100 * 365 * 86400
 
 
@@ -211,19 +263,55 @@ class ParsedQuery:
         }
 
 
+def _bare(word: str) -> str:
+    """``word`` without the punctuation that ends it ("front," is front)."""
+    bare = word.rstrip(_END_PUNCTUATION)
+    if bare != word and bare[-3:].lower() in ("a.m", "p.m"):
+        bare += "."  # the last dot of "p.m." is the word's own
+    return bare
+
+
 def _tokens(text: str) -> list[tuple[str, bool]]:
-    """Split into (term, quoted) pairs; unbalanced quotes are treated as closed at the end."""
-    if text.count('"') % 2:
-        text += '"'
+    """Split into (term, quoted) pairs; an unbalanced quote runs to the end of the text."""
     pairs = []
-    for match in _TOKEN.finditer(text):
-        quoted = match.group(1)
-        if quoted is not None:
-            if quoted.strip():
-                pairs.append((quoted.strip(), True))
-        else:
-            pairs.append((match.group(2), False))
+    for match in _TOKEN.finditer(text.translate(_QUOTES)):
+        quoted, word = match.group(1), match.group(2)
+        term = quoted.strip() if quoted is not None else _bare(word)
+        if term:
+            pairs.append((term, quoted is not None))
     return pairs
+
+
+def _name_key(name: str) -> str:
+    """A camera or zone name as the words of a query are compared with it: lower case, one space
+    between words, no punctuation ending a word."""
+    return " ".join(_bare(word) for word in name.lower().split())
+
+
+def _group_names(raw: list[tuple[str, bool]], names: list[str]) -> list[tuple[str, bool]]:
+    """Unquoted words spelling a multi-word camera or zone name (``names`` as ``_name_key`` gives
+    them) become one term, as if quoted, the longest name first.
+
+    This runs before dates are read, so a name holding date words is the name ("sunday school"
+    with a camera "Sunday School"): a word resolves to a camera first. Each word is tried once per
+    length of name, so the cost stays linear in the words however many names there are.
+    """
+    multi_word = {name for name in names if " " in name}
+    lengths = sorted({name.count(" ") + 1 for name in multi_word}, reverse=True)
+    grouped: list[tuple[str, bool]] = []
+    i = 0
+    while i < len(raw):
+        term, quoted = raw[i]
+        span = 1
+        for n in [] if quoted else lengths:
+            window = raw[i : i + n]
+            if len(window) == n and not any(q for _, q in window):
+                if " ".join(t.lower() for t, _ in window) in multi_word:
+                    term, quoted, span = " ".join(t for t, _ in window), True, n
+                    break
+        grouped.append((term, quoted))
+        i += span
+    return grouped
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -238,13 +326,20 @@ DAY_PARTS: dict[str, tuple[int, int]] = {
 }
 NIGHT_ENDS_AT = 6  # "tonight" said before 06:00 is the night already under way
 # A lead word that gives a window one end only ("since 7am", "before noon").
-SINGLE_ENDED = ("since", "after", "before", "until", "till")
+SINGLE_ENDED = ("since", "after", "before", "until", "till", "til")
 PERIODS = ("week", "month", "year")
 _MERIDIEMS = ("am", "pm", "a.m.", "p.m.")
 _DAY_NUMBER = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?$")
 # Shapes of dates and times: one left over after parsing was not understood (a 400, not a label).
 _DATE_SHAPED = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2}(t\S*)?|\d{1,2}/\d{1,2}(/\d{2,4})?)$")
-_TIME_SHAPED = re.compile(r"^(\d{1,2}(:\d{2})?(am|pm|a\.m\.|p\.m\.)|\d{1,2}:\d{2})$")
+_TIME_SHAPED = re.compile(r"^(\d{1,2}([:.]\d{2})?(am|pm|a\.m\.|p\.m\.)|\d{1,2}:\d{2})$")
+_BARE_TIME = re.compile(r"^\d{1,2}([:.]\d{2})?$")  # shaped like a time when am/pm follows
+# A word left over beside a window that can only be part of a date that was misread ("7.30",
+# "24h", "now", "pm"), or a zone abbreviation naming several zones: a 400, not a label that finds
+# nothing. Counts ("5 people"), month, weekday and season words stay labels.
+_DATE_ISH = re.compile(r"^\d+([:./-]\d*)+(am|pm|a\.m\.|p\.m\.)?$|^\d+(am|pm|h|hrs?)$")
+_TIME_ONLY_WORDS = ("now", "ago", "am", "pm", "a.m.", "p.m.", "o'clock", "oclock")
+_AMBIGUOUS_ZONES = {"ist": "India, Israel or Ireland", "ast": "Atlantic or Arabia"}
 
 
 @dataclass(frozen=True)
@@ -268,12 +363,19 @@ class _Point:
     at: time | None = None
     hour_only: bool = False  # "7pm": a one-hour window when alone
     yearless: bool = False  # "nov 2", "11/02": the year was inferred
+    weekless: bool = False  # "wednesday": the week was inferred
     exact: datetime | None = None  # "now" at the end of a range
 
 
 def _plus(moment: datetime, delta: timedelta) -> datetime:
     """``moment + delta`` in elapsed time (an hour is an hour across a DST change), same zone."""
     return (moment.astimezone(UTC) + delta).astimezone(moment.tzinfo)
+
+
+def _utc(moment: datetime) -> datetime:
+    """``moment`` for comparing in elapsed time: Python compares two datetimes that share a
+    tzinfo by their wall clocks, which a DST change makes wrong (01:45 EDT is before 01:30 EST)."""
+    return moment.astimezone(UTC)
 
 
 def _parse_time(words: list[str], i: int) -> tuple[time, int, bool] | None:
@@ -286,12 +388,12 @@ def _parse_time(words: list[str], i: int) -> tuple[time, int, bool] | None:
     m = _TIME.match(word)
     if not m:
         return None
-    hour, minute, meridiem = int(m.group(1)), m.group(2), m.group(3)
+    hour, separator, minute, meridiem = int(m[1]), m[2], m[3], m[4]
     used = 1
     if meridiem is None and i + 1 < len(words) and words[i + 1] in _MERIDIEMS:
         meridiem, used = words[i + 1], 2
-    if meridiem is None and minute is None:
-        return None  # a bare number is not a time ("3 cars")
+    if meridiem is None and (minute is None or separator == "."):
+        return None  # a bare number is not a time ("3 cars"), nor is "7.30" without am/pm
     if meridiem:
         if not 1 <= hour <= 12:
             return None
@@ -340,15 +442,29 @@ def _parse_day(words: list[str], i: int, today: date) -> tuple[date, int, bool] 
         found = _most_recent(int(m[1]), int(m[2]), today) if 1 <= int(m[1]) <= 12 else None
         return (found, 1, True) if found else None
     if word in MONTHS and i + 1 < len(words) and (m := _DAY_NUMBER.match(words[i + 1])):
-        day = int(m[1])
-        if i + 2 < len(words) and re.fullmatch(r"\d{4}", words[i + 2]):
-            try:
-                return date(int(words[i + 2]), MONTHS[word], day), 3, False
-            except ValueError:
-                return None
-        found = _most_recent(MONTHS[word], day, today)
-        return (found, 2, True) if found else None
+        return _month_day(MONTHS[word], int(m[1]), words[i + 2 :], 2, today)
+    if (m := _DAY_NUMBER.match(word)) and (month_at := _month_after_day(words, i)):
+        # "10 nov", "10th of november 2025": the day first, as most of the world writes it.
+        return _month_day(MONTHS[words[month_at]], int(m[1]), words[month_at + 1 :], month_at + 1 - i, today)
     return None
+
+
+def _month_after_day(words: list[str], i: int) -> int | None:
+    """Where the month is after a day number at words[i] ("10 nov", "10th of nov"), or None."""
+    k = i + 2 if words[i + 1 : i + 2] == ["of"] else i + 1
+    return k if k < len(words) and words[k] in MONTHS else None
+
+
+def _month_day(month: int, day: int, rest: list[str], used: int, today: date) -> tuple[date, int, bool] | None:
+    """A month and day written in ``used`` words, then the year if ``rest`` starts with one (else
+    the most recent such day); returns (day, words used, whether the year was inferred)."""
+    if rest and re.fullmatch(r"\d{4}", rest[0]):
+        try:
+            return date(int(rest[0]), month, day), used + 1, False
+        except ValueError:
+            return None
+    found = _most_recent(month, day, today)
+    return (found, used, True) if found else None
 
 
 def _parse_point(words: list[str], i: int, clock: _Clock) -> tuple[_Point, int]:
@@ -365,14 +481,16 @@ def _parse_point(words: list[str], i: int, clock: _Clock) -> tuple[_Point, int]:
     for _ in range(2):
         if j >= len(words):
             break
-        lead = 0
+        lead = ""
         if words[j] in ("last", "this", "on", "next") and j + 1 < len(words) and words[j + 1] in WEEKDAYS:
-            lead = 1
-        if point.day is None and (d := _parse_day(words, j + lead, today)):
-            point.day, point.yearless, j = d[0], d[2], j + lead + d[1]
-            if lead and words[j - 2] == "last" and point.day == today:
+            lead = words[j]
+        first = j + (1 if lead else 0)
+        if point.day is None and (d := _parse_day(words, first, today)):
+            point.day, point.yearless, j = d[0], d[2], first + d[1]
+            point.weekless = words[first] in WEEKDAYS and lead in ("", "on")
+            if lead == "last" and point.day == today:
                 point.day -= timedelta(days=7)  # "last monday", said on a Monday, is a week ago
-            if lead and words[j - 2] == "next":
+            if lead == "next":
                 point.day += timedelta(days=7)  # "next monday": the coming one (future: finds nothing)
             if j < len(words) and words[j] == "at":
                 j += 1
@@ -395,6 +513,22 @@ def _bare_start(words: list[str], i: int, end: _Point) -> _Point | None:
     return _Point(at=time(hour), hour_only=True)
 
 
+def _bare_end(words: list[str], i: int, start: _Point) -> _Point | None:
+    """ "9am to 5", "7:30 to 9": a bare hour after a timed start is the first such hour after it."""
+    word = words[i] if i < len(words) else ""
+    if not (word.isascii() and word.isdigit()) or int(word) > 23 or start.at is None:
+        return None
+    hour = int(word)
+    # 1 to 12 may be either half of the day; 0 and 13 to 23 say which hour they are.
+    hours = (hour % 12, hour % 12 + 12) if 1 <= hour <= 12 else (hour,)
+    start_minute = start.at.hour * 60 + start.at.minute
+
+    def minutes_after_start(h: int) -> int:
+        return (h * 60 - start_minute) % (24 * 60) or 24 * 60  # the start's own time is a day on
+
+    return _Point(at=time(min(hours, key=minutes_after_start)))
+
+
 def _combine(point: _Point, today: date, tz: tzinfo, *, end: bool) -> datetime:
     if point.exact is not None:
         return point.exact
@@ -412,7 +546,7 @@ def _point_window(point: _Point, clock: _Clock) -> tuple[datetime, datetime]:
     return start, _plus(start, timedelta(hours=1) if point.hour_only else timedelta(minutes=1))
 
 
-_JOINERS = ("to", "until", "till", "through", "-")
+_JOINERS = ("to", "until", "till", "til", "through", "thru", "-")
 
 
 def _parse_range(words: list[str], k: int, clock: _Clock) -> tuple[str, _Point, _Point | None, int] | None:
@@ -439,8 +573,40 @@ def _parse_range(words: list[str], k: int, clock: _Clock) -> tuple[str, _Point, 
         end, m = _parse_point(words, after + 1, clock)
         if m:
             return lead, start, end, after + 1 + m
+        if bare := _bare_end(words, after + 1, start):
+            return lead, start, bare, after + 2
         return lead, start, None, after + 1  # a dangling "to" belongs to the date
     return lead, start, None, after
+
+
+def _settle_end(start: _Point, end: _Point) -> None:
+    """A range's end written without its year or its week is the first such day from the start on
+    ("dec 25 to jan 2", "monday to wednesday" said on a Tuesday), within a year. A start without a
+    year steps back to a year holding such an end ("feb 28 to feb 29" said in 2026 is 2024's)."""
+    if start.day is None or end.day is None or end.exact is not None:
+        return
+    if end.weekless:
+        end.day = start.day + timedelta(days=(end.day.weekday() - start.day.weekday()) % 7)
+    elif end.yearless:
+        found = _first_from(start.day, end.day)
+        while found is None and start.yearless:
+            earlier = _most_recent(start.day.month, start.day.day, start.day - timedelta(days=1))
+            if earlier is None:
+                break
+            start.day, found = earlier, _first_from(earlier, end.day)
+        end.day = found or end.day  # none: Feb 29 after an explicit year's start; refused as reversed
+
+
+def _first_from(start: date, end: date) -> date | None:
+    """``end``'s month and day on or after ``start``, in the start's year or the next, or None."""
+    for year in (start.year, start.year + 1):
+        try:
+            candidate = end.replace(year=year)
+        except ValueError:  # Feb 29
+            continue
+        if candidate >= start:
+            return candidate
+    return None
 
 
 def _part_window(day: date, part: str, tz: tzinfo) -> tuple[datetime, datetime]:
@@ -477,7 +643,11 @@ def _part_after(words: list[str], j: int) -> tuple[str, int] | None:
 
 
 def _count_unit(words: list[str], j: int) -> tuple[int, str, int] | None:
-    """ "3 hours", "an hour", "hour" at words[j]: (count, unit, index of the unit)."""
+    """ "3 hours", "an hour", "hour", "half an hour" at words[j]: (count, unit, index of the unit)."""
+    if words[j : j + 3] == ["half", "an", "hour"]:
+        return 1, "half-hour", j + 2
+    if words[j : j + 2] == ["half", "hour"]:
+        return 1, "half-hour", j + 1
     if j < len(words) and words[j] in UNITS:
         return 1, words[j], j
     if j + 1 < len(words) and words[j + 1] in UNITS:
@@ -491,23 +661,27 @@ def _count_unit(words: list[str], j: int) -> tuple[int, str, int] | None:
 def _span(count: int, unit: str) -> timedelta:
     seconds = count * UNITS[unit]
     if count < 1 or seconds > MAX_RELATIVE_SECONDS:
-        raise QueryError(f"'{count} {unit}' is not a window (1 minute to 100 years)")
+        raise QueryError(f"'{count} {unit}' is not a window (1 second to 100 years)")
     return timedelta(seconds=seconds)
+
+
+_WINDOW_LEADS = ("in", "within", "over", "during", "for")
 
 
 def _relative_at(words: list[str], k: int, clock: _Clock) -> tuple[datetime | None, datetime | None, int] | None:
     """Windows counted from now, at words[k]: (start, end, index after).
 
-    "in the last 3 hours", "the past 2 days", "last hour", "last week" (the 7 days up to now);
-    "3 hours ago" (that one hour: from 3 hours back to 2 hours back), "2 days ago" (that whole
-    day), "since 3 hours ago"; "this week|month|year" (from its start to now); future ones find
-    nothing: "in 3 hours", "next week".
+    "in the last 3 hours", "within the last hour", "the past 2 days", "last hour", "last week"
+    (the 7 days up to now); "3 hours ago" (that one hour: from 3 hours back to 2 hours back), "2
+    days ago" (that whole day), "half an hour ago", "since 3 hours ago"; "this week|month|year"
+    (from its start to now); future ones find nothing: "in 3 hours", "next week".
     """
     now, i = clock.now, k
-    if words[i : i + 2] == ["in", "the"] and words[i + 2 : i + 3] in (["last"], ["past"]):
-        i += 2
-    elif words[i] == "the" and words[i + 1 : i + 2] in (["last"], ["past"]):
-        i += 1
+    # "in|within|over|during|for the last 3 hours": the words before "last" belong to it.
+    lead = 1 if words[i] in _WINDOW_LEADS else 0
+    lead += 1 if words[i + lead : i + lead + 1] == ["the"] else 0
+    if lead and words[i + lead : i + lead + 1] in (["last"], ["past"]):
+        i += lead
     if words[i] in ("last", "past"):
         found = _count_unit(words, i + 1)
         if found and words[i + 1] not in ("a", "an", "one"):
@@ -516,7 +690,7 @@ def _relative_at(words: list[str], k: int, clock: _Clock) -> tuple[datetime | No
         return None
     if words[i] in ("since", "after") and i + 1 < len(words) and words[i + 1] in ("last", "past", "this"):
         # "since last week", "since this month": from the window's start to now.
-        if (inner := _relative_at(words, i + 1, clock)) and inner[0] is not None and inner[0] <= now:
+        if (inner := _relative_at(words, i + 1, clock)) and inner[0] is not None and _utc(inner[0]) <= _utc(now):
             return inner[0], now, inner[2]
         return None
     since = words[i] == "since"
@@ -556,8 +730,11 @@ def _one_end(
         return start, clock.now
     if point_has_time:
         day_start = datetime.combine(start.date(), time(0), start.tzinfo)
+        next_day = datetime.combine(start.date() + timedelta(days=1), time(0), start.tzinfo)
         if lead == "after":
-            return start, datetime.combine(start.date() + timedelta(days=1), time(0), start.tzinfo)
+            return start, next_day
+        if start == day_start:
+            return day_start, next_day  # "until midnight" is the one ending the day, as in "noon to midnight"
         return day_start, start  # before, until
     if lead == "after":
         return end, None
@@ -567,7 +744,35 @@ def _one_end(
 
 
 def _expression_at(words: list[str], k: int, clock: _Clock) -> tuple[datetime | None, datetime | None, int] | None:
-    """The date expression starting at words[k]: (start, end, index after it), or None."""
+    """The date expression starting at words[k]: (start, end, index after it), or None.
+
+    Any window may run on "to now" ("3 hours ago to now", "last night to now"). One that ends
+    before it starts, in elapsed time, is refused.
+    """
+    found = _window_at(words, k, clock)
+    if found is None:
+        return None
+    start, end, after = found
+    if start is not None and after + 1 < len(words) and words[after] in _JOINERS and words[after + 1] == "now":
+        end, after = clock.now, after + 2
+    if start is not None and end is not None and _ends_before_it_starts(start, end, clock.now):
+        phrase = " ".join(words[k:after])
+        if _utc(start) > _utc(clock.now) and end == clock.now:
+            raise QueryError(f"'{phrase}' starts after now: the window up to now would end before it starts")
+        raise QueryError(f"The date range '{phrase}' ends before it starts")
+    return start, end, after
+
+
+def _ends_before_it_starts(start: datetime, end: datetime, now: datetime) -> bool:
+    """Is the window reversed or empty, in elapsed time? One up to now that starts now is empty but
+    honest ("since today" said at midnight)."""
+    if _utc(end) == _utc(start):
+        return _utc(end) != _utc(now)
+    return _utc(end) < _utc(start)
+
+
+def _window_at(words: list[str], k: int, clock: _Clock) -> tuple[datetime | None, datetime | None, int] | None:
+    """The window of the date expression at words[k], as written: (start, end, index after it)."""
     if found := _relative_at(words, k, clock):
         return found
     if found := _day_part_at(words, k, clock):
@@ -599,39 +804,37 @@ def _expression_at(words: list[str], k: int, clock: _Clock) -> tuple[datetime | 
             lead, start_point, end_point, after = inner[0], inner[1], inner[2], inner[3]
             start_point.day = found[1].day
             start_point.yearless = found[1].yearless
+            start_point.weekless = found[1].weekless
     # A time with no day written is the most recent one (searches look back, as yearless days do).
     no_day = start_point.day is None and (end_point is None or end_point.day is None)
     if lead in SINGLE_ENDED:
         start, end = _point_window(start_point, clock)
         start, end = _one_end(lead, start, end, start_point.at is not None, clock)
-        if no_day and start is not None and start > clock.now:
+        if no_day and start is not None and _utc(start) > _utc(clock.now):
             start, end = start - timedelta(days=1), (end - timedelta(days=1) if lead != "since" else end)
         return start, end, after
     if end_point is not None:
         # The date written on one end carries to the other.
         end_point.day = end_point.day or start_point.day
         start_point.day = start_point.day or end_point.day
-        if end_point.yearless and start_point.day and end_point.day < start_point.day:
-            # "dec 25 to jan 2", "nov 20 to nov 25": the end is the first such day from the start on.
-            for year in range(start_point.day.year, start_point.day.year + 5):
-                try:
-                    candidate = end_point.day.replace(year=year)
-                except ValueError:  # Feb 29
-                    continue
-                if candidate >= start_point.day:
-                    end_point.day = candidate
-                    break
+        _settle_end(start_point, end_point)
         start = _combine(start_point, today, tz, end=False)
         end = _combine(end_point, today, tz, end=True)
-        if end <= start and end_point.at is not None and start_point.at is not None and end_point.exact is None:
-            end += timedelta(days=1)  # "10pm to 2am" crosses midnight
-        if no_day and start > clock.now and end_point.exact is None:
-            start, end = start - timedelta(days=1), end - timedelta(days=1)  # "10pm to 2am" at 1am: tonight's
-        if end <= start:
-            raise QueryError("The date range ends before it starts")
+        # "10pm to 2am" crosses midnight: 2am is before 10pm on the clock face (so compared by wall
+        # clock; whether the window is reversed in real time is checked in elapsed time later).
+        # "yesterday to midnight" is the midnight that ends the day.
+        wall_reversed = end.replace(tzinfo=None) <= start.replace(tzinfo=None)
+        crosses = start_point.at is not None or end_point.at == time(0)
+        if wall_reversed and crosses and end_point.at is not None and end_point.exact is None:
+            end += timedelta(days=1)
+        if no_day and _utc(start) > _utc(clock.now):
+            # "10pm to 2am" at 1am is the night under way; "7pm to now" at 10am is since last evening.
+            start -= timedelta(days=1)
+            if end_point.exact is None:
+                end -= timedelta(days=1)
         return start, end, after
     start, end = _point_window(start_point, clock)
-    if no_day and start > clock.now:
+    if no_day and _utc(start) > _utc(clock.now):
         start_point.day = today - timedelta(days=1)
         start, end = _point_window(start_point, clock)
     return start, end, after
@@ -642,11 +845,13 @@ def _malformed(words: list[str], i: int) -> str | None:
     word, after = words[i], (words[i + 1] if i + 1 < len(words) else "")
     if _DATE_SHAPED.match(word):
         return f"'{word}' is not a date (write e.g. 2026-11-30, 11/30 or nov 30)"
-    if _TIME_SHAPED.match(word) or (word.isascii() and word.isdigit() and after in _MERIDIEMS):
+    if _TIME_SHAPED.match(word) or (_BARE_TIME.match(word) and after in _MERIDIEMS):
         shown = f"{word} {after}" if after in _MERIDIEMS else word
         return f"'{shown}' is not a time (write e.g. 7pm, 7:30pm or 19:30)"
     if word in MONTHS and (m := _DAY_NUMBER.match(after)) and 1 <= int(m[1]) <= 31:
         return f"'{word} {after}' is not a date"
+    if (m := _DAY_NUMBER.match(word)) and 1 <= int(m[1]) <= 31 and (month_at := _month_after_day(words, i)):
+        return f"'{' '.join(words[i : month_at + 1])}' is not a date"
     if word.isascii() and word.isdigit() and after in UNITS:
         return f"'{word} {after}' is not a window (write 'last {word} {after}' or '{word} {after} ago')"
     if word == "ago":
@@ -694,6 +899,16 @@ def _extract_dates(words: list[str], now: datetime, tz: tzinfo) -> tuple[datetim
     return start, end, used
 
 
+def _misread_date_word(word: str) -> str | None:
+    """Why ``word``, left over beside a date window, is a part of the date that was not understood
+    (rather than a label that would find nothing), or None."""
+    if word in _AMBIGUOUS_ZONES:
+        return f"'{word}' names several time zones ({_AMBIGUOUS_ZONES[word]}): write the times in UTC"
+    if word in _TIME_ONLY_WORDS or _DATE_ISH.match(word):
+        return f"'{word}' looks like part of a date or time that was not understood"
+    return None
+
+
 # --- the whole query -----------------------------------------------------------------------------
 
 
@@ -711,13 +926,16 @@ def parse_query(
 
     now = now or dj_timezone.now()
     tz = tz or ZoneInfo("UTC")
-    raw = _tokens(text or "")
-    # Dates read only unquoted words; their indexes map back to raw tokens.
+    camera_names = {_name_key(c): c for c in cameras}
+    zone_names = {_name_key(z): z for z in zones}
+    raw = _group_names(_tokens(text or ""), [*camera_names, *zone_names])
+    # Dates read only unquoted words (names are grouped, as if quoted, first); their indexes map
+    # back to raw tokens.
     plain: list[tuple[int, str]] = []
     for i, (word, quoted) in enumerate(raw):
         if quoted:
             continue
-        lower = word.lower()
+        lower = word.lower().translate(_DASHES)
         if m := _TIME_RANGE.match(lower):
             plain += [(i, m[1]), (i, "-"), (i, m[2])]
         else:
@@ -733,47 +951,37 @@ def parse_query(
         if any(d is not None and not MIN_YEAR <= d.year <= MAX_YEAR for d in (start, end)):
             raise QueryError(_YEARS_MESSAGE)
         date_tokens = {plain[k][0] for k in used}
-
-    camera_names = {c.lower(): c for c in cameras}
-    zone_names = {z.lower(): z for z in zones}
-    multi = sorted((n for n in list(camera_names) + list(zone_names) if " " in n), key=len, reverse=True)
+    has_window = start is not None or end is not None
 
     query = ParsedQuery(start=start, end=end)
     negate = False
-    i = 0
-    while i < len(raw):
+    for i, (term, quoted) in enumerate(raw):
         if i in date_tokens:
-            i += 1
+            if negate:
+                # A window has no opposite here, and dropping the "not" would search the very date
+                # excluded (or move the "not" onto the next term).
+                phrase = " ".join(raw[k][0] for k in sorted(date_tokens))
+                raise QueryError(f"A date cannot be negated: 'not {phrase}' (ask for a window, e.g. with 'before')")
             continue
-        term, quoted = raw[i]
-        span = 1
+        lower = term.lower()
         if not quoted:
-            # Longest multi-word camera or zone name written without quotes.
-            for name in multi:
-                n = name.count(" ") + 1
-                window = [w for w, q in raw[i : i + n]]
-                if len(window) == n and " ".join(window).lower() == name and not date_tokens & set(range(i, i + n)):
-                    term, span = " ".join(window), n
-                    break
-        lower = term.lower().strip()
-        i += span
-        if not lower:
-            continue
-        if not quoted and span == 1:
             if lower == "not":
                 negate = True
                 continue
             if lower in STOP_WORDS:
                 continue
-        if lower in camera_names:
-            (query.excluded_sources if negate else query.sources).append(camera_names[lower])
-        elif lower in zone_names:
-            (query.excluded_labels if negate else query.zones).append(zone_names[lower])
+        key = _name_key(term) if quoted else lower
+        if key in camera_names:
+            (query.excluded_sources if negate else query.sources).append(camera_names[key])
+        elif key in zone_names:
+            (query.excluded_labels if negate else query.zones).append(zone_names[key])
         else:
             if lower in COLORS or lower in COLOR_ALIASES:
                 label = f"_color_{COLOR_ALIASES.get(lower, lower)}"
             else:
                 label = LABEL_ALIASES.get(lower, lower)
+            if has_window and not quoted and (why := _misread_date_word(lower)):
+                raise QueryError(why)
             (query.excluded_labels if negate else query.labels).append(label)
         negate = False
     for name in ("sources", "excluded_sources", "zones", "labels", "excluded_labels"):

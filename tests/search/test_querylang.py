@@ -337,6 +337,7 @@ def at(text, now=TUE, tz=None):
         ("between 11pm and 1am", utc(2026, 11, 30, 23), utc(2026, 12, 1, 1)),
         ("9pm", utc(2026, 11, 30, 21), utc(2026, 11, 30, 22)),  # still ahead today: yesterday's
         ("7pm to now", utc(2026, 12, 1, 19), TUE),
+        ("9pm to now", utc(2026, 11, 30, 21), TUE),  # 9pm is still ahead: the most recent one
         # One end.
         ("since 7am", utc(2026, 12, 1, 7), TUE),
         ("since yesterday", utc(2026, 11, 30), TUE),
@@ -464,7 +465,7 @@ def test_the_zone_may_be_written_on_both_ends():
         ("3pm ET to 5pm PT", "time zone"),
         ("last 0 hours", "window"),
         ("2 days ago yesterday", "one date"),
-        ("9pm to now", "ends before it starts"),
+        ("since tomorrow", "starts after now"),
     ],
 )
 def test_date_like_words_that_are_not_understood_are_errors(text, words):
