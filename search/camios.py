@@ -16,7 +16,7 @@ from cameras.models import Camera
 from config.api.dates import camio_date
 from config.api.errors import BadRequest, NotFound
 from search.models import Camio, Event
-from search.querylang import ParsedQuery
+from search.querylang import ParsedQuery, label_canonical
 from search.selectors import SHORT_TOKEN_LENGTH, read_stored_date
 
 
@@ -36,7 +36,7 @@ def camio_query_normalize(*, owner: AbstractBaseUser, query: dict) -> dict:
         missing = [e for e in events if e not in found]
         if missing:
             raise BadRequest(f"Unknown event(s): {', '.join(missing[:5])}")
-    labels = list(dict.fromkeys(label.strip().lower() for label in query.get("labels") or [] if label.strip()))
+    labels = list(dict.fromkeys(label_canonical(label) for label in query.get("labels") or [] if label.strip()))
     return {
         "cameras": cameras,
         "labels": labels,

@@ -263,6 +263,16 @@ class ParsedQuery:
         }
 
 
+def label_canonical(word: str) -> str:
+    """The stored label a word names: colour words are ``_color_<colour>`` (the reference calls
+    the colours labels: "blue"), ``person`` is ``people``; anything else, lower-cased. For the
+    ``labels`` of searches and Camios, as for a query's words."""
+    lower = word.strip().lower()
+    if lower in COLORS or lower in COLOR_ALIASES:
+        return f"_color_{COLOR_ALIASES.get(lower, lower)}"
+    return LABEL_ALIASES.get(lower, lower)
+
+
 def _bare(word: str) -> str:
     """``word`` without the punctuation that ends it ("front," is front)."""
     bare = word.rstrip(_END_PUNCTUATION)
@@ -976,10 +986,7 @@ def parse_query(
         elif key in zone_names:
             (query.excluded_labels if negate else query.zones).append(zone_names[key])
         else:
-            if lower in COLORS or lower in COLOR_ALIASES:
-                label = f"_color_{COLOR_ALIASES.get(lower, lower)}"
-            else:
-                label = LABEL_ALIASES.get(lower, lower)
+            label = label_canonical(lower)
             if has_window and not quoted and (why := _misread_date_word(lower)):
                 raise QueryError(why)
             (query.excluded_labels if negate else query.labels).append(label)

@@ -80,8 +80,9 @@ class CamioScope:
 
     @property
     def is_live(self) -> bool:
-        """Shared with no end date: it extends to the future (the live image may be read)."""
-        return self.start is not None and self.end is None
+        """Shared "without any end date (so that they extend to all FUTURE dates)", in the
+        reference's words: the live image may be read (with or without a start date)."""
+        return self.end is None
 
 
 def read_stored_date(value) -> datetime | None:

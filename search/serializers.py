@@ -20,7 +20,7 @@ from config.api.dates import camio_date
 from config.api.errors import BadRequest
 from search.access_tokens import ItemSigner, item_access_signer
 from search.models import Camio, InterestLevel
-from search.querylang import MAX_YEAR, MIN_YEAR
+from search.querylang import MAX_YEAR, MIN_YEAR, label_canonical
 from uploads.models import Content
 from uploads.renditions import RenditionError, content_image_bytes, rendition_params
 
@@ -168,7 +168,7 @@ def search_params_parse(query: Mapping) -> SearchParams:
     if p.date is not None and p.event_as_date is not None:
         raise BadRequest("Give either date or event_as_date, not both")
     p.sources = _csv(query, "sources")
-    p.labels = _csv(query, "labels", lower=True)
+    p.labels = list(dict.fromkeys(label_canonical(label) for label in _csv(query, "labels")))
     p.event = _single(query, "event")
     raw = query.get("num_results")
     if raw is not None and str(raw).strip() != "":
@@ -203,6 +203,8 @@ def search_params_parse(query: Mapping) -> SearchParams:
 def search_query_json(p: SearchParams, *, date: datetime | None, parsed: dict | None) -> dict[str, Any]:
     """The ``query`` member: the search as the server understood it."""
     out: dict[str, Any] = {
+        # null when none was given: the page's own dates are ``*_date_considered`` (a date made up
+        # here, "now", would pin a client's next call that resends this query to this moment).
         "date": camio_date(date),
         "sort": p.sort,
         "motion_type": p.motion_type,

@@ -19,29 +19,21 @@ from search.serializers import (
     search_response_json,
 )
 
-# What shapes the images of event buckets only. Timelines (seconds, hours) and Camios have no
-# images, so there these would do nothing, and the API never ignores a parameter silently.
+# What asks for the images of event buckets. Timelines (seconds, hours) and Camios have no
+# images, so asking for them there is a 400. (``w``, ``h`` and ``quality`` only size thumbnails:
+# "Only used if thumbnails are being fetched", the reference says, so they are checked and
+# accepted with any object_type, as with events fetching none: clients send the defaults always.)
 _IMAGE_FLAGS = ("fetch_motion_boxes", "fetch_cover_thumbnails", "fetch_all_thumbnails", "fetch_access_tokens")
-_THUMBNAIL_SIZES = ("w", "h", "quality")
 
 
 def search_params_check_applicable(query: Mapping, params: SearchParams) -> None:
-    """400 for image parameters given with an ``object_type`` whose buckets carry no images.
-
-    A flag set to false asks for nothing and passes; ``w``, ``h`` and ``quality`` are refused
-    whenever written. With ``events`` they all apply (sizes only when thumbnails are fetched, as
-    the reference says).
-    """
+    """400 for image flags set with an ``object_type`` whose buckets carry no images (a flag set
+    to false asks for nothing and passes)."""
     if params.object_type == "events":
         return
     for name in _IMAGE_FLAGS:
         if getattr(params, name):
             raise BadRequest(f"{name} applies to object_type events only: {params.object_type} buckets have no images")
-    for name in _THUMBNAIL_SIZES:
-        if str(query.get(name) or "").strip():
-            raise BadRequest(
-                f"{name} sizes thumbnails of object_type events only: {params.object_type} buckets have no images"
-            )
 
 
 class SearchView(APIView):
@@ -50,7 +42,7 @@ class SearchView(APIView):
     Open to anonymous callers only with ``view_tokens`` (public Camios); everything else needs
     OAuth, which ``search_authorize`` enforces with a 401. ``text`` follows the grammar of
     ``search.querylang`` (plain-word dates included; words that look like a date but are none are
-    a 400). Image parameters with ``seconds``, ``hours`` or ``camios`` are a 400.
+    a 400). Image flags (``fetch_…``) with ``seconds``, ``hours`` or ``camios`` are a 400.
     ``content_type=video`` finds every event holding a video: video events, and image events a
     video uploaded in image mode backs (their buckets then list that video).
     """

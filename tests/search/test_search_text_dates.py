@@ -98,17 +98,24 @@ def test_season_and_ordinary_words_stay_labels(api, user):
         ("fetch_cover_thumbnails", "true"),
         ("fetch_all_thumbnails", "1"),
         ("fetch_access_tokens", "yes"),
-        ("w", "320"),
-        ("h", "240"),
-        ("quality", "50"),
     ],
 )
-def test_image_parameters_with_timelines_and_camios_are_400(api, user, object_type, param, value):
+def test_image_flags_with_timelines_and_camios_are_400(api, user, object_type, param, value):
     camera(user, "front")
     response = api.get("/api/search", {"object_type": object_type, param: value})
     assert response.status_code == 400, response.content
     message = response.json()["message"]
     assert message.startswith(param) and object_type in message
+
+
+@pytest.mark.parametrize("object_type", ["seconds", "hours", "camios"])
+def test_thumbnail_sizes_are_checked_and_accepted_with_timelines_and_camios(api, user, object_type):
+    """The reference: w and h are "Only used if thumbnails are being fetched"; clients send the
+    defaults on every call, as events accept them without thumbnails."""
+    camera(user, "front")
+    sizes = {"w": "320", "h": "240", "quality": "50"}
+    assert api.get("/api/search", {"object_type": object_type, **sizes}).status_code == 200
+    assert api.get("/api/search", {"object_type": object_type, "quality": "101"}).status_code == 400
 
 
 @pytest.mark.parametrize("object_type", ["seconds", "hours", "camios"])
