@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
@@ -11,6 +12,7 @@ from cameras.models import Camera, CommandTemplate, Device, StatusTransition, Zo
 from cameras.polling import device_forget, devices_polled_at, polled_at
 from cameras.services import camera_delete
 from cameras.zones import zone_name_validate, zone_polygons_validate
+from config.admin import ReadOnlyKeysForm, cascade_perms_needed
 from config.api.errors import ApiError
 
 
@@ -30,7 +32,10 @@ def _api_check(check, value):
         raise forms.ValidationError(exc.message) from None
 
 
-class ZoneForm(forms.ModelForm):
+class ZoneForm(ReadOnlyKeysForm):
+    # A zone's camera is read-only once it exists: "one name per camera" is still checked.
+    constraint_keys = ("camera",)
+
     def clean_name(self) -> str:
         return _api_check(zone_name_validate, self.cleaned_data.get("name"))
 
@@ -38,7 +43,10 @@ class ZoneForm(forms.ModelForm):
         return _api_check(zone_polygons_validate, self.cleaned_data.get("polygons"))
 
 
-class CameraForm(forms.ModelForm):
+class CameraForm(ReadOnlyKeysForm):
+    # The owner is read-only once the camera exists: its per-owner names and ids are still checked.
+    constraint_keys = ("owner",)
+
     def clean_name(self) -> str:
         return _api_check(camera_name_validate, self.cleaned_data.get("name"))
 
@@ -86,6 +94,11 @@ class CameraAdmin(admin.ModelAdmin):
         for camera in queryset:
             camera_delete(camera=camera)
 
+    def get_deleted_objects(self, objs, request):
+        # Rows that are never deleted alone (its events) go with the camera through camera_delete.
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, model_count, cascade_perms_needed(self.admin_site, request, perms_needed), protected
+
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
         # The cache's last polls for the whole page at once, not two cache calls per row.
@@ -127,6 +140,11 @@ class ZoneAdmin(admin.ModelAdmin):
     list_select_related = ["camera__owner"]
     raw_id_fields = ["camera"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # As a camera's owner: moving a zone to another camera could hand it (name, polygons) to
+        # another account.
+        return [*self.readonly_fields, "camera"] if obj is not None else self.readonly_fields
+
     @admin.display(ordering="camera__owner")
     def owner(self, obj: Zone):
         return obj.camera.owner
@@ -149,7 +167,7 @@ class ClaimForm(forms.Form):
         return user
 
 
-@admin.action(description="Claim for an account (names the camera it becomes)")
+@admin.action(description="Claim for an account (names the camera it becomes)", permissions=["change"])
 def claim_device(modeladmin, request, queryset):
     if queryset.count() != 1:
         messages.error(request, "Select exactly one device to claim.")
@@ -181,7 +199,7 @@ def claim_device(modeladmin, request, queryset):
     return TemplateResponse(request, "admin/cameras/device/claim.html", context)
 
 
-@admin.action(description="Unclaim (the camera and its content stay)")
+@admin.action(description="Unclaim (the camera and its content stay)", permissions=["change"])
 def unclaim_devices(modeladmin, request, queryset):
     for device in queryset.filter(camera__isnull=False):
         devices.device_unclaim(device=device)
@@ -229,6 +247,23 @@ class DeviceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # devices appear by polling
+
+    # A deleted device's cached poll entry (a claimed one's holds the owner's Upload Token) is
+    # forgotten, as every claim change forgets it: its next poll answers as for a new device.
+    def delete_model(self, request, obj: Device) -> None:
+        super().delete_model(request, obj)
+        _forget_now_and_after_commit([obj.mac_address])
+
+    def delete_queryset(self, request, queryset) -> None:
+        macs = list(queryset.values_list("mac_address", flat=True))
+        super().delete_queryset(request, queryset)
+        _forget_now_and_after_commit(macs)
+
+
+def _forget_now_and_after_commit(macs: list[str]) -> None:
+    # As device_unclaim: a poll that read the row before the delete commits must not keep it.
+    devices.devices_forget(mac_addresses=macs)
+    transaction.on_commit(lambda: devices.devices_forget(mac_addresses=macs))
 
 
 @admin.register(CommandTemplate)

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from config.api.errors import ApiError
-from hooks import services, ssrf
+from hooks import services
 from hooks.models import DailySummary, Delivery, DeliveryAttempt, Hook, MotionAlert
 
 
@@ -14,13 +14,12 @@ class HookAdminForm(forms.ModelForm):
     """HookAdmin's form (its model and fields come from the admin: the secrets stay out)."""
 
     def clean_callback_url(self) -> str:
-        # The API's form check (what no delivery could use); where it points is judged at each send.
-        url = self.cleaned_data["callback_url"]
+        # The API's check (hook_create / hook_update): its form, and no loopback, link-local or
+        # private literal; where a name points is judged again at each send.
         try:
-            ssrf.check_url_form(url)
-        except ssrf.UnsafeURL as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return url.strip()
+            return services.callback_url_clean(self.cleaned_data["callback_url"])
+        except ApiError as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
 @admin.register(Hook)
@@ -54,6 +53,11 @@ class HookAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        # As a camera's owner: a hook's deliveries (the owner's event ids, times, bodies) go with
+        # the hook, so another owner would read them and could redeliver them anywhere.
+        return (*self.readonly_fields, "owner") if obj is not None else self.readonly_fields
 
     def save_model(self, request, obj: Hook, form, change: bool) -> None:
         # As the API's hook_update: a new receiver, or a disabled hook turned back on.
@@ -99,8 +103,11 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_filter = ("state",)
     search_fields = ("webhook_id", "hook__callback_url", "hook__owner__email")
     list_select_related = ("hook",)
-    raw_id_fields = ("hook", "event")
+    # Which hook and event a delivery is for is its record (made by matching): moving it to
+    # another account's hook would show that account this one's event.
     readonly_fields = (
+        "hook",
+        "event",
         "webhook_id",
         "body",
         "state",
@@ -116,7 +123,10 @@ class DeliveryAdmin(admin.ModelAdmin):
     inlines = [AttemptInline]
     actions = ["redeliver"]
 
-    @admin.action(description="Redeliver the selected deliveries now")
+    def has_add_permission(self, request) -> bool:
+        return False  # deliveries are made by matching an event to a hook
+
+    @admin.action(description="Redeliver the selected deliveries now", permissions=["change"])
     def redeliver(self, request, queryset) -> None:
         sent = 0
         for row in queryset:

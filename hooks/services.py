@@ -117,7 +117,7 @@ def _clean_query(query: str, owner_id: int) -> str:
     return query
 
 
-def _clean_callback_url(url: str) -> str:
+def callback_url_clean(url: str) -> str:
     try:
         ssrf.check_url_form(url)
         ssrf.check_url(url, allow_unresolved=True)
@@ -147,7 +147,7 @@ def hook_create(
     return Hook.objects.create(
         owner=owner,
         type=type,
-        callback_url=_clean_callback_url(callback_url),
+        callback_url=callback_url_clean(callback_url),
         query=_clean_query(query, owner.pk),
         camera_name=camera_name.strip(),
         cooldown_seconds=cooldown_seconds,
@@ -161,7 +161,7 @@ def hook_update(*, hook: Hook, data: dict) -> Hook:
     if "type" in data and data["type"] != Hook.Type.LABEL_HIT:
         raise BadRequest("type: only label_hit is supported")
     if "callback_url" in data:
-        hook.callback_url = _clean_callback_url(data["callback_url"])
+        hook.callback_url = callback_url_clean(data["callback_url"])
         fields |= {"callback_url", *hook_failures_forget(hook=hook)}
     if "query" in data:
         hook.query = _clean_query(data["query"], hook.owner_id)

@@ -411,7 +411,7 @@ def downloads_purge(*, now: datetime | None = None) -> int:
     stale = Download.objects.exclude(storage_key="").filter(
         Q(finished_at__lt=cutoff) | Q(camio__isnull=True), status=Download.Status.READY
     )
-    return _zips_drop(stale, reason="The zip was deleted after its link expired: request a new download")
+    return zips_drop(stale, reason="The zip was deleted after its link expired: request a new download")
 
 
 # A spool file this old belongs to no running build: a build writes its spool as bytes arrive,
@@ -458,7 +458,7 @@ def orphaned_zips_purge(
     return removed
 
 
-def _zips_drop(downloads: QuerySet[Download], *, reason: str) -> int:
+def zips_drop(downloads: QuerySet[Download], *, reason: str) -> int:
     """Delete these downloads' zips; the rows stay, saying ``reason``, so their requesters are told
     to ask again. Returns how many were dropped."""
     dropped = 0
@@ -473,7 +473,7 @@ def downloads_revoke_for_owners(*, owner_ids: list[int]) -> int:
     """Drop the built zips of these accounts' Camios: content of theirs was deleted, and a zip made
     before must not go on serving it. The rows stay, so their requesters are told to ask again
     (a new zip leaves the deleted items out). Returns how many zips were dropped."""
-    return _zips_drop(
+    return zips_drop(
         Download.objects.filter(camio__owner_id__in=owner_ids),
         reason="Content of this Camio was deleted since: request a new download",
     )

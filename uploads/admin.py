@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -9,28 +10,77 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from config.admin import ReadOnlyKeysForm
 from config.api.errors import ApiError
 from config.tasks import enqueue_on_commit
+from uploads.ingest import NAME_UNSAFE, OPTIONS, ROTATIONS, UPLOAD_MODES
 from uploads.models import Content
 from uploads.renditions import RenditionError, content_image_bytes
 from uploads.services import content_delete
 from uploads.views import ranged_response
 
 THUMB_W, THUMB_H = 160, 120
+# What analysis reads of an item: a change leaves its analysis and event as they were until the
+# item is re-analysed (its analysis's admin, "Re-analyse").
+ANALYSED_FIELDS = ("img_type", "upload_mode", "rotation", "options")
+
+
+class ContentForm(ReadOnlyKeysForm):
+    """The fields an operator may edit, checked as the upload endpoint checks them
+    (``uploads.ingest.upload_params_parse``): a value it refuses would break the camera's retry of
+    the upload and the item's analysis."""
+
+    # Camera and bytes are read-only: "once per camera, name and bytes" is still checked.
+    constraint_keys = ("camera", "sha256")
+
+    def clean_name(self) -> str:
+        name = (self.cleaned_data.get("name") or "").strip()
+        if NAME_UNSAFE.search(name):
+            raise forms.ValidationError("name must be at most 255 printable characters")
+        return name
+
+    def clean_upload_mode(self) -> str:
+        value = self.cleaned_data.get("upload_mode")
+        if value not in UPLOAD_MODES:
+            raise forms.ValidationError(f"upload_mode must be one of {', '.join(UPLOAD_MODES)}")
+        return value
+
+    def clean_rotation(self) -> int:
+        value = self.cleaned_data.get("rotation")
+        if value not in ROTATIONS:
+            raise forms.ValidationError(f"rotation must be one of {', '.join(map(str, ROTATIONS))}")
+        return value
+
+    def clean_options(self) -> list[str]:
+        value = self.cleaned_data.get("options")
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise forms.ValidationError(f'options must be a list such as ["alternate"], of: {", ".join(OPTIONS)}')
+        options: list[str] = []
+        for item in (item.strip().lower() for item in value):
+            if item not in OPTIONS:
+                raise forms.ValidationError(f"options may list {', '.join(OPTIONS)}; {item!r} is not one of them")
+            if item not in options:
+                options.append(item)
+        return options
 
 
 @admin.register(Content)
 class ContentAdmin(admin.ModelAdmin):
+    form = ContentForm
     list_display = ["thumbnail", "public_id", "camera", "owner", "kind", "img_type", "captured_at", "size"]
     list_filter = ["kind", "img_type", "upload_mode", "content_type", ("camera", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["public_id", "name", "camera__name", "owner__username", "owner__email", "sha256"]
     list_select_related = ["camera", "owner"]
     date_hierarchy = "captured_at"
     ordering = ["-captured_at"]
-    raw_id_fields = ["alternate_of"]
     # What the bytes are (type, kind, measures) and whose they are is read-only: a row saying
     # text/html would have the stored bytes served as a page of this site, another owner would
-    # show one account's recording to another.
+    # show one account's recording to another. So are when it was captured (its event spans it:
+    # analysis placed it there) and the item it is an alternate of (set by the ingest within one
+    # camera; the link cascades, so pointing it at another account's item would have that item
+    # deleted with this camera).
     readonly_fields = [
         "preview",
         "playback",
@@ -39,6 +89,8 @@ class ContentAdmin(admin.ModelAdmin):
         "camera",
         "kind",
         "content_type",
+        "captured_at",
+        "alternate_of",
         "created_at",
         "width",
         "height",
@@ -80,6 +132,17 @@ class ContentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # content arrives by upload only
 
+    def save_model(self, request, obj: Content, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        analysed = [name for name in ANALYSED_FIELDS if name in form.changed_data]
+        if change and analysed:
+            self.message_user(
+                request,
+                f'Changed {", ".join(analysed)}: re-analyse the item (Item analyses, "Re-analyse") '
+                "so that its analysis and event follow.",
+                messages.WARNING,
+            )
+
     # Deleting (the change page's button and the "delete selected" action) goes through the
     # service: stored bytes removed, the items' events rebuilt or removed.
     def delete_model(self, request, obj: Content) -> None:
@@ -88,7 +151,7 @@ class ContentAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset) -> None:
         content_delete(contents=queryset)
 
-    @admin.action(description="Queue analysis of the selected items (those never analysed)")
+    @admin.action(description="Queue analysis of the selected items (those never analysed)", permissions=["change"])
     def queue_analysis(self, request, queryset):
         # Items whose analysis message was lost more than a day ago are past the automatic sweep
         # (search.requeue_unanalysed); analysed ones are re-analysed from their analysis's admin.

@@ -43,7 +43,7 @@ CONTENT_TYPES = {
 # A body sent without a usable type (curl -T without -H, FTP) is typed by its bytes.
 UNTYPED = {"", "application/octet-stream", "application/x-www-form-urlencoded"}
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4", "video/quicktime": ".mov"}
-_NAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+NAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 
 
@@ -90,7 +90,7 @@ def content_type_normalise(raw: str | None) -> str:
 
 def camera_name_check(camera_name: str) -> str:
     camera_name = (camera_name or "").strip()
-    if not camera_name or len(camera_name) > 64 or _NAME_UNSAFE.search(camera_name):
+    if not camera_name or len(camera_name) > 64 or NAME_UNSAFE.search(camera_name):
         raise BadRequest("camera must be a name of 1 to 64 printable characters")
     return camera_name
 
@@ -106,12 +106,12 @@ def upload_params_parse(
     """Validate the reference's query parameters (400 ``{"message"}`` naming the bad one)."""
     camera_name = camera_name_check(camera_name)
     name = (name or "").strip()
-    if len(name) > 255 or _NAME_UNSAFE.search(name):
+    if len(name) > 255 or NAME_UNSAFE.search(name):
         raise BadRequest("name must be at most 255 printable characters")
     camera_id = str(query.get("camera_id") or "").strip()
     if not camera_id and camera_id_required:
         raise BadRequest("camera_id is required: any id unique among the account's cameras, e.g. its MAC address")
-    if len(camera_id) > 128 or _NAME_UNSAFE.search(camera_id):
+    if len(camera_id) > 128 or NAME_UNSAFE.search(camera_id):
         raise BadRequest("camera_id must be at most 128 printable characters")
     upload_mode = _choice(query, "upload_mode", UPLOAD_MODES, "image")
     img_type = _choice(query, "img_type", IMG_TYPES, "m")

@@ -8,21 +8,32 @@ from django.utils import timezone
 
 from config.api.errors import ApiError
 from search.camios import camio_query_normalize
+from search.downloads import zips_drop
 from search.models import Camio, Download
 from search.selectors import camio_content_queryset, camio_is_active
 from search.serializers import CamioQueryInput
 
 
 class CamioForm(forms.ModelForm):
-    """Checks an edited query as the API does (known cameras and events, valid dates)."""
+    """Checks an edited name and query as the API does (printable name; known cameras and events,
+    valid dates). The owner is read-only once the Camio exists: its own is used."""
 
     class Meta:
         model = Camio
         fields = ("owner", "name", "type", "query", "expires_at")
 
+    def clean_name(self) -> str:
+        # As camio_create: the name heads the "download ready" mail's subject (a line break there
+        # is a header injection), the viewer's title and the zip's folder names.
+        name = (self.cleaned_data.get("name") or "").strip()
+        if not name.isprintable():
+            raise forms.ValidationError("name must be printable characters, without line breaks or control characters")
+        return name
+
     def clean(self):
         data = super().clean()
-        owner, query = data.get("owner"), data.get("query")
+        owner = data.get("owner") if "owner" in self.fields else self.instance.owner
+        query = data.get("query")
         if owner is None:
             return data
         if query is None and "query" not in self.errors:
@@ -73,6 +84,11 @@ class CamioAdmin(admin.ModelAdmin):
     inlines = [DownloadInline]
     actions = ["expire_now"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # As a camera's owner: the view token and short link an account handed out must keep
+        # showing that account's slice, never another's.
+        return (*self.readonly_fields, "owner") if obj is not None else self.readonly_fields
+
     @admin.display(boolean=True, description="active")
     def is_active(self, obj: Camio) -> bool:
         return camio_is_active(obj)
@@ -83,7 +99,7 @@ class CamioAdmin(admin.ModelAdmin):
             return "-"
         return camio_content_queryset(obj).count()
 
-    @admin.action(description="Expire now (revokes the view tokens)")
+    @admin.action(description="Expire now (revokes the view tokens)", permissions=["change"])
     def expire_now(self, request, queryset) -> None:
         count = queryset.update(expires_at=timezone.now())
         self.message_user(request, f"{count} Camio(s) expired.", messages.SUCCESS)
@@ -109,3 +125,12 @@ class DownloadAdmin(admin.ModelAdmin):
         "created_at",
         "finished_at",
     )
+
+    # Deleting a download removes its zip (a copy of the account's recordings) with it: once the
+    # row is gone, nothing would find the file to purge it.
+    def delete_model(self, request, obj: Download) -> None:
+        self.delete_queryset(request, Download.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset) -> None:
+        zips_drop(queryset, reason="deleted in admin")
+        queryset.delete()

@@ -11,10 +11,13 @@ import base64
 import logging
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils.html import format_html, format_html_join
 
+from config.admin import DeletedWithParent
+from config.tasks import enqueue_on_commit
 from search.analysis import content_analyze
-from search.events import event_reanalyse
+from search.events import event_reanalyse, events_rebuild
 from search.models import Event, ItemAnalysis
 from uploads.models import Content
 from uploads.renditions import RenditionError, content_image_bytes
@@ -86,7 +89,12 @@ class ItemAnalysisInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(DeletedWithParent, admin.ModelAdmin):
+    """Not deletable on its own: an event is its items' grouping. Deleting one would leave its
+    items analysed (``done``) in no event, so no search, Camio or hook would find them again.
+    Events go with their content (``content_delete`` rebuilds them), camera or account; the
+    action re-analyses their items."""
+
     list_display = (
         "cover_thumbnail",
         "camera",
@@ -134,7 +142,7 @@ class EventAdmin(admin.ModelAdmin):
     def label_chips(self, obj: Event):
         return _chips(obj.labels)
 
-    @admin.action(description="Re-analyse the selected events' items")
+    @admin.action(description="Re-analyse the selected events' items", permissions=["change"])
     def reanalyse(self, request, queryset):
         count = 0
         for event in list(queryset):
@@ -176,6 +184,27 @@ class ItemAnalysisAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    # Deleting an item's analysis is analysing it again from the start: its event is rebuilt
+    # without it at once (item count, labels, cover), and the item is queued for analysis (it is
+    # placed in an event again), so search stays consistent and the item is not lost to it.
+    def delete_model(self, request, obj: ItemAnalysis) -> None:
+        self.delete_queryset(request, ItemAnalysis.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            rows = list(queryset.values_list("content_id", "event_id"))
+            queryset.delete()
+            events_rebuild(event_ids=[event_id for _content, event_id in rows if event_id is not None])
+            for content_id, _event in rows:
+                enqueue_on_commit(
+                    "search.analyze_content",
+                    content_id,
+                    if_unsent="log",
+                    backstop="search.requeue_unanalysed (recent items), the content admin's queue action",
+                )
+        if rows:
+            self.message_user(request, f"{len(rows)} item(s) queued for analysis again; their events were rebuilt.")
+
     @admin.display(description="image")
     def image(self, obj: ItemAnalysis):
         return _thumbnail(obj.content, obj.motion_boxes)
@@ -184,7 +213,7 @@ class ItemAnalysisAdmin(admin.ModelAdmin):
     def label_chips(self, obj: ItemAnalysis):
         return _chips(obj.labels)
 
-    @admin.action(description="Re-analyse the selected items (failed ones too)")
+    @admin.action(description="Re-analyse the selected items (failed ones too)", permissions=["change"])
     def reanalyse(self, request, queryset):
         failed = 0
         ids = list(queryset.order_by("content__captured_at").values_list("content_id", flat=True))

@@ -43,6 +43,8 @@ class ApiKeyAdmin(_BaseApplicationAdmin):
     """The OAuth application admin, with the viewer usage of its client id (the API key)."""
 
     list_display = (*_BaseApplicationAdmin.list_display, "requests_today", "requests_30_days", "last_used")
+    # ``user`` is nullable: Django's automatic select_related skips it (one query per row).
+    list_select_related = ("user",)
     readonly_fields = (*_BaseApplicationAdmin.readonly_fields, "viewer_usage_by_day")
 
     def get_queryset(self, request):
