@@ -75,6 +75,11 @@ class Event(models.Model):
             models.Index(fields=["owner", "-earliest_date"], name="event_owner_date"),
             models.Index(fields=["camera", "-latest_date"], name="event_camera_recent"),
             models.Index(fields=["owner", "max_interest_level", "-earliest_date"], name="event_owner_level_date"),
+            # content_type=video: the few events holding a video, without reading the account's
+            # image events in between (only video events enter it: image ingest pays nothing).
+            models.Index(
+                fields=["owner", "-earliest_date"], condition=models.Q(has_video=True), name="event_owner_video_date"
+            ),
         ]
 
     def __str__(self) -> str:

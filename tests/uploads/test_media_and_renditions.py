@@ -138,3 +138,24 @@ def test_live_is_the_newest_image_heartbeats_included(user):
     video = _content(user, data=mp4_bytes(), kind="video", content_type="video/mp4", name="3.mp4")
     assert content_live(camera=first.camera).pk == heartbeat.pk
     assert video.pk
+
+
+@pytest.mark.parametrize("orientation, shown", [(1, (1920, 1080)), (6, (1080, 1920)), (8, (1080, 1920))])
+def test_thumbnails_of_large_frames_decode_reduced_and_keep_their_orientation(user, orientation, shown):
+    """A small rendition of a large JPEG decodes at a reduced scale (libjpeg's DCT scaling), which
+    must still cover the box in the orientation the picture is shown in (EXIF turns it)."""
+    img = Image.new("RGB", (1920, 1080), (20, 20, 200))
+    img.paste((220, 30, 30), (0, 0, 200, 1080))  # a red band down the stored left edge
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=90, exif=exif.tobytes())
+    content = _content(user, data=out.getvalue())
+    with Image.open(io.BytesIO(content_image_bytes(content, w=150, h=150))) as thumb:
+        expected = (150, round(150 * shown[1] / shown[0])) if shown[0] >= shown[1] else (84, 150)
+        assert thumb.size == expected
+        # Where the red band ends up says the turn was applied: left (1), top (6: 90° clockwise
+        # shown), bottom (8: 90° anticlockwise shown).
+        red_at = {1: (2, thumb.height // 2), 6: (thumb.width // 2, 2), 8: (thumb.width // 2, thumb.height - 3)}
+        r, g, b = thumb.convert("RGB").getpixel(red_at[orientation])
+        assert r > 150 and b < 100, (orientation, (r, g, b))
