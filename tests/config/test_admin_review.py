@@ -30,24 +30,15 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tests.config.test_admin_integrity import _form_errors, form_data
+from tests.config.test_admin_integrity import (
+    _fast_passwords_private_media,  # noqa: F401 (autouse)
+    _form_errors,
+    form_data,
+)
 from tests.factories import make_user
 from tests.search.test_search_factories import T0, camera, event, item
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords_private_media(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -21,13 +22,13 @@ def _private_media(settings, tmp_path):
     return tmp_path / "media"
 
 
-@pytest.fixture
-def gateway(transactional_db, settings, tmp_path):
-    """The FTP gateway serving on a free loopback port (in a thread); yields the port."""
+@contextlib.contextmanager
+def serving_ftp(**options):
+    """The FTP gateway (``uploads.ftp.ftp_server(**options)``) serving on a free loopback port in
+    a thread, for the block; yields the port."""
     from uploads.ftp import ftp_server
 
-    settings.DATA_DIR = tmp_path / "data"
-    server = ftp_server(host="127.0.0.1", port=0)
+    server = ftp_server(host="127.0.0.1", port=0, **options)
     port = server.socket.getsockname()[1]
     stop = threading.Event()
 
@@ -43,3 +44,11 @@ def gateway(transactional_db, settings, tmp_path):
     finally:
         stop.set()
         thread.join(10)
+
+
+@pytest.fixture
+def gateway(transactional_db, settings, tmp_path):
+    """The FTP gateway serving on a free loopback port (in a thread); yields the port."""
+    settings.DATA_DIR = tmp_path / "data"
+    with serving_ftp() as port:
+        yield port

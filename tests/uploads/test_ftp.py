@@ -110,28 +110,12 @@ def test_the_ftp_gateway_command_serves_on_the_given_port(transactional_db, user
 def test_passive_replies_name_the_masquerade_address_behind_nat(user):
     """In a container or behind NAT the gateway's own address is private: cameras must be told
     the public one (FTP_MASQUERADE_ADDRESS) for their data connections, in the passive range."""
-    import threading
+    from tests.uploads.conftest import serving_ftp
 
-    from uploads.ftp import ftp_server
-
-    server = ftp_server(host="127.0.0.1", port=0, passive="30100-30104", masquerade="203.0.113.10")
-    port = server.socket.getsockname()[1]
-    stop = threading.Event()
-
-    def run():
-        while not stop.is_set():
-            server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
-        server.close_all()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
+    with serving_ftp(passive="30100-30104", masquerade="203.0.113.10") as port:
         ftp = login(port, account_settings_get(user=user).upload_token)
         reply = ftp.sendcmd("PASV")
         ftp.close()
-    finally:
-        stop.set()
-        thread.join(5)
     host, data_port = ftplib.parse227(reply)  # noqa: S321 - the gateway cameras use
     assert host == "203.0.113.10"
     assert 30100 <= data_port <= 30104
