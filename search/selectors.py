@@ -1178,6 +1178,16 @@ def _search_timeline(*, q: Q, content_q: Q | None, auth: SearchAuth, params, dat
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     if desc:
         anchor = date or upper or now
+        # No item is newer than the cameras' newest (their (camera, captured_at) index): the first
+        # window starts there, not at "now" with weeks of empty windows widening in between.
+        newest = (
+            Content.objects.filter(camera_id__in=camera_ids, kind=params.content_type)
+            .order_by("-captured_at")
+            .values_list("captured_at", flat=True)
+            .first()
+        )
+        if newest is not None and newest + step < anchor:
+            anchor = newest + step
     else:
         anchor = (floor_ms(date) + MS) if date else lower
         if anchor is None:

@@ -486,3 +486,22 @@ def test_timeline_pages_through_sparse_data_without_gaps(api, user, sort):
     assert seen == [f"{d:%Y-%m-%dT%H:%M:%S}.000-0000" for d in expected]
     hours = search(api, object_type="hours", sort=sort, num_results=100)["result"]
     assert sum(b["count"] for b in hours["buckets"]) == 10 and hours["more_results"] is False
+
+
+def test_a_newest_first_timeline_of_old_recordings_starts_at_the_newest_item(api, user):
+    """Recordings that stopped weeks ago: the first window starts at the cameras' newest item,
+    not at now (which widened through empty windows, one grouping query each)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    front = camera(user, "front")
+    for i in range(4):
+        event(front, T0 - timedelta(days=40, hours=i), items=2)
+    with CaptureQueriesContext(connection) as ctx:
+        result = search(api, object_type="hours", num_results=3)["result"]
+    assert [b["bucket_id"][:13] for b in result["buckets"]] == [
+        f"{T0 - timedelta(days=40, hours=i):%Y-%m-%dT%H}" for i in range(3)
+    ]
+    assert result["more_results"] is True
+    groupings = [q["sql"] for q in ctx.captured_queries if "GROUP BY" in q["sql"].upper()]
+    assert len(groupings) == 1, groupings
