@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
@@ -248,22 +247,11 @@ class DeviceAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # devices appear by polling
 
-    # A deleted device's cached poll entry (a claimed one's holds the owner's Upload Token) is
-    # forgotten, as every claim change forgets it: its next poll answers as for a new device.
     def delete_model(self, request, obj: Device) -> None:
-        super().delete_model(request, obj)
-        _forget_now_and_after_commit([obj.mac_address])
+        devices.devices_delete(devices=Device.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset) -> None:
-        macs = list(queryset.values_list("mac_address", flat=True))
-        super().delete_queryset(request, queryset)
-        _forget_now_and_after_commit(macs)
-
-
-def _forget_now_and_after_commit(macs: list[str]) -> None:
-    # As device_unclaim: a poll that read the row before the delete commits must not keep it.
-    devices.devices_forget(mac_addresses=macs)
-    transaction.on_commit(lambda: devices.devices_forget(mac_addresses=macs))
+        devices.devices_delete(devices=queryset)
 
 
 @admin.register(CommandTemplate)

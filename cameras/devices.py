@@ -132,6 +132,18 @@ def device_unclaim(*, device: Device) -> None:
     transaction.on_commit(lambda: device_forget(device.mac_address))
 
 
+def devices_delete(*, devices: QuerySet[Device]) -> int:
+    """Delete devices (a claimed one's camera and content stay); their cached poll entries (a
+    claimed one's holds the owner's Upload Token) are forgotten now and after commit, as
+    ``device_unclaim`` does: a poll that read a row before the delete commits must not keep it.
+    Returns how many were deleted."""
+    macs = list(devices.values_list("mac_address", flat=True))
+    deleted, _ = devices.delete()
+    devices_forget(mac_addresses=macs)
+    transaction.on_commit(lambda: devices_forget(mac_addresses=macs))
+    return deleted
+
+
 def devices_forget_for_owner(*, owner_id: int) -> int:
     """Drop the cached entries of the owner's claimed devices, so their next poll reloads the
     account's settings (after an Upload Token rotation: the camera must not keep the dead token

@@ -91,6 +91,15 @@ def camio_describe(query: dict) -> str:
     return text[:200]
 
 
+def camio_name_clean(name: str) -> str:
+    """A Camio's name, stripped; 400 unless printable: it heads the "download ready" mail's
+    subject (a line break there is a header injection), the viewer's title and zip folder names."""
+    name = (name or "").strip()
+    if not name.isprintable():
+        raise BadRequest("name must be printable characters, without line breaks or control characters")
+    return name
+
+
 def camio_create(
     *,
     owner: AbstractBaseUser,
@@ -101,10 +110,7 @@ def camio_create(
 ) -> Camio:
     """Share the slice ``query`` of the owner's content; returns the Camio with its tokens."""
     normalized = camio_query_normalize(owner=owner, query=query)
-    name = (name or "").strip() or camio_describe(normalized)
-    if not name.isprintable():
-        # It heads the "download ready" mail's subject, the viewer's title and zip folder names.
-        raise BadRequest("name must be printable characters, without line breaks or control characters")
+    name = camio_name_clean((name or "").strip() or camio_describe(normalized))
     with transaction.atomic():
         return Camio.objects.create(owner=owner, name=name, type=type, query=normalized, expires_at=expires_at)
 

@@ -49,7 +49,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connections, router, transaction
-from django.db.models import JSONField
+from django.db.models import JSONField, QuerySet
 from django.utils import timezone
 
 from cameras.models import Camera
@@ -623,6 +623,24 @@ def event_reanalyse(event: Event) -> int:
     for content_id in ids:
         content_analyze(content_id=content_id, force=True)
     return len(ids)
+
+
+def analyses_delete(*, analyses: QuerySet[ItemAnalysis]) -> int:
+    """Analyse items again from the start: their analyses go, their events are rebuilt without
+    them at once (item count, labels, cover), and the items are queued for analysis after commit
+    (placed in an event again), so search never loses them. Returns how many."""
+    with transaction.atomic():
+        rows = list(analyses.values_list("content_id", "event_id"))
+        ItemAnalysis.objects.filter(pk__in=[content_id for content_id, _event in rows]).delete()
+        events_rebuild(event_ids=[event_id for _content, event_id in rows if event_id is not None])
+        for content_id, _event in rows:
+            enqueue_on_commit(
+                "search.analyze_content",
+                content_id,
+                if_unsent="log",
+                backstop="search.requeue_unanalysed (recent items), the content admin's queue action",
+            )
+    return len(rows)
 
 
 def events_rebuild(*, event_ids: Iterable[int]) -> int:

@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from config.api.errors import ApiError
-from search.camios import camio_query_normalize
+from search.camios import camio_name_clean, camio_query_normalize
 from search.downloads import zips_drop
 from search.models import Camio, Download
 from search.selectors import camio_content_queryset, camio_is_active
@@ -23,12 +23,10 @@ class CamioForm(forms.ModelForm):
         fields = ("owner", "name", "type", "query", "expires_at")
 
     def clean_name(self) -> str:
-        # As camio_create: the name heads the "download ready" mail's subject (a line break there
-        # is a header injection), the viewer's title and the zip's folder names.
-        name = (self.cleaned_data.get("name") or "").strip()
-        if not name.isprintable():
-            raise forms.ValidationError("name must be printable characters, without line breaks or control characters")
-        return name
+        try:
+            return camio_name_clean(self.cleaned_data.get("name") or "")
+        except ApiError as exc:
+            raise forms.ValidationError(exc.message) from None
 
     def clean(self):
         data = super().clean()

@@ -10,16 +10,14 @@ from __future__ import annotations
 import logging
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from config.admin import DeletedWithParent
 from config.admin_large_tables import LargeTablePaginator, indexed_search_q
-from config.tasks import enqueue_on_commit
 from search.analysis import content_analyze
-from search.events import event_reanalyse, events_rebuild
+from search.events import analyses_delete, event_reanalyse
 from search.models import Event, EventLabel, ItemAnalysis
 from uploads.models import Content
 
@@ -214,19 +212,8 @@ class ItemAnalysisAdmin(admin.ModelAdmin):
         self.delete_queryset(request, ItemAnalysis.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset) -> None:
-        with transaction.atomic():
-            rows = list(queryset.values_list("content_id", "event_id"))
-            queryset.delete()
-            events_rebuild(event_ids=[event_id for _content, event_id in rows if event_id is not None])
-            for content_id, _event in rows:
-                enqueue_on_commit(
-                    "search.analyze_content",
-                    content_id,
-                    if_unsent="log",
-                    backstop="search.requeue_unanalysed (recent items), the content admin's queue action",
-                )
-        if rows:
-            self.message_user(request, f"{len(rows)} item(s) queued for analysis again; their events were rebuilt.")
+        if count := analyses_delete(analyses=queryset):
+            self.message_user(request, f"{count} item(s) queued for analysis again; their events were rebuilt.")
 
     @admin.display(description="image")
     def image(self, obj: ItemAnalysis):

@@ -6,7 +6,6 @@ touches nothing of any other account."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -24,7 +23,10 @@ from search.models import Camio, Download
 from tests.cameras.conftest import Camera as IPCamera
 from tests.factories import make_user
 from tests.search.test_share_helpers import hours_ago, make_camera, make_camio, make_content
-from tests.uploads.conftest import _private_media  # noqa: F401 (autouse: a private MEDIA_ROOT)
+from tests.uploads.conftest import (
+    _private_media,  # noqa: F401 (autouse: a private MEDIA_ROOT)
+    files_under,
+)
 from tests.uploads.samples import jpeg_bytes
 from uploads.models import Content
 
@@ -36,10 +38,6 @@ AccessToken, RefreshToken, Grant = get_access_token_model(), get_refresh_token_m
 def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.PUBLIC_BASE_URL = "http://testserver"
-
-
-def files_under(path: Path) -> list[str]:
-    return sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()) if path.exists() else []
 
 
 def upload(client, owner, name: str, *, color=(200, 30, 30)):

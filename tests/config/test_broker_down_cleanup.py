@@ -10,7 +10,6 @@ import io
 import os
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -24,14 +23,13 @@ from cameras.storage import orphaned_content_purge
 from search.downloads import orphaned_zips_purge
 from search.models import Download, Event
 from tests.search.test_share_helpers import hours_ago, make_camera, make_camio, make_content, make_event
-from tests.uploads.conftest import _private_media  # noqa: F401 (autouse: a private MEDIA_ROOT)
+from tests.uploads.conftest import (
+    _private_media,  # noqa: F401 (autouse: a private MEDIA_ROOT)
+    files_under,
+)
 from uploads.models import Content
 
 User = get_user_model()
-
-
-def files_under(path: Path) -> list[str]:
-    return sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()) if path.exists() else []
 
 
 def later() -> timezone.datetime:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ftplib
 import io
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
@@ -22,7 +21,7 @@ from accounts.selectors import account_settings_get
 from cameras.models import Camera
 from tests.hooks.conftest import loopback_ok, published, receiver  # noqa: F401 (fixtures)
 from tests.search.test_share_helpers import hours_ago, make_camera, make_camio, make_content
-from tests.uploads.conftest import _private_media, gateway  # noqa: F401 (a private MEDIA_ROOT; the FTP gateway)
+from tests.uploads.conftest import _private_media, files_under, gateway  # noqa: F401 (a private MEDIA_ROOT; the FTP gateway)
 from tests.uploads.samples import jpeg_bytes
 from uploads.models import Content
 
@@ -31,10 +30,6 @@ from uploads.models import Content
 def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.PUBLIC_BASE_URL = "http://testserver"
-
-
-def files_under(path: Path) -> list[str]:
-    return sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()) if path.exists() else []
 
 
 def put(client, token: str, name: str, body: bytes, *, query: str = "", content_type: str = "image/jpeg"):

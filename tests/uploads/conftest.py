@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from pathlib import Path
 
 import pytest
+
+
+def files_under(path: Path) -> list[str]:
+    """Every file under ``path`` (a private MEDIA_ROOT), relative to it, sorted."""
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()) if path.exists() else []
 
 
 @pytest.fixture(autouse=True)
