@@ -1,4 +1,4 @@
-"""Admin change lists over tables that grow without bound (content, events, analyses, deliveries).
+"""Admin change lists over tables that grow without bound (content, events, item analyses).
 
 Django's change list counts the whole table on every page (twice, with the full result count),
 which at a million rows costs more than the page itself. Unfiltered, on PostgreSQL, the count is
@@ -10,6 +10,7 @@ box looks up what its indexes answer (``indexed_search_q``).
 
 from __future__ import annotations
 
+from django.contrib.admin import SimpleListFilter
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Q
@@ -50,7 +51,6 @@ class LargeTablePaginator(Paginator):
 def constant_choices_filter(field: str, title: str, choices: list[tuple[str, str]]) -> type:
     """A list filter on ``field`` offering ``choices`` as they are: Django's own filter for a field
     without declared choices lists its values with ``SELECT DISTINCT`` over the whole table."""
-    from django.contrib.admin import SimpleListFilter
 
     class ConstantChoicesFilter(SimpleListFilter):
         parameter_name = field
