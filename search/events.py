@@ -56,7 +56,7 @@ from cameras.models import Camera
 from config.postgresql.direct import copy_in
 from config.tasks import enqueue_on_commit
 from search.analysis.motion import direction_labels
-from search.analysis.pipeline import AnalysisResult
+from search.analysis.pipeline import FOLLOW_MARGIN, AnalysisResult
 from search.models import Event, EventLabel, ItemAnalysis
 from uploads.models import Content
 
@@ -628,15 +628,33 @@ def event_reanalyse(event: Event) -> int:
 def analyses_delete(*, analyses: QuerySet[ItemAnalysis]) -> int:
     """Analyse items again from the start: their analyses go, their events are rebuilt without
     them at once (item count, labels, cover), and the items are queued for analysis after commit
-    (placed in an event again), so search never loses them. Returns how many."""
+    (placed in an event again), so search never loses them. Returns how many.
+
+    One message per camera, not per item (a bulk delete of thousands would flood the queue): it
+    starts a chain of the camera's backlog (``search.analyze_content``) looking back to the
+    earliest stored of the camera's items, so every one of them is analysed again in capture order.
+    It is sent even while an upload's chain holds the camera: that chain looks back only to its
+    own start, and the two share the camera's lease."""
     with transaction.atomic():
-        rows = list(analyses.values_list("content_id", "event_id"))
-        ItemAnalysis.objects.filter(pk__in=[content_id for content_id, _event in rows]).delete()
-        events_rebuild(event_ids=[event_id for _content, event_id in rows if event_id is not None])
-        for content_id, _event in rows:
+        rows = list(
+            analyses.values_list(
+                "content_id", "event_id", "content__camera_id", "content__created_at", "content__captured_at"
+            )
+        )
+        ItemAnalysis.objects.filter(pk__in=[row[0] for row in rows]).delete()
+        events_rebuild(event_ids=[row[1] for row in rows if row[1] is not None])
+        chains: dict[int, tuple[datetime, int, datetime]] = {}
+        for content_id, _event, camera_id, created_at, captured_at in rows:
+            first_captured, first_id, earliest_created = chains.get(camera_id, (captured_at, content_id, created_at))
+            if (captured_at, content_id) < (first_captured, first_id):
+                first_captured, first_id = captured_at, content_id
+            chains[camera_id] = (first_captured, first_id, min(earliest_created, created_at))
+        for camera_id, (_captured, first_id, earliest_created) in sorted(chains.items()):
             enqueue_on_commit(
                 "search.analyze_content",
-                content_id,
+                first_id,
+                coalesced=f"analysis:camera:{camera_id}",
+                since=(earliest_created - FOLLOW_MARGIN).timestamp(),
                 if_unsent="log",
                 backstop="search.requeue_unanalysed (recent items), the content admin's queue action",
             )

@@ -510,3 +510,36 @@ def test_deleting_an_item_analysis_queues_the_item_for_analysis_again(root, user
         root.post(f"/admin/search/itemanalysis/{analysis.pk}/delete/", {"post": "yes"})
     again = ItemAnalysis.objects.get(pk=analysis.pk)
     assert again.status == "done" and again.event_id is not None
+
+
+def test_deleting_many_item_analyses_sends_one_message_per_camera(
+    root, user, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A bulk delete of item analyses queued one analysis message per item (thousands for a big
+    selection); it now starts one chain per camera, and still every item is analysed again."""
+    from search.models import ItemAnalysis
+    from search.tasks.analysis import analyze_content
+
+    sent: list[tuple] = []
+    real = analyze_content.apply_async
+
+    def counted(args=None, kwargs=None, **options):
+        sent.append((args, kwargs))
+        return real(args=args, kwargs=kwargs, **options)
+
+    monkeypatch.setattr(analyze_content, "apply_async", counted)
+    front = event(camera(user, "front"), T0, labels=["people"], items=3, stored=True)
+    back = event(camera(user, "back"), T0 + timedelta(minutes=5), labels=["car"], items=3, stored=True)
+    ids = list(ItemAnalysis.objects.filter(event__in=[front, back]).values_list("pk", flat=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = root.post(
+            "/admin/search/itemanalysis/", {"action": "delete_selected", "_selected_action": ids, "post": "yes"}
+        )
+    assert answer.status_code == 302
+    assert len(sent) == 2, sent  # one per camera; each batch takes the camera's three items
+    assert {kwargs["coalesced"] for _args, kwargs in sent} == {
+        f"analysis:camera:{front.camera_id}",
+        f"analysis:camera:{back.camera_id}",
+    }
+    analyses = ItemAnalysis.objects.filter(pk__in=ids)
+    assert analyses.count() == 6 and all(a.status == "done" and a.event_id for a in analyses)
