@@ -32,9 +32,11 @@ Grammar (case-insensitive):
     ``yesterday between 7pm and 9pm``, ``7pm-9pm`` (or with an en dash), ``noon-2pm``,
     ``7pm til 9pm``, ``7pm thru 9pm``, ``monday to wednesday``, ``7-9pm`` (a bare start hour
     takes the end's am/pm), ``9am to 5`` (a bare end hour is the first such hour after the
-    start); ``7pm to now``, and any window ``… to now`` (``last night to now``); an end before
-    its start crosses midnight (``10pm to 2am``), and ``midnight`` as an end is the one ending
-    the day (``noon to midnight``). The date and the zone written on one end carry to the other.
+    start), ``13 to 15`` (bare hours on the 24-hour clock; ``7 to 9``, both bare and either
+    half of the day, is a 400 asking which); ``7pm to now``, and any window ``… to now``
+    (``last night to now``); an end before its start crosses midnight (``10pm to 2am``), and
+    ``midnight`` as an end is the one ending the day (``noon to midnight``). The date and the
+    zone written on one end carry to the other.
   - one end: ``since 7am`` (to now), ``after 5pm`` (to the end of that day), ``before noon``
     (from the start of that day), ``until 9pm`` (``until midnight``: the whole day); with a day
     only: ``after nov 20`` (from the 21st on), ``before nov 20`` (up to the 20th, not included),
@@ -539,6 +541,24 @@ def _bare_end(words: list[str], i: int, start: _Point) -> _Point | None:
     return _Point(at=time(min(hours, key=minutes_after_start)))
 
 
+def _bare_hours_range(words: list[str], i: int) -> tuple[time | None, time | None] | None:
+    """ "13 to 15", "between 7 and 9": two bare hours joined in words as a range at words[i] ("and"
+    only after "between"). On the 24-hour clock (either is 0 or 13 to 23) they are times; both 1 to 12
+    say no half of the day: (None, None). None when the words are no such range ("3 cars")."""
+    # Not "-": "3-4" and "11-20" (one word) stay labels, as a score or a size may be.
+    words_joining = tuple(j for j in _JOINERS if j != "-")
+    joiners = (*words_joining, "and") if i > 0 and words[i - 1] == "between" else words_joining
+    if i + 2 >= len(words) or words[i + 1] not in joiners:
+        return None
+    first, last = words[i], words[i + 2]
+    if not all(w.isascii() and w.isdigit() and len(w) <= 2 and int(w) <= 24 for w in (first, last)):
+        return None
+    hours = [int(first) % 24, int(last) % 24]
+    if all(1 <= int(w) <= 12 for w in (first, last)):
+        return None, None
+    return time(hours[0]), time(hours[1])
+
+
 def _combine(point: _Point, today: date, tz: tzinfo, *, end: bool) -> datetime:
     if point.exact is not None:
         return point.exact
@@ -574,6 +594,10 @@ def _parse_range(words: list[str], k: int, clock: _Clock) -> tuple[str, _Point, 
             if m and (bare := _bare_start(words, first, end)):
                 bare.day = end.day
                 return lead, bare, end, first + 2 + m
+            if hours := _bare_hours_range(words, first):
+                if hours[0] is None:
+                    return None  # "7 to 9": am or pm? (``_malformed`` asks)
+                return lead, _Point(at=hours[0], hour_only=True), _Point(at=hours[1], hour_only=True), first + 3
         return None
     after = first + n
     joiner = words[after] if after < len(words) else None
@@ -866,6 +890,9 @@ def _malformed(words: list[str], i: int) -> str | None:
         return f"'{word} {after}' is not a window (write 'last {word} {after}' or '{word} {after} ago')"
     if word == "ago":
         return "'ago' needs a number and a unit before it (e.g. '3 hours ago')"
+    if (hours := _bare_hours_range(words, i)) and hours[0] is None:
+        first, last = word, words[i + 2]
+        return f"'{first} {after} {last}': morning or evening? (write {first}am to {last}am, or {first}pm to {last}pm)"
     return None
 
 

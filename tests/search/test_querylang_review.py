@@ -448,3 +448,45 @@ def test_the_most_recent_time_in_the_repeated_fall_back_hour():
     p = q("since 1:45am ET", now=now)
     assert p.start.astimezone(UTC) == utc(2026, 11, 1, 5, 45), p.start
     assert p.end.astimezone(UTC) == now  # in the fold: only UTC compares equal across zones (PEP 495)
+
+
+# --- bare hours as a range -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, start, end",
+    [
+        ("yesterday 13 to 15", utc(2026, 11, 30, 13), utc(2026, 11, 30, 15)),
+        ("people between 13 and 15", utc(2026, 12, 1, 13), utc(2026, 12, 1, 15)),
+        ("from 0 to 7", utc(2026, 12, 1, 0), utc(2026, 12, 1, 7)),
+        # 22:00 to 02:00 crosses midnight; tonight's has not started at 20:30: last night's.
+        ("front between 22 and 2", utc(2026, 11, 30, 22), utc(2026, 12, 1, 2)),
+    ],
+)
+def test_bare_hours_on_the_24_hour_clock_are_a_window(text, start, end):
+    """Two bare hours of the 24-hour clock joined as a range ("13 to 15") became labels "13", "to",
+    "15" that find nothing; they are now the window they say."""
+    parsed = q(text)
+    assert (parsed.start, parsed.end) == (start, end)
+    assert not {"13", "15", "to", "between", "from", "0", "7", "22", "2"} & set(parsed.labels)
+
+
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("yesterday between 7 and 9", "7 and 9"),
+        ("people 7 to 9", "7 to 9"),
+        ("yesterday from 7 until 9", "7 until 9"),
+    ],
+)
+def test_bare_hours_without_a_half_of_the_day_ask_which(text, shown):
+    """ "yesterday between 7 and 9" searched the whole day for labels "between", "7" and "9" (found
+    nothing). Morning or evening is the user's to say: a 400 that shows how to write it."""
+    with pytest.raises(QueryError) as err:
+        q(text)
+    assert f"'{shown}': morning or evening?" in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["people 2 and 3", "3-4", "11-20", "front 3 cars"])
+def test_numbers_that_are_no_range_of_hours_stay_labels(text):
+    assert q(text).start is None
