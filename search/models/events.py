@@ -49,8 +49,12 @@ class Event(models.Model):
         VIDEO = "video", "video"
 
     public_id = models.CharField(max_length=32, unique=True, default=new_event_id)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="events")
-    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="events")
+    # No single-column indexes of their own: the composite indexes below lead with them (deletes
+    # and joins use those), and every event written would pay for two more.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="events", db_index=False)
     basis = models.CharField(max_length=8, choices=Basis.choices, default=Basis.IMAGE)
     # Holds a video item: its basis is video, or a video uploaded in image mode backs its images.
     # What ``content_type=video`` searches find (a backing video is reachable no other way).
@@ -74,6 +78,8 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["owner", "-earliest_date"], name="event_owner_date"),
             models.Index(fields=["camera", "-latest_date"], name="event_camera_recent"),
+            # sources=: a camera's events in date order, however busy the account's other cameras.
+            models.Index(fields=["camera", "-earliest_date"], name="event_camera_date"),
             models.Index(fields=["owner", "max_interest_level", "-earliest_date"], name="event_owner_level_date"),
             # content_type=video: the few events holding a video, without reading the account's
             # image events in between (only video events enter it: image ingest pays nothing).
