@@ -10,12 +10,14 @@ is form-encoded unless the request says ``Accept: application/json``.
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
+from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.models import get_application_model, get_grant_model
 from oauth2_provider.views import AuthorizationView, TokenView
 
@@ -23,6 +25,9 @@ from config.api.errors import json_error
 from config.api.parsers import MalformedJSON, json_body_loads
 
 _TOKEN_FIELDS = ("access_token", "token_type", "expires_in", "refresh_token", "scope")
+# RFC 7636 4.2: 43 to 128 unreserved characters. The grant stores it in 128 characters: a longer
+# one failed the consent's save (a 500 on PostgreSQL) and no compliant verifier could match it.
+_CODE_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 
 
 def _normalise_scope(value: str) -> str:
@@ -63,7 +68,25 @@ class CamioAuthorizationView(AuthorizationView):
             # oauthlib reads the query string itself, so rewrite it rather than request.GET alone.
             request.META["QUERY_STRING"] = params.urlencode()
             request.GET = QueryDict(request.META["QUERY_STRING"])
+        params = request.GET if request.method == "GET" else request.POST
+        challenge = params.get("code_challenge")
+        if challenge and not _CODE_CHALLENGE.fullmatch(challenge):
+            message = "code_challenge must be 43 to 128 letters, digits, '-', '.', '_' or '~'"
+            return self._invalid_request(params, message)
         return super().dispatch(request, *args, **kwargs)
+
+    def _invalid_request(self, params: QueryDict, message: str) -> HttpResponse:
+        """The error back to the partner's registered redirect URI (with its ``state``), as OAuth
+        answers a bad authorization request; a 400 when the client or the URI is not known good."""
+        app = get_application_model().objects.filter(client_id=params.get("client_id", "")).first()
+        redirect_uri = params.get("redirect_uri", "")
+        if app is None or not redirect_uri or not app.redirect_uri_allowed(redirect_uri):
+            return json_error(400, message, error="invalid_request")
+        error = {"error": "invalid_request", "error_description": message}
+        if params.get("state"):
+            error["state"] = params["state"]
+        separator = "&" if "?" in redirect_uri else "?"
+        return OAuth2ResponseRedirect(f"{redirect_uri}{separator}{urlencode(error)}", app.get_allowed_schemes())
 
 
 def _json_body_params(body: bytes) -> QueryDict:

@@ -9,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
 
 from cameras import devices
-from cameras.polling import poll_parse, poll_respond
+from cameras.polling import devices_polled_at, poll_parse, poll_respond
 from cameras.serializers import camera_json, device_json
 from config.api.errors import ApiError, BadRequest, json_error
 from config.api.parsers import MalformedJSON, json_body_loads
@@ -92,7 +92,9 @@ class DeviceListView(MeAPIView):
     """``GET /api/users/me/devices``: unclaimed devices recently polling from the caller's address."""
 
     def get(self, request, token: str):
-        return Response([device_json(d) for d in devices.devices_near(ip_address=client_ip(request))[:100]])
+        rows = list(devices.devices_near(ip_address=client_ip(request))[:100])
+        polled = devices_polled_at([d.mac_address for d in rows])
+        return Response([device_json(d, polled_at=polled.get(d.mac_address)) for d in rows])
 
 
 class DeviceClaimView(MeAPIView):

@@ -46,7 +46,9 @@ def zone_json(zone) -> dict[str, Any]:
     return {"name": zone.name, "polygons": zone.polygons}
 
 
-def device_json(device: Device) -> dict[str, Any]:
+def device_json(device: Device, *, polled_at: datetime | None = None) -> dict[str, Any]:
+    """``polled_at``: the latest poll the cache holds (the row's sight is written coalesced)."""
+    last_seen = max((d for d in (device.last_seen_at, polled_at) if d is not None), default=None)
     return {
         "mac_address": device.mac_address,
         "maker": device.maker,
@@ -54,7 +56,7 @@ def device_json(device: Device) -> dict[str, Any]:
         "ip_address_local": device.ip_address_local,
         "user_agent": device.user_agent,
         "date_first_seen": camio_date(device.first_seen_at),
-        "date_last_seen": camio_date(device.last_seen_at),
+        "date_last_seen": camio_date(last_seen),
     }
 
 
