@@ -11,6 +11,7 @@ class ConfigApp(AppConfig):
 
     def ready(self) -> None:
         from config import checks  # noqa: F401  (registers the system checks)
+        from config.api import openapi  # noqa: F401  (registers the token auth scheme for OpenAPI)
         from config.api.token_cache import connect_token_cache_invalidation
 
         connect_token_cache_invalidation()

@@ -389,6 +389,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api",
+    # Paths as the reference writes them; the OAuth and camera-poll endpoints (plain Django views).
+    "PREPROCESSING_HOOKS": ["config.api.openapi.preprocess_endpoints"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api.openapi.postprocess_schema"],
+    "ENUM_NAME_OVERRIDES": {
+        "HookTypeEnum": ["label_hit"],
+        "CamioTypeEnum": ["public", "private"],
+        "NotificationStateEnum": ["ON", "OFF"],
+    },
 }
 
 # --- OAuth (django-oauth-toolkit) ----------------------------------------------------------------

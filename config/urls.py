@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from config.api import fallback, health
+from config.api.schema import CachedSchemaView
 
 
 class DocsView(SpectacularSwaggerView):
@@ -23,7 +24,7 @@ api_patterns = [
     path("", include("search.urls")),
     path("", include("search.share_urls")),
     path("", include("hooks.urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", CachedSchemaView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
     # Last: any other /api/ path is a JSON 404, whatever DEBUG says.
     re_path(r"^[\s\S]*$", fallback.api_not_found),  # not ".": a path with an encoded newline too
