@@ -51,6 +51,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             terminalreporter.write_line(f"{line} ({_missing_servers.count(line)} tests)", red=True, bold=True)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Users are made with a cheap hasher: the production one (PBKDF2, a million rounds) cost
+    about a quarter of a second per user, most of the suite's time. The production hashers stay
+    listed after it, so passwords hashed by servers the tests start still check."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    cheap = "django.contrib.auth.hashers.MD5PasswordHasher"
+    with override_settings(PASSWORD_HASHERS=[cheap, *settings.PASSWORD_HASHERS]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache_and_eager_tasks(settings):
     """Each test: an empty private cache, and Celery tasks run in-process after commit."""
