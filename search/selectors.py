@@ -373,8 +373,42 @@ def _page_order(name: str, sort: str) -> tuple[str, str]:
     return (f"-{name}", "-pk") if sort == "desc" else (name, "pk")
 
 
+def _paging_key(value: datetime, start: datetime | None) -> datetime:
+    """The millisecond a row pages at: its date, or in a Camio search whose start cuts events
+    (``start``, see ``_camios_window``) that start for a cut event, so that the dates a viewer is
+    told and pages from are inside what the Camio shares (``_clamp_to_camios``)."""
+    key = floor_ms(value)
+    return key if start is None else max(key, floor_ms(start))
+
+
+def _paging_ms_q(name: str, boundary: datetime, start: datetime | None) -> Q:
+    """Rows whose paging key (``_paging_key``) is the millisecond ``boundary``: at the Camio's
+    start, also every event its start cuts."""
+    if start is not None and boundary <= floor_ms(start):
+        return Q(**{f"{name}__lt": boundary + MS})
+    return Q(**{f"{name}__gte": boundary, f"{name}__lt": boundary + MS})
+
+
+def _paging_cursor(sort: str, date: datetime | None, start: datetime | None) -> tuple[datetime | None, bool]:
+    """A page cursor on paging keys (``_paging_key``) as one on the rows' own dates: (the cursor,
+    whether no row can follow it). Keys are the dates raised to ``start``, in the same order: a
+    cursor past the start is the same on both; one at or before it keeps every row (ascending) or
+    none (descending), since every key is at least the start."""
+    if date is None or start is None:
+        return date, False
+    if sort == "desc":
+        return date, date <= start
+    return (date if floor_ms(date) + MS > start else None), False
+
+
 def _page(
-    build: Callable[[], QuerySet], name: str, sort: str, n: int, *, head: list | None = None
+    build: Callable[[], QuerySet],
+    name: str,
+    sort: str,
+    n: int,
+    *,
+    head: list | None = None,
+    start: datetime | None = None,
 ) -> tuple[list, bool, datetime | None]:
     """The first ``n`` rows in date order, cut so the next page can start at a millisecond.
 
@@ -382,19 +416,21 @@ def _page(
     with the first row of the next would be lost or repeated: the page stops before that
     millisecond (or, when a whole page shares one, takes all of that millisecond).
     ``build()`` makes the queryset, only when needed: ``head``, when given, is its first ``n + 1``
-    rows in ``_page_order``, already read. Returns (rows, more_results, the date to continue from).
+    rows in ``_page_order``, already read. ``start``: rows page by ``_paging_key`` (a Camio
+    search). Returns (rows, more_results, the date to continue from).
     """
     order = _page_order(name, sort)
     rows = list(build().order_by(*order)[: n + 1]) if head is None else head
     if len(rows) <= n:
         return rows, False, None
-    boundary = floor_ms(_date_of(rows[n], name))
-    kept = [r for r in rows[:n] if floor_ms(_date_of(r, name)) != boundary]
+    boundary = _paging_key(_date_of(rows[n], name), start)
+    kept = [r for r in rows[:n] if _paging_key(_date_of(r, name), start) != boundary]
     if kept:
-        return kept, True, floor_ms(_date_of(kept[-1], name))
+        return kept, True, _paging_key(_date_of(kept[-1], name), start)
     qs = build()
-    same = list(qs.filter(**{f"{name}__gte": boundary, f"{name}__lt": boundary + MS}).order_by(*order))
-    return same, _cursor(qs, name, sort, boundary).exists(), boundary
+    same = list(qs.filter(_paging_ms_q(name, boundary, start)).order_by(*order))
+    _, exhausted = _paging_cursor(sort, boundary, start)
+    return same, not exhausted and _cursor(qs, name, sort, boundary).exists(), boundary
 
 
 def _similarity_window(
@@ -623,18 +659,21 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     for label in dict.fromkeys(excluded):
         flt.add("not label", label)
 
+    # A Camio whose start cuts events pages them at that start (``_paging_key``): the cursor the
+    # viewer gives is one on those keys, read as one on the events' own dates.
+    start = _camios_window(auth)[0]
     date = params.date
     if params.event_as_date:
         date = _event_in_scope(
             params.event_as_date, auth, scope_key, "earliest_date", kind=params.content_type, what="event_as_date"
         )["earliest_date"]
+        if start is not None and date < start:
+            date = start
     content_q = _scope_content_q(auth)
 
     if params.object_type in ("seconds", "hours"):
-        # Timelines count items by their event's labels and level (the Camio's own rule for items).
-        q, excluded_q = flt.q()
         page = _search_timeline(
-            q=scope_q & q & excluded_q,
+            q=_timeline_events_q(scope_q, whole_q, flt, content_q, kind=params.content_type, excluded=excluded),
             content_q=content_q,
             auth=auth,
             params=params,
@@ -644,58 +683,40 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
             now=now,
         )
         page.parsed = parsed_json
+        if auth.via_view_tokens:
+            _clamp_to_camios(page, auth)
         return page
 
     page = SearchPage(bucket_type="event", date=date, parsed=parsed_json)
+    cursor, exhausted = _paging_cursor(params.sort, date, start)
 
     def events() -> QuerySet[Event]:
         # The ORM's read of the page (``_page``'s rare second read, when a whole page shares one
         # millisecond), built only then: filtering compiles the labels' subqueries at once.
         q, excluded_q = flt.q()
         events_q = _searched_events_q(scope_q, whole_q, q, excluded_q, relax_excluded=bool(excluded))
-        return _cursor(Event.objects.filter(events_q), "earliest_date", params.sort, date)
+        return _cursor(Event.objects.filter(events_q), "earliest_date", params.sort, cursor)
 
+    paragon = None
     if params.event:
         paragon = _event_in_scope(
             params.event, auth, scope_key, "descriptor_f64", "labels", kind=params.content_type, what="event"
         )
-        window = _similarity_window(
-            auth,
-            scope_key,
-            flt,
-            kind=params.content_type,
-            relax_excluded=bool(excluded),
-            sort=params.sort,
-            date=date,
-            paragon_pk=paragon["pk"],
-        )
-        # More beyond the window: the next page ranks the next window (from the date considered).
-        full = len(window) > CANDIDATE_WINDOW
-        window = window[:CANDIDATE_WINDOW]
-        labels = decode_json_texts([lb for _, _, lb in window])
-        candidates = [(row[0], row[1], lb) for row, lb in zip(window, labels, strict=True)]
-        ranked = rank_packed(paragon["descriptor_f64"], paragon["labels"], candidates)
-        top = ranked[: params.num_results]
-        page.scores = dict(top)
-        # The window's two ends (for the dates considered) come with the page's rows: no date is
-        # read for the hundreds of candidates in between.
-        ends = [window[0][0], window[-1][0]] if window else []
-        shown = _events_for_display([*page.scores, *ends], scope_key=scope_key, whole_q=whole_q)
-        by_pk = {e["id"]: e for e in shown}
-        page.rows = [by_pk[pk] for pk, _ in top if pk in by_pk]
-        # (An end deleted meanwhile leaves its date unknown, as an empty window would.)
-        first, last = (by_pk.get(pk, {}).get("earliest_date") for pk in ends) if window else (None, None)
-        page.more_results = full
-        _considered(
+    first = last = next_date = None
+    if exhausted:
+        pass  # a descending cursor at or before the Camio's start: nothing it shares is older
+    elif paragon is not None:
+        first, last, next_date = _similarity_page(
             page,
-            sort=params.sort,
-            date=date,
-            lower=lower,
-            upper=upper,
-            first=first,
-            last=last,
-            next_date=floor_ms(last) if full and last else None,
-            now=now,
+            auth=auth,
+            scope_key=scope_key,
+            whole_q=whole_q,
+            flt=flt,
+            params=params,
+            relax_excluded=bool(excluded),
+            cursor=cursor,
+            start=start,
+            paragon=paragon,
         )
     else:
 
@@ -710,21 +731,25 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
             relax_excluded=bool(excluded),
             sort=params.sort,
             n=params.num_results,
-            date=date,
+            date=cursor,
         )
-        rows, page.more_results, next_date = _page(display, "earliest_date", params.sort, params.num_results, head=head)
+        rows, page.more_results, next_date = _page(
+            display, "earliest_date", params.sort, params.num_results, head=head, start=start
+        )
         page.rows = rows
-        _considered(
-            page,
-            sort=params.sort,
-            date=date,
-            lower=lower,
-            upper=upper,
-            first=rows[0]["earliest_date"] if rows else None,
-            last=rows[-1]["earliest_date"] if rows else None,
-            next_date=next_date,
-            now=now,
-        )
+        if rows:
+            first, last = rows[0]["earliest_date"], rows[-1]["earliest_date"]
+    _considered(
+        page,
+        sort=params.sort,
+        date=date,
+        lower=lower,
+        upper=upper,
+        first=first,
+        last=last,
+        next_date=next_date,
+        now=now,
+    )
     page.images = _bucket_images(
         [e["id"] for e in page.rows],
         content_q=content_q,
@@ -740,16 +765,145 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     return page
 
 
-def _clamp_to_camios(page: SearchPage, auth: SearchAuth) -> None:
-    """A Camio's viewers are told no date outside what it shares: an event it cuts pages (and an
-    ``event_as_date`` of one sets the date) by the event's own earliest date, the capture time of
-    an item before the Camio's start. The page's dates are brought inside the union of the
-    Camios' date windows (a window open at one end leaves that end as it is)."""
+def _similarity_page(
+    page: SearchPage,
+    *,
+    auth: SearchAuth,
+    scope_key: tuple | None,
+    whole_q: Q | None,
+    flt: _EventFilter,
+    params,
+    relax_excluded: bool,
+    cursor: datetime | None,
+    start: datetime | None,
+    paragon: dict,
+) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """A similarity search's page (``event=``): the best ``num_results`` of one window of
+    candidates (``_similarity_window``), into ``page``. Returns the window's first and last dates
+    and the date the next page continues from (None: no more).
+
+    The window ends before a millisecond it would split with the next window (as ``_page`` does
+    for pages), which it then leaves whole to the next page; a window wholly inside one
+    millisecond is all of that millisecond. Only the window's ends' dates are read (with the
+    page's rows), and the candidates of the split millisecond only when there is one.
+    """
+    kind, sort = params.content_type, params.sort
+    rows = _similarity_window(
+        auth,
+        scope_key,
+        flt,
+        kind=kind,
+        relax_excluded=relax_excluded,
+        sort=sort,
+        date=cursor,
+        paragon_pk=paragon["pk"],
+    )
+    # More beyond the window: the next page ranks the next window (from the date considered).
+    full = len(rows) > CANDIDATE_WINDOW
+    window = rows[:CANDIDATE_WINDOW]
+    after = [rows[CANDIDATE_WINDOW][0]] if full else []
+
+    def show(window: list[tuple], extra: list[int]) -> tuple[list[tuple[int, float]], dict[int, dict]]:
+        labels = decode_json_texts([lb for _, _, lb in window])
+        candidates = [(row[0], row[1], lb) for row, lb in zip(window, labels, strict=True)]
+        top = rank_packed(paragon["descriptor_f64"], paragon["labels"], candidates)[: params.num_results]
+        # The window's two ends (for the dates considered) come with the page's rows: no date is
+        # read for the hundreds of candidates in between.
+        ends = [window[0][0], window[-1][0]] if window else []
+        shown = _events_for_display([pk for pk, _ in top] + ends + extra, scope_key=scope_key, whole_q=whole_q)
+        return top, {e["id"]: e for e in shown}
+
+    def date_of(by_pk: dict[int, dict], pk: int) -> datetime | None:
+        # (An event deleted meanwhile leaves its date unknown, as an empty window would.)
+        row = by_pk.get(pk)
+        return row["earliest_date"] if row else None
+
+    top, by_pk = show(window, after)
+    next_date = None
+    if full:
+        last, edge = date_of(by_pk, window[-1][0]), date_of(by_pk, after[0])
+        if last is not None:
+            next_date = _paging_key(last, start)
+        if last is not None and edge is not None and next_date == _paging_key(edge, start):
+            # The next window would start past the millisecond this one shares with it.
+            window, full, next_date = _similarity_window_cut(
+                window,
+                auth=auth,
+                scope_key=scope_key,
+                flt=flt,
+                kind=kind,
+                relax_excluded=relax_excluded,
+                sort=sort,
+                cursor=cursor,
+                start=start,
+                paragon_pk=paragon["pk"],
+                boundary=next_date,
+            )
+            top, by_pk = show(window, [])
+            if next_date is None:
+                last = date_of(by_pk, window[-1][0])
+                next_date = _paging_key(last, start) if last is not None else None
+    page.scores = dict(top)
+    page.rows = [by_pk[pk] for pk, _ in top if pk in by_pk]
+    page.more_results = full
+    if not window:
+        return None, None, None
+    return date_of(by_pk, window[0][0]), date_of(by_pk, window[-1][0]), next_date
+
+
+def _similarity_window_cut(
+    window: list[tuple],
+    *,
+    auth: SearchAuth,
+    scope_key: tuple | None,
+    flt: _EventFilter,
+    kind: str,
+    relax_excluded: bool,
+    sort: str,
+    cursor: datetime | None,
+    start: datetime | None,
+    paragon_pk: int,
+    boundary: datetime,
+) -> tuple[list[tuple], bool, datetime | None]:
+    """A full window whose last millisecond (``boundary``, a paging key) goes on past it: the
+    window without that millisecond, more to come, the next date unknown (its new last row's);
+    or, when the whole window is that millisecond, all of it, whether more follows, and the
+    boundary. The ORM's read (rare: compiled per call)."""
+    values, _, events = _searched_events(
+        auth, scope_key, flt, kind=kind, relax_excluded=relax_excluded, sort=sort, date=cursor
+    )
+    searched = events(values).exclude(pk=paragon_pk)
+    same = list(
+        searched.filter(_paging_ms_q("earliest_date", boundary, start))
+        .order_by(*_page_order("earliest_date", sort))
+        .values_list("pk", "descriptor_f64", Cast("labels", TextField()))
+    )
+    at_boundary = {pk for pk, _, _ in same}
+    kept = [row for row in window if row[0] not in at_boundary]
+    if kept:
+        return kept, True, None
+    _, exhausted = _paging_cursor(sort, boundary, start)
+    more = not exhausted and _cursor(searched, "earliest_date", sort, boundary).exists()
+    return [(pk, bytes(descriptor or b""), labels) for pk, descriptor, labels in same], more, boundary
+
+
+def _camios_window(auth: SearchAuth) -> tuple[datetime | None, datetime | None]:
+    """The union of the search's Camios' date windows (an end open in one Camio is open)."""
+    if not auth.via_view_tokens:
+        return None, None
     scopes = [camio_scope(camio) for camio in auth.camios]
     starts = [s.start for s in scopes]
     ends = [s.end for s in scopes]
-    start = None if None in starts else min(starts)
-    end = None if None in ends else max(ends)
+    return (None if None in starts else min(starts)), (None if None in ends else max(ends))
+
+
+def _clamp_to_camios(page: SearchPage, auth: SearchAuth) -> None:
+    """A Camio's viewers are told no date outside what it shares: an event it cuts pages at the
+    Camio's start (``_paging_key``), not at its own earliest date (the capture time of an item
+    before the start), and an ``event_as_date`` of one sets the date there too. The page's dates
+    are brought inside the union of the Camios' date windows (a window open at one end leaves
+    that end as it is); the date to continue from is already inside."""
+    start, end = _camios_window(auth)
 
     def inside(value: datetime | None) -> datetime | None:
         if value is None:
@@ -1148,6 +1302,60 @@ def _timeline_rows(items: QuerySet, unit: str, sort: str, n: int) -> list[dict]:
         )
         .order_by("-period" if sort == "desc" else "period")[: n + 1]
     )
+
+
+class _ListHolds(Expression):
+    """Whether the JSON list in ``column`` holds ``text``, case-insensitively (as the summaries of
+    cut events compare labels: ``_summarize_cut_events``). SQLite lowers ASCII letters only."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, text: str) -> None:
+        super().__init__()
+        self.column, self.text = F(column), text.lower()
+
+    def get_source_expressions(self) -> list:
+        return [self.column]
+
+    def set_source_expressions(self, exprs: list) -> None:
+        (self.column,) = exprs
+
+    def as_sql(self, compiler, connection):
+        column, params = compiler.compile(self.column)
+        sql = (
+            "EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE jsonb_typeof({0}) WHEN 'array' THEN {0} "
+            "ELSE '[]'::jsonb END) AS held(value) WHERE lower(held.value) = %s)"
+        )
+        return sql.format(column), [*params, *params, self.text]
+
+    def as_sqlite(self, compiler, connection):
+        column, params = compiler.compile(self.column)
+        sql = f"EXISTS (SELECT 1 FROM json_each({column}) AS held WHERE lower(held.value) = %s)"  # noqa: S608
+        return sql, [*params, self.text]
+
+
+def _timeline_events_q(
+    scope_q: Q, whole_q: Q | None, flt: _EventFilter, content_q: Q | None, *, kind: str, excluded: list[str]
+) -> Q:
+    """The events whose items a timeline counts: those the events search shows. An event held
+    whole is judged by its labels and level; one a Camio cuts by its in-slice items, as the events
+    search judges its summary (``_summarize_cut_events``): each required label on one of them,
+    one at the motion level, none with an excluded label. Its other items' labels and level are
+    not shared, so they must not decide what the viewer's timeline counts."""
+    q, excluded_q = flt.q()
+    narrowing = [(part, values[0]) for part, values in flt.parts if part in ("label", "level")]
+    if whole_q is None or not (narrowing or excluded):
+        return scope_q & q & excluded_q
+    items = Content.objects.filter(content_q, analysis__event_id=OuterRef("pk"), kind=kind)
+    held = Q()
+    for part, value in narrowing:
+        if part == "label":
+            held &= Q(Exists(items.filter(_ListHolds("analysis__labels", value))))
+        else:
+            held &= Q(Exists(items.filter(analysis__interest_level__gte=value)))
+    for label in dict.fromkeys(excluded):
+        held &= ~Q(Exists(items.filter(_ListHolds("analysis__labels", label))))
+    return scope_q & q & ((whole_q & excluded_q) | (~whole_q & held))
 
 
 def _search_timeline(*, q: Q, content_q: Q | None, auth: SearchAuth, params, date, lower, upper, now) -> SearchPage:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
@@ -356,8 +356,9 @@ def _image_json(item: dict, p: SearchParams, *, with_bytes: bool, sign: ItemSign
         else:
             out["image_bytes"] = base64.b64encode(data).decode("ascii")
     if sign is not None:
-        # Bound to the Camio that shared the item, or to the signed-in searcher and the owner:
-        # deleting the Camio, removing the guest or deactivating either account revokes it.
+        # Bound to the Camio that shared the item (a private one's also to the searcher it let
+        # in), or to the signed-in searcher and the owner: deleting the Camio, removing the guest
+        # or deactivating either account revokes it.
         out["access_token"] = sign(item["public_id"], item.get("camio_id"))
     return out
 
@@ -408,12 +409,23 @@ def _camio_bucket(camio: Camio) -> dict:
 
 
 def search_response_json(
-    page, p: SearchParams, *, via_view_tokens: bool, viewer: tuple[int, int] | None = None
+    page,
+    p: SearchParams,
+    *,
+    via_view_tokens: bool,
+    viewer: tuple[int, int] | None = None,
+    camios: Sequence[Camio] = (),
+    holder: int | None = None,
 ) -> dict[str, Any]:
     """The reference's search response for a ``search.selectors.SearchPage``; ``viewer`` (the
-    searcher, the owner searched) is what a signed-in search's item tokens are issued to."""
+    searcher, the owner searched) is what a signed-in search's item tokens are issued to, and
+    ``camios`` (with ``holder``, the signed-in searcher a private one let in) a view-token search's."""
     # One signer for the page: its key is derived once, not once per item.
-    sign = item_access_signer(viewer=viewer) if via_view_tokens or p.fetch_access_tokens else None
+    sign = (
+        item_access_signer(viewer=viewer, camios=camios, holder=holder)
+        if via_view_tokens or p.fetch_access_tokens
+        else None
+    )
     if page.bucket_type == "event":
         buckets = [
             _event_bucket(e, page.images.get(e["id"], []), p, sign=sign, score=page.scores.get(e["id"]))

@@ -55,7 +55,16 @@ class SearchView(APIView):
         auth = selectors.search_authorize(user=request.user, host_email=params.user, view_tokens=params.view_tokens)
         page = selectors.search_run(auth=auth, params=params)
         viewer = None if auth.via_view_tokens else (auth.caller_id, auth.owners[0])
-        return Response(search_response_json(page, params, via_view_tokens=auth.via_view_tokens, viewer=viewer))
+        return Response(
+            search_response_json(
+                page,
+                params,
+                via_view_tokens=auth.via_view_tokens,
+                viewer=viewer,
+                camios=auth.camios,
+                holder=auth.caller_id,
+            )
+        )
 
 
 class CamioListView(MeAPIView):
