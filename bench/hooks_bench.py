@@ -491,7 +491,7 @@ def part_fanout(user, camera, sizes: list[int], events: int) -> list[dict]:
         started = time.perf_counter()
         for event in evs:
             for h in hooks:
-                parse_query(h.query, cameras=("front", "gate"), zones=(), with_dates=False).matches(
+                parse_query(h.query, cameras=("front", "gate"), zones=(), drop_dates=True).matches(
                     source="front", labels=event.labels
                 )
         match_ms = (time.perf_counter() - started) * 1000 / events

@@ -108,6 +108,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     readonly_fields = (
         "hook",
         "event",
+        "camera",
+        "earliest_date",
+        "latest_date",
         "webhook_id",
         "body",
         "state",

@@ -349,7 +349,9 @@ def _classify(
         ok=200 <= code < 300,
         status_code=code,
         latency_ms=int((time.monotonic() - started) * 1000),
-        response_excerpt=excerpt.decode("utf-8", "replace"),
+        # Receivers answer what they like: a NUL (binary, a C string's end) cannot be stored in a
+        # PostgreSQL text column, and the attempt must be recorded whatever the answer held.
+        response_excerpt=excerpt.decode("utf-8", "replace").replace("\x00", "\ufffd"),
         request_headers=headers,
     )
     if result.ok:

@@ -93,6 +93,22 @@ class Delivery(models.Model):
 
     hook = models.ForeignKey(Hook, on_delete=models.CASCADE, related_name="deliveries")
     event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The event's camera and span when the delivery was written. An event merged into another (a
+    # late item bridging two) goes; the surviving event, overlapping that span, does not fire the
+    # hook again for motion already called back about (``hooks_fire_for_event``). No database
+    # constraint (nor cascade): a delivery's record outlives its camera, and the claim cancels the
+    # open deliveries of a deleted camera.
+    camera = models.ForeignKey(
+        Camera,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    earliest_date = models.DateTimeField(null=True, blank=True)
+    latest_date = models.DateTimeField(null=True, blank=True)
     webhook_id = models.CharField(max_length=40, unique=True, default=new_message_id)
     body = models.TextField()
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
@@ -123,6 +139,13 @@ class Delivery(models.Model):
             models.Index(fields=["hook", "-created_at"], name="delivery_hook_recent"),
             # Serves the stuck-delivery sweep.
             models.Index(fields=["state", "lease_until"], name="delivery_state_lease"),
+            # Serves the firing's check for motion called back about as an event since merged away:
+            # the deliveries whose event is gone, by camera and span (few rows; none on insert).
+            models.Index(
+                fields=["camera", "latest_date"],
+                name="delivery_gone_event_span",
+                condition=models.Q(event__isnull=True),
+            ),
             # Serves the per-receiver count of sends in flight.
             models.Index(fields=["origin", "state"], name="delivery_origin_state"),
             # Serves the delivery claim and the drain's end: the due deliveries to one receiver,

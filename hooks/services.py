@@ -24,7 +24,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -35,7 +35,7 @@ from hooks import delivery as client
 from hooks import ssrf
 from hooks.models import Delivery, DeliveryAttempt, Hook, new_hook_secret
 from search.models import Event, InterestLevel
-from search.querylang import ParsedQuery, parse_query
+from search.querylang import ParsedQuery, QueryError, parse_query
 
 logger = logging.getLogger(__name__)
 
@@ -103,15 +103,30 @@ def _owner_names(owner_id: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return cameras, zones
 
 
+def _parse_hook_query(query: str, cameras: tuple[str, ...], zones: tuple[str, ...]) -> ParsedQuery:
+    """A hook's query as the query language reads it, dates ignored: they are read (so their words
+    are not labels every event must carry) and their window dropped (a hook is a standing
+    condition). Raises QueryError for what search would refuse (``feb 30``, ``13pm``)."""
+    return parse_query(query, cameras=cameras, zones=zones, drop_dates=True)
+
+
 @lru_cache(maxsize=4096)
 def _parsed(query: str, cameras: tuple[str, ...], zones: tuple[str, ...]) -> ParsedQuery:
-    # Hooks ignore dates (a standing condition, not a window); the same query parses once.
-    return parse_query(query, cameras=cameras, zones=zones, with_dates=False)
+    # The same query parses once. Firing never raises: a query the language refuses now (stored
+    # before dates were read, or a range written up to "now") keeps the meaning it had, every word
+    # a term.
+    try:
+        return _parse_hook_query(query, cameras, zones)
+    except QueryError:
+        return parse_query(query, cameras=cameras, zones=zones, with_dates=False)
 
 
 def _clean_query(query: str, owner_id: int) -> str:
     query = query.strip()
-    parsed = _parsed(query, *_owner_names(owner_id))
+    try:
+        parsed = _parse_hook_query(query, *_owner_names(owner_id))
+    except QueryError as exc:
+        raise BadRequest(f"query: {exc}") from None
     if not (parsed.sources or parsed.excluded_sources or parsed.required_labels or parsed.excluded_labels):
         raise BadRequest("query: name at least one camera, zone or label")
     return query
@@ -173,11 +188,12 @@ def hook_update(*, hook: Hook, data: dict) -> Hook:
         hook.cooldown_seconds = data["cooldown_seconds"]
         fields.add("cooldown_seconds")
     if "active" in data:
+        if data["active"] and (hook.paused or hook.disabled_reason):
+            # Turned back on: the days it was off are no days of failure.
+            fields |= {"disabled_reason", "disabled_at", *hook_failures_forget(hook=hook)}
+            hook.disabled_reason, hook.disabled_at = "", None
         hook.paused = not data["active"]
         fields.add("paused")
-        if data["active"] and hook.disabled_reason:
-            hook.disabled_reason, hook.disabled_at = "", None
-            fields |= {"disabled_reason", "disabled_at", *hook_failures_forget(hook=hook)}
     if fields:
         hook.save(update_fields=[*fields, "updated_at"])
     if "callback_url" in fields:
@@ -264,7 +280,16 @@ def hooks_fire_for_event(*, event: Event) -> list[Delivery]:
     hooks = list(Hook.objects.filter(owner_id=event.owner_id, owner__is_active=True, paused=False, disabled_reason=""))
     if not hooks:
         return []
-    fired = set(Delivery.objects.filter(event=event).values_list("hook_id", flat=True))
+    # Fired for this event, or for motion of it called back about as another event, since merged
+    # into this one (a late item bridged them: that event went, its span lies within this one's).
+    # A merge brings nothing new to call back about; a hook fires once per event.
+    merged = Q(
+        event__isnull=True,
+        camera_id=event.camera_id,
+        earliest_date__lte=event.latest_date,
+        latest_date__gte=event.earliest_date,
+    )
+    fired = set(Delivery.objects.filter(Q(event=event) | merged).order_by().values_list("hook_id", flat=True))
     candidates = [h for h in hooks if h.pk not in fired]
     if not candidates:
         return []
@@ -284,7 +309,7 @@ def hooks_fire_for_event(*, event: Event) -> list[Delivery]:
         new = [
             Delivery(
                 hook=h,
-                event=event,
+                **_event_fields(event),
                 body=event_payload(hook_id=h.pk, event=event),
                 next_attempt_at=now,
                 receiver=_receiver(h),
@@ -306,6 +331,16 @@ def hooks_fire_for_event(*, event: Event) -> list[Delivery]:
     return pending
 
 
+def _event_fields(event: Event) -> dict:
+    """A delivery's event, with the camera and span it had (kept should the event merge away)."""
+    return {
+        "event": event,
+        "camera_id": event.camera_id,
+        "earliest_date": event.earliest_date,
+        "latest_date": event.latest_date,
+    }
+
+
 def _fire_with_cooldown(*, hook_id: int, event: Event, now: datetime) -> Delivery | None:
     # The hook row is locked so that two events at once cannot both start a new cooldown window.
     hook = Hook.objects.select_for_update().get(pk=hook_id)
@@ -314,7 +349,7 @@ def _fire_with_cooldown(*, hook_id: int, event: Event, now: datetime) -> Deliver
         with transaction.atomic():
             row = Delivery.objects.create(
                 hook=hook,
-                event=event,
+                **_event_fields(event),
                 body=event_payload(hook_id=hook.pk, event=event),
                 next_attempt_at=now,
                 receiver=_receiver(hook),
@@ -536,6 +571,8 @@ def _claim_returning(*, origin: str, now: datetime, seed: tuple[int, int] | None
     users = connection.ops.quote_name(user_model._meta.db_table)
     user_pk = connection.ops.quote_name(user_model._meta.pk.column)
     hook_owner = connection.ops.quote_name(Hook._meta.get_field("owner").column)
+    # A deleted camera's deliveries are not sent: their event went with it (_CAMERA_KEPT).
+    cameras = connection.ops.quote_name(Camera._meta.db_table)
     # Only the batch's first row carries the origin: the in-flight count is of connections in use,
     # and a batch uses one.
     sql = f"""
@@ -551,6 +588,8 @@ def _claim_returning(*, origin: str, now: datetime, seed: tuple[int, int] | None
             WHERE id = %(id)s AND (SELECT go FROM gate)
               AND EXISTS (SELECT 1 FROM {hooks} AS h JOIN {users} AS u ON u.{user_pk} = h.{hook_owner}
                           WHERE h.id = %(hook_id)s AND NOT h.paused AND h.disabled_reason = '' AND u.is_active)
+              AND (event_id IS NOT NULL OR camera_id IS NULL
+                   OR EXISTS (SELECT 1 FROM {cameras} AS c WHERE c.id = {table}.camera_id))
               AND ((state IN ('pending', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= %(due)s))
                    OR (state = 'sending' AND lease_until < %(now)s))
             FOR UPDATE
@@ -560,6 +599,8 @@ def _claim_returning(*, origin: str, now: datetime, seed: tuple[int, int] | None
               AND d.id <> %(id)s
               AND EXISTS (SELECT 1 FROM {hooks} AS h JOIN {users} AS u ON u.{user_pk} = h.{hook_owner}
                           WHERE h.id = d.hook_id AND NOT h.paused AND h.disabled_reason = '' AND u.is_active)
+              AND (d.event_id IS NOT NULL OR d.camera_id IS NULL
+                   OR EXISTS (SELECT 1 FROM {cameras} AS c WHERE c.id = d.camera_id))
               AND (SELECT go FROM gate) AND NOT (SELECT slow FROM gate)
               AND (NOT %(seeded)s OR EXISTS (SELECT 1 FROM picked))
             ORDER BY d.next_attempt_at, d.id
@@ -630,12 +671,16 @@ def _claim_locked(delivery_id: int, now: datetime) -> list[Delivery]:
             # Duplicates are harmless, the claim lets one through.
             _send_on_commit(row.pk, countdown=(row.next_attempt_at - now).total_seconds())
             return []
-        if not hook.active or not hook.owner.is_active:
-            row.state, row.completed_at = Delivery.State.CANCELLED, now
-            if not hook.owner.is_active:
-                row.last_error = "account deactivated"
-            else:
-                row.last_error = "hook paused" if hook.paused else f"hook disabled ({hook.disabled_reason})"
+        if not hook.owner.is_active:
+            cancelled = "account deactivated"
+        elif not hook.active:
+            cancelled = "hook paused" if hook.paused else f"hook disabled ({hook.disabled_reason})"
+        elif row.event_id is None and row.camera_id and not Camera.objects.filter(pk=row.camera_id).exists():
+            cancelled = "camera deleted"  # with its events, before this was sent
+        else:
+            cancelled = ""
+        if cancelled:
+            row.state, row.completed_at, row.last_error = Delivery.State.CANCELLED, now, cancelled
             row.save(update_fields=["state", "completed_at", "last_error"])
             return []
         origin = _receiver(hook)
@@ -651,6 +696,11 @@ def _claim_locked(delivery_id: int, now: datetime) -> list[Delivery]:
         return _take(rows=[row, *followers], origin=origin, now=now)
 
 
+# A delivery whose camera was deleted is not sent (its own task cancels it): its event went with the
+# camera (an event that merged away leaves its camera). Checked only for rows whose event is gone.
+_CAMERA_KEPT = Q(event__isnull=False) | Q(camera__isnull=True) | Exists(Camera.objects.filter(pk=OuterRef("camera_id")))
+
+
 def _due_rows(*, origin: str, now: datetime, limit: int, exclude: int | None = None) -> list[Delivery]:
     """Locks up to ``limit`` due deliveries of the active hooks of a receiver, oldest first, with
     their hooks (in the caller's transaction). SKIP LOCKED: rows another sender is claiming right
@@ -661,6 +711,7 @@ def _due_rows(*, origin: str, now: datetime, limit: int, exclude: int | None = N
         Delivery.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("hook")
         .filter(receiver=origin, hook__paused=False, hook__disabled_reason="", hook__owner__is_active=True)
+        .filter(_CAMERA_KEPT)
         .filter(state__in=[Delivery.State.PENDING, Delivery.State.RETRYING])
         .filter(next_attempt_at__lte=now + timedelta(milliseconds=50))
     )
@@ -1035,11 +1086,11 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
 
 
 def deliveries_prune(*, now: datetime | None = None, batch: int = 1000) -> int:
-    """Delete finished deliveries (succeeded, failed, cancelled) made more than
+    """Delete finished deliveries (succeeded, failed, skipped, cancelled) made more than
     ``HOOK_DELIVERY_RETENTION_DAYS`` ago, with their attempts: a delivery per hook and event, and
     an attempt per try with its headers, would otherwise grow without bound. Returns how many."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.HOOK_DELIVERY_RETENTION_DAYS)
-    finished = [Delivery.State.SUCCEEDED, Delivery.State.FAILED, Delivery.State.CANCELLED]
+    finished = [Delivery.State.SUCCEEDED, Delivery.State.FAILED, Delivery.State.SKIPPED, Delivery.State.CANCELLED]
     removed = 0
     while True:
         # In batches: one day's backlog of a busy service is not one transaction.
@@ -1075,11 +1126,12 @@ def hooks_disable_failing(*, now: datetime | None = None) -> list[Hook]:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.HOOK_DISABLE_AFTER_DAYS)
     disabled = []
-    for hook in Hook.objects.filter(disabled_reason="", failing_since__lte=cutoff).select_related("owner"):
-        # Conditional update: a success since the read (failing_since cleared) keeps the hook on.
-        won = Hook.objects.filter(pk=hook.pk, disabled_reason="", failing_since__lte=cutoff).update(
-            disabled_reason=Hook.DisabledReason.FAILING, disabled_at=now
-        )
+    # A paused hook makes no attempts: its days paused are no days of failure (its failure clock
+    # restarts when it resumes, see hook_update).
+    failing = Hook.objects.filter(disabled_reason="", paused=False, failing_since__lte=cutoff)
+    for hook in failing.select_related("owner"):
+        # Conditional update: a success (failing_since cleared) or a pause since the read keeps it.
+        won = failing.filter(pk=hook.pk).update(disabled_reason=Hook.DisabledReason.FAILING, disabled_at=now)
         if not won:
             continue
         disabled.append(hook)

@@ -22,12 +22,14 @@ QUERY_GRAMMAR = """
   `grey` = `gray`) mean the label `_color_<colour>`; `person`, `human` mean `people`.
 - `not` excludes the next term: `not street` (a zone or label), `not back` (a camera).
 - Filler words (`the`, `a`, `at`, `with`, `near`, `and`, …) are ignored; dates are ignored (a hook
-  is a standing condition).
+  is a standing condition): `front people yesterday` means `front people`; words shaped like a
+  date that is none (`feb 30`, `13pm`) are refused, as search refuses them.
 
 Example: `front gate people approaching mailbox` fires once for an event from camera front or
 gate with **important motion** (`imo` or better) labelled people, approaching and mailbox. A hook
-fires **once per event**: when later images add labels, it does not fire again; an event with
-less motion fires when a later image brings important motion.
+fires **once per event**: when later images add labels, it does not fire again, nor when a late
+image merges an event it fired for into another; an event with less motion fires when a later
+image brings important motion.
 
 **Delivery**: `POST callback_url` with `Content-Type: application/json` and the body
 `{"hook_id": "1", "event": {"id", "source", "earliest_date", "latest_date", "labels"}}`, signed the

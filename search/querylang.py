@@ -957,8 +957,13 @@ def parse_query(
     now: datetime | None = None,
     tz: tzinfo | None = None,
     with_dates: bool = True,
+    drop_dates: bool = False,
 ) -> ParsedQuery:
-    """Parse ``text`` against the owner's camera and zone names (see the module docstring)."""
+    """Parse ``text`` against the owner's camera and zone names (see the module docstring).
+
+    ``drop_dates`` (hooks: a standing condition): dates are read as for search, so their words are
+    no labels and malformed ones raise, then the window is dropped (``start``/``end`` stay None).
+    ``with_dates=False`` does not read dates at all: their words are labels."""
     from django.utils import timezone as dj_timezone
 
     now = now or dj_timezone.now()
@@ -990,7 +995,7 @@ def parse_query(
         date_tokens = {plain[k][0] for k in used}
     has_window = start is not None or end is not None
 
-    query = ParsedQuery(start=start, end=end)
+    query = ParsedQuery(start=None, end=None) if drop_dates else ParsedQuery(start=start, end=end)
     negate = False
     for i, (term, quoted) in enumerate(raw):
         if i in date_tokens:

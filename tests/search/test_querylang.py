@@ -281,9 +281,15 @@ def test_more_words_that_are_not_dates(text):
     assert p.start is None and p.end is None, text
 
 
-def test_hooks_ignore_dates_entirely():
+def test_without_dates_every_word_is_a_term():
+    # with_dates=False: what hooks fall back to for a stored query the language now refuses.
     p = parse_query("front people yesterday 7pm to 9pm", cameras=CAMERAS, now=NOW, with_dates=False)
     assert p.start is None and "yesterday" in p.labels
+
+
+def test_hooks_read_dates_and_drop_their_window():
+    p = parse_query("front people yesterday 7pm to 9pm", cameras=CAMERAS, now=NOW, drop_dates=True)
+    assert p.start is None and p.end is None and p.sources == ["front"] and p.labels == ["people"]
 
 
 # --- plain-word dates, table-driven against a fixed now ------------------------------------------
@@ -474,8 +480,8 @@ def test_date_like_words_that_are_not_understood_are_errors(text, words):
     assert words in str(err.value)
 
 
-def test_hooks_never_raise_for_date_words():
-    # Hooks read no dates: date-shaped words stay words there, exactly as before.
+def test_without_dates_date_words_never_raise():
+    # with_dates=False reads no dates: date-shaped words stay words, exactly as before.
     p = parse_query("people feb 30 13pm yesterday today", now=TUE, with_dates=False)
     assert p.start is None and "13pm" in p.labels
 
