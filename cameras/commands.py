@@ -7,10 +7,17 @@ Two kinds of placeholder live in a template's ``path``:
   ``OWNER_PLACEHOLDERS`` carry an account's settings (the reference's ``ftpAlarm`` command:
   ``REMOTEPATH={camera_name}&USERNAME={upload_token}``), so their templates go to claimed
   devices only, and an unclaimed device gets only what keeps it polling.
+
+A camera re-applies a command whose ``date_updated`` moved. So the date moves whenever the filled-in
+command does, whatever filled it in: the template, a claim or Upload Token, the camera's name, the
+FTP gateway, ``PUBLIC_BASE_URL``, the poll interval. Each filled-in form a device is answered gets
+the moment it was first answered to that device (recorded in the cache, first writer wins, so every
+web process answers the same date), and never earlier than its template's edit or the claim.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -34,6 +41,10 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 # Bumped on every template change; each process reloads its templates when it moves.
 TEMPLATES_VERSION_KEY = "cameras:tpl:ver"
+# Per device and filled-in command: when it was first answered (epoch seconds). Kept without
+# expiry: one that expired while a process still answered its old date from memory would let two
+# processes answer two dates for one command, and the camera re-apply it on every alternation.
+COMMAND_DATE_TIMEOUT = None
 
 
 class CommandJSON(TypedDict):
@@ -143,12 +154,43 @@ def templates_for(*, maker: str, model: str, version: object) -> list[_Template]
     return templates
 
 
+def command_date_key(mac_address: str, command: CommandJSON) -> str:
+    """The cache key of the first answer of this filled-in ``command`` to device ``mac_address``."""
+    filled = "\n".join(
+        (command["id"], command["method"], command["path"], str(command["is_auth_required"]), command["regex_response"])
+    )
+    digest = hashlib.blake2b(filled.encode(), digest_size=12).hexdigest()
+    return f"cameras:cmd:{mac_address}:{digest}"
+
+
+def _first_answered(*, mac_address: str, commands: list[CommandJSON], now: float) -> list[float]:
+    """When each of ``commands``, filled in as it is, was first answered to the device; ``now`` for
+    a form never answered before (recorded: a process answering it at the same moment reads the
+    first writer's date). One cache round trip, plus one per new form."""
+    keys = [command_date_key(mac_address, command) for command in commands]
+    found = cache.get_many(keys)
+    dates: list[float] = []
+    for key in keys:
+        first = found.get(key)
+        if first is None:
+            first = now if cache.add(key, now, timeout=COMMAND_DATE_TIMEOUT) else cache.get(key, now)
+        dates.append(float(first))
+    return dates
+
+
 def commands_for(
-    *, templates: list[_Template], mac_address: str, maker: str, model: str, claim: ClaimInfo | None
+    *,
+    templates: list[_Template],
+    mac_address: str,
+    maker: str,
+    model: str,
+    claim: ClaimInfo | None,
+    now: float,
 ) -> list[CommandJSON]:
     """The reference's ``commands`` for one device: owner commands only once it is claimed, and
     commands naming the FTP gateway only while one is configured (``FTP_GATEWAY_PORT``): a camera
-    told to send to a gateway nobody runs loses every upload."""
+    told to send to a gateway nobody runs loses every upload. ``now``: the poll's time, the date
+    of a command filled in as never before (see the module's docstring)."""
     ftp = settings.FTP_GATEWAY_PORT > 0
     values = {
         "ftp_host": settings.FTP_GATEWAY_HOST,
@@ -163,18 +205,20 @@ def commands_for(
         values["upload_token"] = claim["upload_token"]
         values["camera_name"] = claim["camera_name"]
     commands: list[CommandJSON] = []
+    floors: list[float] = []
     for template in templates:
         if template["uses_ftp"] and not ftp:
             continue
-        updated = template["updated_at"]
+        floor = template["updated_at"]
         if template["claimed_only"]:
             if claim is None:
                 continue
-            # The camera re-applies a command whose date moved: a new claim or Upload Token does that.
-            updated = max(updated, claim["changed_at"])
+            # A new claim or Upload Token moves the date even where the filled-in text is as before.
+            floor = max(floor, claim["changed_at"])
+        floors.append(floor)
         commands.append(
             CommandJSON(
-                date_updated=camio_date(datetime.fromtimestamp(updated, tz=UTC)),
+                date_updated=None,
                 id=template["id"],
                 is_auth_required=template["is_auth_required"],
                 method=template["method"],
@@ -182,4 +226,9 @@ def commands_for(
                 regex_response=template["regex_response"],
             )
         )
+    if commands:
+        for command, floor, first in zip(
+            commands, floors, _first_answered(mac_address=mac_address, commands=commands, now=now), strict=True
+        ):
+            command["date_updated"] = camio_date(datetime.fromtimestamp(max(floor, first), tz=UTC))
     return commands

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, QuerySet, Value
@@ -13,14 +12,14 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from cameras.models import Camera, Device
-from cameras.polling import device_forget, mac_normalize
+from cameras.polling import contest_window_seconds, device_forget, mac_normalize
 from config.api.errors import BadRequest, Conflict, NotFound
 
 
 def discovery_since() -> datetime:
-    """Devices seen after this are offered for claiming; the row's sight may lag by a write window."""
-    window = max(600, 2 * settings.CAMERA_HEARTBEAT_WRITE_SECONDS)
-    return timezone.now() - timedelta(seconds=window)
+    """Devices seen after this are offered for claiming, and a device whose address changed after
+    this is contested (``cameras.polling.contest_window_seconds``)."""
+    return timezone.now() - timedelta(seconds=contest_window_seconds())
 
 
 def devices_near(*, ip_address: str | None) -> QuerySet[Device]:

@@ -8,6 +8,17 @@ the last write is older than ``CAMERA_HEARTBEAT_WRITE_SECONDS``. So a steady pol
 and, on Redis, one round trip (read the entry, swap the last poll); readers of "online" (the
 camera API, admin, the heartbeat sweep) merge the cache's last poll in (``polled_at``), which
 keeps ``is_online`` right between writes.
+
+The poll is open and a MAC is no secret (sticker, box, LAN broadcast), and the reference protocol
+gives a device no secret of its own. So a claimed device that is contested (it polled from a new
+public address within ``contest_window_seconds``, see ``Device.ip_address_changed_at``) is answered
+as an unclaimed one: without the commands for claimed devices, which name the owner (Upload Token,
+camera name). A stranger polling once with the MAC gets nothing of the account, and while the real
+camera keeps polling from home each of the stranger's polls contests the device again. What this
+does not stop: a stranger polling persistently while the real camera is offline for longer than
+the window, who then is the device's only address and gets its commands. A camera whose address
+really changed (DHCP, a new ISP) keeps the settings it applied and gets the commands again once
+it has polled from its new address alone for the window.
 """
 
 from __future__ import annotations
@@ -60,6 +71,9 @@ class DeviceEntry(TypedDict):
     local: str
     written_at: float  # epoch seconds of the last database write of the sight
     claim: ClaimInfo | None
+    # Epoch seconds of ``Device.ip_address_changed_at`` (None: never changed): the device is
+    # contested until ``contest_window_seconds`` after it (see the module's docstring).
+    ip_changed_at: float | None
     # ``device_forget``'s mark when the entry's database read began: an entry read before the
     # device was last forgotten is outdated, however recently written (see ``_heartbeat``).
     generation: int | None
@@ -91,6 +105,19 @@ def mac_normalize(raw: str) -> str:
     if not _MAC.match(value):
         raise BadRequest("mac_address must look like 12:34:56:78:90:12 or 123456789012")
     return value.replace(":", "")
+
+
+def contest_window_seconds() -> float:
+    """How long a device polled from a new public address is contested (not claimable by address,
+    not told its owner's settings); also how recent a sight device discovery offers, as the row's
+    sight may lag by a write window."""
+    return max(600, 2 * settings.CAMERA_HEARTBEAT_WRITE_SECONDS)
+
+
+def device_contested(entry: DeviceEntry, now: float) -> bool:
+    """Whether the device polled from a new public address within the contest window before ``now``."""
+    changed = entry.get("ip_changed_at")  # absent from entries cached before it was recorded
+    return changed is not None and now - changed < contest_window_seconds()
 
 
 def device_key(mac_address: str) -> str:
@@ -321,6 +348,7 @@ def _write(poll: Poll, now: float, generation: int | None) -> DeviceEntry:
         if device.ip_address is not None and device.ip_address != poll.ip_address:
             fields["ip_address_changed_at"] = at  # another network: see Device.ip_address_changed_at
         Device.objects.filter(pk=device.pk).update(**fields)
+    changed_at = fields.get("ip_address_changed_at", device.ip_address_changed_at)
     if device.camera_id is not None:
         moment = Value(at, output_field=DateTimeField())
         # Only forward: an upload may have recorded a later sight already.
@@ -336,6 +364,7 @@ def _write(poll: Poll, now: float, generation: int | None) -> DeviceEntry:
         local=poll.ip_address_local,
         written_at=now,
         claim=_claim_info(device),
+        ip_changed_at=None if changed_at is None else changed_at.timestamp(),
         generation=generation,
     )
 
@@ -353,7 +382,12 @@ def _heartbeat(poll: Poll, now: float) -> tuple[DeviceEntry, object]:
     return entry, version
 
 
-def _answer(poll: Poll, entry: DeviceEntry, version: object) -> PollAnswer:
+def _served_claim(entry: DeviceEntry, now: float) -> ClaimInfo | None:
+    """The claim the answer may act on: none while the device is contested (module docstring)."""
+    return None if device_contested(entry, now) else entry["claim"]
+
+
+def _answer(poll: Poll, claim: ClaimInfo | None, version: object, now: float) -> PollAnswer:
     templates = templates_for(maker=poll.maker, model=poll.model, version=version)
     return PollAnswer(
         commands=commands_for(
@@ -361,7 +395,8 @@ def _answer(poll: Poll, entry: DeviceEntry, version: object) -> PollAnswer:
             mac_address=poll.mac_address,
             maker=poll.maker,
             model=poll.model,
-            claim=entry["claim"],
+            claim=claim,
+            now=now,
         ),
         ip_address=poll.ip_address or "",
         mac_address=poll.mac_address,
@@ -373,8 +408,9 @@ def _answer(poll: Poll, entry: DeviceEntry, version: object) -> PollAnswer:
 
 def poll_record(poll: Poll, *, now: float | None = None) -> PollAnswer:
     """Record one poll as a heartbeat and answer the device's configuration."""
-    entry, version = _heartbeat(poll, time.time() if now is None else now)
-    return _answer(poll, entry, version)
+    now = time.time() if now is None else now
+    entry, version = _heartbeat(poll, now)
+    return _answer(poll, _served_claim(entry, now), version, now)
 
 
 # Per process: the encoded answer and its ETag for everything an answer depends on. A device
@@ -385,8 +421,9 @@ _ANSWERS_MAX = 20_000
 
 def poll_respond(poll: Poll, *, now: float | None = None) -> tuple[bytes, str]:
     """Record one poll as a heartbeat; returns the JSON answer and its (strong) ETag."""
-    entry, version = _heartbeat(poll, time.time() if now is None else now)
-    claim = entry["claim"]
+    now = time.time() if now is None else now
+    entry, version = _heartbeat(poll, now)
+    claim = _served_claim(entry, now)
     key = (
         version,
         poll,
@@ -398,7 +435,9 @@ def poll_respond(poll: Poll, *, now: float | None = None) -> tuple[bytes, str]:
     )
     found = _answers.get(key)
     if found is None:
-        body = json.dumps(_answer(poll, entry, version), separators=(",", ":")).encode()
+        # Built once per process for these inputs: the commands' dates are the cache's, the same
+        # in every process (``cameras.commands``), so an answer built later carries them too.
+        body = json.dumps(_answer(poll, claim, version, now), separators=(",", ":")).encode()
         found = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
         if len(_answers) >= _ANSWERS_MAX:
             _answers.clear()

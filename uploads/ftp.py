@@ -34,6 +34,12 @@ logger = logging.getLogger(__name__)
 _USER_COMMAND = re.compile(r"\b(USER) +(\S+)", re.IGNORECASE)
 
 
+def upload_token_of(username: str) -> str:
+    """The Upload Token an FTP user name carries. Surrounding spaces (an installer's paste leaves
+    them) are no part of it: login and every upload check the same stripped name."""
+    return username.strip()
+
+
 def token_hint(token: str) -> str:
     """A user name (an Upload Token) as logs may show it: its last 4 characters."""
     return f"…{token[-4:]}" if len(token) > 8 else "…"
@@ -52,7 +58,7 @@ class UploadTokenAuthorizer:
     def validate_authentication(self, username: str, password: str, handler) -> None:
         close_old_connections()
         try:
-            account = account_for_upload_token(token=username.strip())
+            account = account_for_upload_token(token=upload_token_of(username))
         finally:
             close_old_connections()
         if account is None:
@@ -203,7 +209,7 @@ class UploadFTPHandler(FTPHandler):
         try:
             # The token again, not the session's login: an Upload Token rotated (or an account
             # deactivated) since then stops this session's uploads at once, as it does HTTP's.
-            account = account_for_upload_token(token=self.username)
+            account = account_for_upload_token(token=upload_token_of(self.username))
             if account is None or account.user_id != self.owner_id:
                 _remove(file)
                 return "530 Not logged in: the Upload Token is no longer valid."

@@ -196,8 +196,10 @@ def spool_body(stream: IO[bytes], *, limit: int, declared_length: int | None = N
     """Copy ``stream`` in chunks, hashing as it goes; 413 past ``limit`` bytes.
 
     ``declared_length`` (Content-Length) is checked first, so an oversized upload is refused before
-    any of it is read. A body up to ``MEMORY_SPOOL_BYTES`` (a still) stays in memory; past that it
-    moves to a temporary file and the rest follows it there, so a video is never whole in memory.
+    any of it is read, and last: a body that ended before it (a dropped connection) is refused
+    (400), never stored as if whole. A body up to ``MEMORY_SPOOL_BYTES`` (a still) stays in
+    memory; past that it moves to a temporary file and the rest follows it there, so a video is
+    never whole in memory.
     """
     if declared_length is not None and declared_length > limit:
         raise _too_large(limit)
@@ -224,6 +226,13 @@ def spool_body(stream: IO[bytes], *, limit: int, declared_length: int | None = N
                 on_disk.write(out.getbuffer())  # type: ignore[attr-defined]
                 out = on_disk
             out.write(chunk)
+        if declared_length is not None and size != declared_length:
+            # The connection dropped mid-body: the first part of a clip may still decode, but it is
+            # not what was sent, and its retry (other bytes) would be a second item.
+            raise BadRequest(
+                f"The upload is incomplete: the body ended after {size} of the {declared_length} bytes "
+                "its Content-Length declared. Send it again."
+            )
         out.flush()
         out.seek(0)
     except BaseException:

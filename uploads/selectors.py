@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections, router
-from django.db.models import Field
+from django.db.models import Field, Q
 
 from accounts.models import AccountSettings
 from cameras.models import Camera
@@ -138,9 +138,16 @@ def content_get(*, owner: AbstractBaseUser, camera_name: str, public_id: str) ->
 
 
 def content_live(*, camera: Camera) -> Content | None:
-    """The camera's newest image (heartbeat stills included), or None before its first image."""
-    # Served by the (camera, -captured_at) index.
-    return Content.objects.filter(camera=camera, kind=Content.Kind.IMAGE).order_by("-captured_at", "-pk").first()
+    """The camera's newest image (heartbeat stills included) or video with a stored poster frame
+    (the live image of a camera that uploads only video, ``upload_mode=video``), None before any."""
+    # Served by the (camera, -captured_at) index. A video whose poster could not be made at upload
+    # (its probe failed) would not make one now either: it is passed over, not served as a 404.
+    return (
+        Content.objects.filter(camera=camera)
+        .filter(Q(kind=Content.Kind.IMAGE) | Q(kind=Content.Kind.VIDEO, poster_key__gt=""))
+        .order_by("-captured_at", "-pk")
+        .first()
+    )
 
 
 def contents_by_public_id(ids: Iterable[str]) -> dict[str, Content]:

@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import acting_owner
+from accounts.selectors import acting_owner, own_account
 from config.api.errors import BadRequest, NotFound, ServiceUnavailable, json_error
 from config.api.throttling import TokenRateThrottle
 from uploads.ingest import EXTENSIONS, upload_params_parse
@@ -76,10 +76,14 @@ class ContentView(APIView):
 
     def _uploader(self, request, token: str):
         if request.upload_account is not None:
-            return request.upload_account.user
-        if not request.user or not request.user.is_authenticated:
+            uploader = request.upload_account.user
+        elif not request.user or not request.user.is_authenticated:
             raise drf.NotAuthenticated("Sign in (Authorization: token …) to upload as 'me'")
-        return request.user
+        else:
+            uploader = request.user
+        # An upload is a write: ``user=`` naming another account (a guest meaning the host's
+        # camera) is refused, not filed under the uploader's own camera of that name.
+        return own_account(user=uploader, host_email=request.query_params.get("user"))
 
     def post(self, request, token: str, camera: str, name: str = ""):
         owner = self._uploader(request, token)
