@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from cameras.models import Camera, Device
-from cameras.polling import contest_window_seconds, device_forget, mac_normalize
+from cameras.polling import contest_window_seconds, device_forget, devices_polled_at, mac_normalize
 from config.api.errors import BadRequest, Conflict, NotFound
 
 
@@ -62,14 +62,12 @@ def device_claim(
         if Camera.objects.filter(pk=device.camera_id, owner=owner).exists():
             raise Conflict("You have already claimed this device")
         raise unknown  # someone else's: say no more than for an unknown device
+    # The row's sight is written coalesced; the cache holds the latest poll (dropped below).
+    polled = devices_polled_at([mac]).get(mac)
+    seen = max((d for d in (device.last_seen_at, polled) if d is not None), default=None)
     if check_near:
         since = discovery_since()
-        if (
-            device.ip_address is None
-            or device.ip_address != near_ip
-            or device.last_seen_at is None
-            or device.last_seen_at < since
-        ):
+        if device.ip_address is None or device.ip_address != near_ip or seen is None or seen < since:
             raise unknown
         if device.ip_address_changed_at is not None and device.ip_address_changed_at >= since:
             # Someone who knows the MAC may have polled with it from their own network to pass
@@ -85,7 +83,7 @@ def device_claim(
     if created:
         try:
             with transaction.atomic():
-                camera = Camera.objects.create(owner=owner, name=name, camera_id=mac, last_seen_at=device.last_seen_at)
+                camera = Camera.objects.create(owner=owner, name=name, camera_id=mac, last_seen_at=seen)
         except IntegrityError:
             # Another claim, or the first upload of a camera of that name, created it meanwhile:
             # link to it as to any existing camera, or refuse as then.
@@ -95,8 +93,8 @@ def device_claim(
             created = False
     if not created:
         changes: dict = {"camera_id": mac}
-        if device.last_seen_at is not None:
-            moment = Value(device.last_seen_at, output_field=DateTimeField())
+        if seen is not None:
+            moment = Value(seen, output_field=DateTimeField())
             changes["last_seen_at"] = Greatest(Coalesce("last_seen_at", moment), moment)
         Camera.objects.filter(pk=camera.pk).update(**changes)
         camera.refresh_from_db()
