@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
-from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
 
 from cameras import devices
 from cameras.polling import devices_polled_at, poll_parse, poll_respond
 from cameras.serializers import camera_json, device_json
+from config.api.conditional import not_modified
 from config.api.errors import ApiError, BadRequest, json_error
 from config.api.parsers import MalformedJSON, json_body_loads
 from config.api.views import MeAPIView
@@ -79,12 +79,8 @@ def camera_poll(request: HttpRequest, mac_address: str) -> HttpResponse:
     except ApiError as exc:
         return json_error(exc.status_code, exc.message)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    wanted = request.META.get("HTTP_IF_NONE_MATCH", "")
-    if wanted:
-        # A camera echoes the one ETag it was given: compare that before parsing a list.
-        tags = (wanted,) if wanted == etag else parse_etags(wanted)
-        if "*" in tags or etag in tags or f"W/{etag}" in tags:
-            return HttpResponse(status=304, headers=headers)
+    if (unchanged := not_modified(request, etag, headers)) is not None:
+        return unchanged
     return HttpResponse(body, content_type="application/json", headers=headers)
 
 

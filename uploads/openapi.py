@@ -202,10 +202,17 @@ def _fetch():
                 OpenApiParameter.HEADER,
                 description="`bytes=first-last`, `bytes=first-` or `bytes=-suffix_length`: one range of the bytes.",
             ),
+            OpenApiParameter(
+                "If-None-Match",
+                str,
+                OpenApiParameter.HEADER,
+                description="The `ETag` of a copy the client holds (each rendition has its own): 304 if current.",
+            ),
         ],
         responses={
             **{(200, media_type): OpenApiTypes.BINARY for media_type in SERVED_TYPES},
             **{(206, media_type): OpenApiTypes.BINARY for media_type in SERVED_TYPES},
+            304: OpenApiResponse(description="The client's copy (`If-None-Match`) is current: no body."),
             **errors(
                 400,
                 401,

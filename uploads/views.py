@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import acting_owner, own_account
+from config.api.conditional import not_modified
 from config.api.errors import BadRequest, NotFound, ServiceUnavailable, json_error
 from config.api.throttling import TokenRateThrottle
 from uploads.ingest import EXTENSIONS, upload_params_parse
@@ -110,8 +111,17 @@ class ContentView(APIView):
         owner = acting_owner(user=request.user, host_email=request.query_params.get("user"))
         content = content_get(owner=owner, camera_name=camera, public_id=name)
         query = request.query_params
-        if any(query.get(p) not in (None, "") for p in ("w", "h", "quality")):
+        rendition = any(query.get(p) not in (None, "") for p in ("w", "h", "quality"))
+        if rendition:
             w, h, quality = rendition_params(query, default_w=None, default_h=None)
+            # Each rendition is its own representation: its own tag.
+            etag = f'"{content.sha256}-{w or ""}x{h or ""}q{quality}"'
+        else:
+            etag = f'"{content.sha256}"'
+        cache_headers = {"Cache-Control": "private, max-age=86400"}
+        if (unchanged := not_modified(request, etag, cache_headers)) is not None:
+            return unchanged  # the client's copy is current: no storage read, no resize
+        if rendition:
             try:
                 data = content_image_bytes(content, w=w, h=h, quality=quality)
             except RenditionError as exc:
@@ -119,8 +129,8 @@ class ContentView(APIView):
             response = HttpResponse(data, content_type="image/jpeg")
         else:
             response = ranged_response(request, content)
-        response["Cache-Control"] = "private, max-age=86400"
-        response["ETag"] = f'"{content.sha256}"'
+        response["Cache-Control"] = cache_headers["Cache-Control"]
+        response["ETag"] = etag
         return response
 
 

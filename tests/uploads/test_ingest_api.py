@@ -395,6 +395,31 @@ def test_get_content_returns_the_bytes_with_their_type(anon, api, upload_token):
         assert bad_answer.status_code == 400 and bad_answer.json()["message"]
 
 
+def test_a_client_holding_the_current_copy_gets_304(anon, api, upload_token, monkeypatch):
+    """``If-None-Match`` with the ETag the client was given: 304, no body, no storage read; each
+    rendition has its own tag, so a resized copy never stands in for the original."""
+    content_id = put(anon, upload_token, "front", "a.png", png_bytes(80, 60), "image/png").json()["id"]
+    url = f"/api/users/me/cameras/front/content/{content_id}"
+    original = api.get(url)
+    small = api.get(f"{url}?w=40&h=40&quality=50")
+    assert original["ETag"] != small["ETag"]
+
+    import uploads.views
+
+    def unread(*args, **kwargs):
+        raise AssertionError("the stored bytes were read for a 304")
+
+    monkeypatch.setattr(uploads.views, "stored_chunks", unread)
+    monkeypatch.setattr(uploads.views, "content_image_bytes", unread)
+    for path, tag in ((url, original["ETag"]), (f"{url}?w=40&h=40&quality=50", small["ETag"])):
+        for sent in (tag, f"W/{tag}", f'"other", {tag}', "*"):
+            again = api.get(path, HTTP_IF_NONE_MATCH=sent)
+            assert again.status_code == 304 and again.content == b"" and again["ETag"] == tag, sent
+    monkeypatch.undo()
+    stale = api.get(url, HTTP_IF_NONE_MATCH=small["ETag"])
+    assert stale.status_code == 200 and b"".join(stale.streaming_content) == png_bytes(80, 60)
+
+
 def test_video_is_served_with_ranges(anon, api, upload_token):
     clip = mp4_bytes()
     content_id = put(anon, upload_token, "front", "a.mp4", clip, "video/mp4").json()["id"]
