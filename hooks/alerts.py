@@ -69,26 +69,7 @@ def motion_alert_for_event(*, event: Event) -> str | None:
     # that is not, and must alert then.
     if event_is_muted(event=event, muted=muted_names(user=event.owner)):
         return None
-    already = MotionAlert.objects.filter(
-        camera_id=event.camera_id, earliest_date__lte=event.latest_date, latest_date__gte=event.earliest_date
-    ).exists()
-    span = {"camera_id": event.camera_id, "earliest_date": event.earliest_date, "latest_date": event.latest_date}
-    if not _claim_once(MotionAlert, event=event, **span) or already:
-        # Claimed by another run; or this motion was alerted as an event since merged into this
-        # one (a late item bridged them): the row now stands for this event, nothing is sent.
-        return None
-    cooldown = settings.MOTION_ALERT_COOLDOWN_SECONDS
-    if (
-        cooldown
-        and MotionAlert.objects.filter(
-            camera_id=event.camera_id, created_at__gte=timezone.now() - timedelta(seconds=cooldown)
-        )
-        .exclude(method="")
-        .exclude(event=event)
-        .exists()
-    ):
-        # The camera alerted moments ago: a busy afternoon (or a backlog uploaded after an outage)
-        # is one mail per cooldown, not one per event. The claim stays: this event never alerts.
+    if not _motion_alert_claim(event=event):
         return None
     labels = [label for label in event.labels if not label.startswith("_")]
     title = f"Motion on {event.camera.name}" + (f": {', '.join(labels[:6])}" if labels else "")
@@ -106,9 +87,41 @@ def motion_alert_for_event(*, event: Event) -> str | None:
         # retries) sends it, as the offline alert and the daily summary do.
         MotionAlert.objects.filter(event=event).delete()
         raise
-    if method:
-        MotionAlert.objects.filter(event=event).update(method=method)
+    # None: the user turned the alerts off meanwhile (or has no email): nothing was sent.
+    MotionAlert.objects.filter(event=event).update(method=method or "")
     return method
+
+
+# The method of a claim whose alert is being sent: it counts towards the camera's cooldown as a
+# sent alert does (and stays so if the worker dies while sending: the event never alerts).
+_SENDING = "SENDING"
+
+
+def _motion_alert_claim(*, event: Event) -> bool:
+    """Claim the event's alert (its MotionAlert row, committed); whether this run is to send it.
+
+    Not when another run claimed it, when this motion was alerted as an event since merged into
+    this one (a late item bridged them: the row now stands for this event), or when the camera
+    alerted within the cooldown. Decided under the camera's row lock: the hooks worker runs the
+    hand-offs of a backlog's events side by side, and each must see the other's claim being sent.
+    """
+    cooldown = settings.MOTION_ALERT_COOLDOWN_SECONDS
+    with transaction.atomic():
+        if Camera.objects.select_for_update().filter(pk=event.camera_id).values_list("pk").first() is None:
+            return False  # deleted meanwhile, with its events
+        alerts = MotionAlert.objects.filter(camera_id=event.camera_id)
+        already = alerts.filter(earliest_date__lte=event.latest_date, latest_date__gte=event.earliest_date).exists()
+        # A busy afternoon (or a backlog uploaded after an outage) is one mail per cooldown, not one
+        # per event: alerts sent, or being sent, moments ago hold this one back for good.
+        cooling = bool(cooldown) and (
+            alerts.filter(created_at__gte=timezone.now() - timedelta(seconds=cooldown))
+            .exclude(method="")
+            .exclude(event=event)
+            .exists()
+        )
+        send = not already and not cooling
+        span = {"camera_id": event.camera_id, "earliest_date": event.earliest_date, "latest_date": event.latest_date}
+        return _claim_once(MotionAlert, event=event, method=_SENDING if send else "", **span) and send
 
 
 def daily_summary_send(*, user, day: date) -> str | None:

@@ -196,7 +196,7 @@ class MotionAlert(models.Model):
     camera = models.ForeignKey(Camera, null=True, on_delete=models.CASCADE, related_name="+")
     earliest_date = models.DateTimeField(null=True)
     latest_date = models.DateTimeField(null=True)
-    method = models.CharField(max_length=8, blank=True, default="")  # EMAIL, PUSH, or "" (off/muted)
+    method = models.CharField(max_length=8, blank=True, default="")  # EMAIL, PUSH, "" (off/muted); SENDING: claimed
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

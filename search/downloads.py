@@ -15,10 +15,12 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple, TypedDict
@@ -29,7 +31,7 @@ from django.core import signing
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -51,8 +53,9 @@ _LINK_SALT = "camhub.search.download-link"
 # than copying a 100 KB image.
 _PROGRESS_EVERY_SECONDS = 0.5
 # A running build writes its heartbeat every _PROGRESS_EVERY_SECONDS while bytes move (items and
-# chunks of items alike); one silent for this long died with its worker. Not shorter: a message
-# redelivered while its first build still runs must not start a second one.
+# chunks of items alike, then the upload of the zip); one silent for this long died with its
+# worker. Not shorter: a message redelivered while its first build still runs must not start a
+# second one.
 STALE_BUILD_SECONDS = 2 * 60
 # A pending download whose task has not claimed it after this long lost its message.
 LOST_MESSAGE_SECONDS = 5 * 60
@@ -289,13 +292,43 @@ def _zip_time(content: ZipItem) -> tuple[int, int, int, int, int, int]:
     return (max(t.year, 1980), t.month, t.day, t.hour, t.minute, t.second)
 
 
+class _ClaimLost(Exception):
+    """The download is no longer this build's: another build took it over, or it was revoked."""
+
+
+class _BuildClaim:
+    """A build's hold on its download row: the heartbeat it last wrote. Every write of the build
+    is conditional on it, and a build taking over a stale row, or a revocation, writes another
+    (or none): the build that finds it changed knows the download is no longer its own, and
+    records nothing more (no second "ready", no second mail, no zip of what was revoked)."""
+
+    def __init__(self, download_id: int, at: datetime):
+        self.download_id, self.at = download_id, at
+
+    def _rows(self) -> QuerySet[Download]:
+        return Download.objects.filter(pk=self.download_id, status=Download.Status.RUNNING, heartbeat_at=self.at)
+
+    def beat(self, **fields) -> None:
+        """Write the heartbeat (and ``fields``); raises ``_ClaimLost`` when the row is not ours."""
+        at = timezone.now()
+        if not self._rows().update(heartbeat_at=at, **fields):
+            raise _ClaimLost
+        self.at = at
+
+    def finish(self, **fields) -> bool:
+        """Record the outcome (``fields``), if the row is still ours; whether it was."""
+        return bool(self._rows().update(finished_at=timezone.now(), **fields))
+
+
 def download_build(*, download_id: int) -> None:
     """Build the zip of a download, record progress and the result, and email the link.
 
     Runs in a worker. Claims the row with a conditional update: a pending row, or a running one
-    whose heartbeat stopped (its worker died: rebuilt from scratch, over the same key), so a
-    duplicate message skips a download another worker is building or has finished. Any failure
-    is recorded on the row, where the requester sees it and may ask again.
+    whose heartbeat stopped (its worker died: rebuilt from scratch, into a zip of its own), so a
+    duplicate message skips a download another worker is building or has finished. The build
+    writes its heartbeat while it zips and while it uploads, and records progress and outcome
+    only while the claim is still its own (see ``_BuildClaim``). Any failure is recorded on the
+    row, where the requester sees it and may ask again.
     """
     now = timezone.now()
     claimable = Q(status=Download.Status.PENDING) | Q(
@@ -306,22 +339,26 @@ def download_build(*, download_id: int) -> None:
     )
     if not claimed:
         return
+    claim = _BuildClaim(download_id, now)
     download = Download.objects.select_related("camio__owner", "requester").get(pk=download_id)
     try:
-        _build(download)
+        _build(download, claim)
+    except _ClaimLost:
+        logger.info("download %s: taken over or revoked while it was built; this build stops", download.public_id)
     except Exception as exc:  # storage or database failure: record it where the requester sees it
         logger.exception("download %s failed", download.public_id)
-        _finish_failed(download, f"The zip could not be built ({type(exc).__name__}): request the download again")
+        message = f"The zip could not be built ({type(exc).__name__}): request the download again"
+        claim.finish(status=Download.Status.FAILED, error=message)
 
 
-def _build(download: Download) -> None:
+def _build(download: Download, claim: _BuildClaim) -> None:
     camio = download.camio
     if camio is None or camio_for_view_token(camio.view_token) is None:
-        _finish_failed(download, "The Camio was deleted or has expired")
+        claim.finish(status=Download.Status.FAILED, error="The Camio was deleted or has expired")
         return
     contents = camio_content_queryset(camio)
     total = contents.count()
-    Download.objects.filter(pk=download.pk).update(items_total=total)
+    claim.beat(items_total=total)
 
     last_write = time.monotonic()
     items_done = 0
@@ -331,13 +368,17 @@ def _build(download: Download) -> None:
         items_done = done
         now = time.monotonic()
         if now - last_write >= _PROGRESS_EVERY_SECONDS:
-            Download.objects.filter(pk=download.pk).update(items_done=done, heartbeat_at=timezone.now())
+            claim.beat(items_done=done)
             last_write = now
 
-    def heartbeat() -> None:  # while a long video copies
+    def heartbeat() -> None:  # while a long video copies, and while the zip goes up to storage
         progress(items_done)
 
-    key = f"{download_storage_prefix(owner_id=camio.owner_id)}{download.public_id}.zip"
+    # A key of its own per build: a build taken over may still be storing its zip, and must not
+    # overwrite (or, giving up, delete) the zip of the build that took over. The zip of a build
+    # that died after storing it goes when a later build of the download records its own.
+    folder = download_storage_prefix(owner_id=camio.owner_id)
+    key = f"{folder}{download.public_id}-{secrets.token_hex(4)}.zip"
     # A named file in the data dir: local storage then moves it into place (no second copy);
     # S3 streams it up as a multipart upload.
     spool = tempfile.NamedTemporaryFile(dir=settings.DATA_DIR, prefix="download-", suffix=".zip", delete=False)
@@ -345,37 +386,93 @@ def _build(download: Download) -> None:
         with spool:
             done = zip_contents(zip_items(contents), spool, on_progress=progress, on_chunk=heartbeat)
             size = spool.tell()
-        # A build before this one may have stored the zip and died before recording it: the same
-        # key again (local storage would otherwise save beside it, leaving it to nobody).
-        default_storage.delete(key)
-        with open(spool.name, "rb") as handle:
-            saved_key = default_storage.save(key, _BuiltZip(handle, name=key))
+        saved_key = _store_keeping_claim(key, spool.name, claim)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(spool.name)
 
+    recorded = False
+    try:
+        recorded = _record_ready(download, claim, camio=camio, key=saved_key, total=total, done=done, size=size)
+    finally:
+        if not recorded:  # no row names it: it goes now
+            default_storage.delete(saved_key)
+    if recorded:
+        download.refresh_from_db()
+        _email_link(download)
+        _other_builds_zips_delete(folder, download=download, keep=saved_key)
+
+
+def _other_builds_zips_delete(folder: str, *, download: Download, keep: str) -> None:
+    """Delete the zips earlier builds of ``download`` stored and never recorded (their worker died
+    in between); a build still storing one finds its claim lost and deletes it itself."""
+    try:
+        _dirs, names = default_storage.listdir(folder.rstrip("/"))
+        for name in names:
+            if name.startswith(f"{download.public_id}-") and f"{folder}{name}" != keep:
+                default_storage.delete(f"{folder}{name}")
+    except FileNotFoundError:
+        pass
+    except Exception:  # the download is ready all the same
+        logger.warning(
+            "download %s: zips of earlier builds left to purge_orphaned_zips", download.public_id, exc_info=True
+        )
+
+
+def _store_keeping_claim(key: str, path: str, claim: _BuildClaim) -> str:
+    """Send the finished zip at ``path`` to storage as ``key``; returns the name it was stored under.
+
+    The upload of a large zip to S3 takes minutes, and a build silent for ``STALE_BUILD_SECONDS``
+    is taken for dead and built again: this thread keeps writing the heartbeat while a thread of
+    its own uploads (storage backends read the file from threads of theirs, where this build's
+    database connection is not). Raises ``_ClaimLost`` (the zip deleted) when the build lost the
+    row meanwhile."""
+
+    def upload() -> str:
+        try:
+            with open(path, "rb") as handle:
+                return default_storage.save(key, _BuiltZip(handle, name=key))
+        finally:
+            connections.close_all()  # this thread's own, should the storage have opened any
+
+    lost = False
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="download-upload") as pool:
+        uploading = pool.submit(upload)
+        while True:
+            try:
+                saved_key = uploading.result(timeout=_PROGRESS_EVERY_SECONDS)
+                break
+            except TimeoutError:
+                if not lost:
+                    try:
+                        claim.beat()
+                    except _ClaimLost:
+                        lost = True  # an upload cannot be called back: its zip goes once stored
+    if lost:
+        default_storage.delete(saved_key)
+        raise _ClaimLost
+    return saved_key
+
+
+def _record_ready(
+    download: Download, claim: _BuildClaim, *, camio: Camio, key: str, total: int, done: int, size: int
+) -> bool:
+    """Record the stored zip ``key`` as the download's, if it is still to be served and the build
+    still holds the row; whether it was."""
     if camio_for_view_token(camio.view_token) is None:
         # Deleted or expired while it was built: no "ready" mail with a link that answers 404.
-        default_storage.delete(saved_key)
-        _finish_failed(download, "The Camio was deleted or has expired")
-        return
+        claim.finish(status=Download.Status.FAILED, error="The Camio was deleted or has expired")
+        return False
     requester = type(download.requester).objects.filter(pk=download.requester_id, is_active=True).first()
     if requester is None or not camio_viewable_by(camio=camio, user=requester):
         # The requester lost access meanwhile (a guest removed, an account deactivated): told
         # nothing more of the Camio, and its zip is not kept for them.
-        default_storage.delete(saved_key)
-        _finish_failed(download, "You can no longer see this Camio")
-        return
-    Download.objects.filter(pk=download.pk).update(
-        status=Download.Status.READY,
-        items_total=max(total, done),
-        items_done=done,
-        storage_key=saved_key,
-        size=size,
-        finished_at=timezone.now(),
+        claim.finish(status=Download.Status.FAILED, error="You can no longer see this Camio")
+        return False
+    # Only the build that still holds the row records it ready (and mails the link).
+    return claim.finish(
+        status=Download.Status.READY, items_total=max(total, done), items_done=done, storage_key=key, size=size
     )
-    download.refresh_from_db()
-    _email_link(download)
 
 
 def downloads_requeue_stuck(*, now: datetime | None = None) -> int:
@@ -470,13 +567,30 @@ def zips_drop(downloads: QuerySet[Download], *, reason: str) -> int:
 
 
 def downloads_revoke_for_owners(*, owner_ids: list[int]) -> int:
-    """Drop the built zips of these accounts' Camios: content of theirs was deleted, and a zip made
-    before must not go on serving it. The rows stay, so their requesters are told to ask again
-    (a new zip leaves the deleted items out). Returns how many zips were dropped."""
-    return zips_drop(
+    """Content of these accounts was deleted: no zip of their Camios may go on serving it.
+
+    Builds under way are taken from their builders (which then record nothing, see
+    ``_BuildClaim``) and built again from what is left: their zips may hold the deleted items.
+    Then the zips already built are dropped; those rows stay, so their requesters are told to
+    ask again (a new zip leaves the deleted items out). Returns how many downloads were revoked.
+    """
+    running = Download.objects.filter(camio__owner_id__in=owner_ids, status=Download.Status.RUNNING)
+    restarted = [
+        pk
+        for pk in list(running.values_list("pk", flat=True))
+        if Download.objects.filter(pk=pk, status=Download.Status.RUNNING).update(
+            status=Download.Status.PENDING, heartbeat_at=None, items_done=0
+        )
+    ]
+    # After the builds were stopped (a zip one of them recorded just before is dropped here), and
+    # before they are built again (the new zips are kept).
+    dropped = zips_drop(
         Download.objects.filter(camio__owner_id__in=owner_ids),
         reason="Content of this Camio was deleted since: request a new download",
     )
+    for pk in restarted:
+        enqueue_on_commit("search.build_download", pk, if_unsent="log", backstop="search.requeue_stuck_downloads")
+    return len(restarted) + dropped
 
 
 class _BuiltZip(File):
@@ -484,12 +598,6 @@ class _BuiltZip(File):
 
     def temporary_file_path(self) -> str:
         return self.file.name
-
-
-def _finish_failed(download: Download, message: str) -> None:
-    Download.objects.filter(pk=download.pk).update(
-        status=Download.Status.FAILED, error=message, finished_at=timezone.now()
-    )
 
 
 def _email_link(download: Download) -> None:

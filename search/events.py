@@ -23,7 +23,9 @@ Rules
 Concurrency: placing an item locks its camera row (``select_for_update``) for the short
 transaction that reads and writes the camera's events, so two workers analysing items of one
 camera one after the other never make two events where one belongs; different cameras do not
-wait for each other. The slow part (decoding, motion) runs before, outside any transaction.
+wait for each other. The slow part (decoding, motion) runs before, outside any transaction; a
+camera or item deleted meanwhile (the deletes take the same lock) is found gone under the lock,
+and nothing of it is placed.
 
 Batches: ``items_place`` places a batch of one camera's analysed items (the analysis task's
 backlog) in one transaction under one lock of the camera, and the events come out as ``item_place``
@@ -56,13 +58,14 @@ from cameras.models import Camera
 from config.postgresql.direct import copy_in
 from config.tasks import enqueue_on_commit
 from search.analysis.motion import direction_labels
-from search.analysis.pipeline import FOLLOW_MARGIN, AnalysisResult
+from search.analysis.pipeline import FOLLOW_MARGIN, AnalysisResult, backlog_chain_key
 from search.models import Event, EventLabel, ItemAnalysis
 from uploads.models import Content
 
 __all__ = ["Placement", "event_reanalyse", "event_rebuild", "item_place", "items_place"]
 
 HOOK_TASK = "hooks.event_labels_changed"
+_FINISHED = (ItemAnalysis.Status.DONE, ItemAnalysis.Status.SKIPPED)
 # Direction looks at the latest this many moving items of an event (bounded work per item).
 DIRECTION_WINDOW = 30
 DIRECTION_SECONDS = 60
@@ -278,22 +281,28 @@ def _supported_event(content: Content) -> Event | None:
     )
 
 
-def item_place(*, content: Content, kind: str, result: AnalysisResult, force: bool = False) -> ItemAnalysis:
+def item_place(*, content: Content, kind: str, result: AnalysisResult, force: bool = False) -> ItemAnalysis | None:
     """Store an item's analysis and put it in its event (creating, extending or merging events).
 
     ``kind`` is ``search.analysis.pipeline.item_kind(content)``. Without ``force`` an item already
-    done or skipped is left as it is (a concurrent or repeated run found it first).
+    done or skipped is left as it is (a concurrent or repeated run found it first). None when the
+    item (or its camera) was deleted while it was analysed: nothing is placed.
     """
     changed: dict[int, Event] = {}
     with transaction.atomic():
-        # Serialises the placing of one camera's items (see the module docstring).
-        Camera.objects.select_for_update().filter(pk=content.camera_id).values_list("pk").first()
-        # Under the camera's lock no other run can insert this item's row meanwhile.
-        analysis = ItemAnalysis.objects.filter(pk=content.pk).first()
+        # Serialises the placing of one camera's items (see the module docstring); deleting the
+        # camera or the item takes this lock too.
+        if Camera.objects.select_for_update().filter(pk=content.camera_id).values_list("pk").first() is None:
+            return None
+        # Under the camera's lock no other run can insert this item's row (or delete it) meanwhile.
+        stored = Content.objects.select_related("analysis").filter(pk=content.pk).first()
+        if stored is None:
+            return None
+        analysis = getattr(stored, "analysis", None)
         is_new = analysis is None
         if is_new:
             analysis = ItemAnalysis(content=content)
-        elif not force and analysis.status in (ItemAnalysis.Status.DONE, ItemAnalysis.Status.SKIPPED):
+        elif not force and analysis.status in _FINISHED:
             return analysis
         old_event_id = analysis.event_id
         for name in ("status", "interest_score", "interest_level", "labels", "motion_boxes", "descriptor", "error"):
@@ -570,6 +579,8 @@ def items_place(*, placements: Sequence[Placement]) -> list[ItemAnalysis]:
     another in capture order. Returns the items' analyses in capture order.
 
     An item already done or skipped is left as it is (a concurrent or repeated run placed it).
+    Items deleted while the batch was analysed (or with their camera) are left out: they have no
+    analysis to return, and the others are placed all the same.
     """
     if not placements:
         return []
@@ -579,25 +590,36 @@ def items_place(*, placements: Sequence[Placement]) -> list[ItemAnalysis]:
         raise ValueError("a batch holds the items of one camera")
     placed: dict[int, ItemAnalysis] = {}
     with transaction.atomic():
-        # Serialises the placing of one camera's items (see the module docstring).
-        Camera.objects.select_for_update().filter(pk=camera_id).values_list("pk").first()
-        existing = {a.pk: a for a in ItemAnalysis.objects.filter(pk__in=[p.content.pk for p in placements])}
+        # Serialises the placing of one camera's items (see the module docstring). Deleting the
+        # camera or its items takes this lock too: what is found here stays until the commit.
+        if Camera.objects.select_for_update().filter(pk=camera_id).values_list("pk").first() is None:
+            return []  # the camera was deleted, and its items with it
+        status_of = dict(
+            Content.objects.filter(pk__in=[p.content.pk for p in placements]).values_list("pk", "analysis__status")
+        )
+        placements = [p for p in placements if p.content.pk in status_of]
+        if not placements:
+            return []
+        finished = [pk for pk, status in status_of.items() if status in _FINISHED]
+        existing = {a.pk: a for a in ItemAnalysis.objects.filter(pk__in=finished)} if finished else {}
         book = _BatchBook(placements)
         now = timezone.now()
         for p in placements:
             content, result = p.content, p.result
-            analysis = existing.get(content.pk)
-            if analysis is not None and analysis.status in (ItemAnalysis.Status.DONE, ItemAnalysis.Status.SKIPPED):
-                placed[content.pk] = analysis
+            if content.pk in existing:
+                placed[content.pk] = existing[content.pk]
                 continue
+            analysed = status_of[content.pk] is not None
             joins: list[_OpenEvent] = []
-            if analysis is None and p.kind == "motion" and result.status != ItemAnalysis.Status.FAILED:
+            if not analysed and p.kind == "motion" and result.status != ItemAnalysis.Status.FAILED:
                 joins = book.candidates(content)
-            if analysis is not None or p.kind not in ("heartbeat", "motion") or len(joins) > 1:
+            if analysed or p.kind not in ("heartbeat", "motion") or len(joins) > 1:
                 # Re-analysis of a failed item, alternates, no_analysis items, merges: the
                 # item-by-item path, on the database as written so far.
                 book.flush()
-                placed[content.pk] = item_place(content=content, kind=p.kind, result=result)
+                analysis = item_place(content=content, kind=p.kind, result=result)
+                assert analysis is not None  # found above, under the lock still held
+                placed[content.pk] = analysis
                 continue
             analysis = ItemAnalysis(content=content, analyzed_at=now)
             for name in ("status", "interest_score", "interest_level", "labels", "motion_boxes", "descriptor", "error"):
@@ -653,7 +675,7 @@ def analyses_delete(*, analyses: QuerySet[ItemAnalysis]) -> int:
             enqueue_on_commit(
                 "search.analyze_content",
                 first_id,
-                coalesced=f"analysis:camera:{camera_id}",
+                coalesced=backlog_chain_key(camera_id),
                 since=(earliest_created - FOLLOW_MARGIN).timestamp(),
                 if_unsent="log",
                 backstop="search.requeue_unanalysed (recent items), the content admin's queue action",

@@ -6,9 +6,12 @@ becomes a hot spot under a popular partner). The pending count of a key is added
 due, by the periodic task ``search.flush_viewer_usage`` (which catches the tail after traffic
 stops), and before the API key admin is shown, so the admin's figures are current.
 
-A flush takes a short cache lock per key, reads the pending count ``n``, decrements it by ``n``
-(loads counted meanwhile stay pending) and adds ``n`` to the row. Loads are lost only if the cache
-loses the pending key before a flush (eviction, restart): usage is a partner statistic, not billing.
+A flush takes a short cache lock per key, reads the pending count ``n``, adds ``n`` to the row and,
+just before that commits, decrements the pending count by ``n`` (loads counted meanwhile stay
+pending): a flush whose write fails (or whose worker dies during it) leaves the loads pending for
+the next one. Loads are lost only if the cache loses the pending key before a flush (eviction,
+restart), or if the worker dies in the instant between the decrement and the commit: usage is a
+partner statistic, not billing.
 """
 
 from __future__ import annotations
@@ -38,16 +41,19 @@ def _last_key(client_id: str, day: date) -> str:
     return f"viewer-usage:last:{client_id}:{day.isoformat()}"
 
 
+def _pending_add(key: str, count: int) -> None:
+    cache.add(key, 0, timeout=_PENDING_TTL)
+    try:
+        cache.incr(key, count)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, count, timeout=_PENDING_TTL)
+
+
 def viewer_usage_record(*, client_id: str, now: datetime | None = None) -> None:
     """Count one viewer page load under the API key ``client_id`` (a known one: the view checks)."""
     now = now or timezone.now()
     day = now.astimezone(UTC).date()
-    key = _pending_key(client_id, day)
-    cache.add(key, 0, timeout=_PENDING_TTL)
-    try:
-        cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=_PENDING_TTL)
+    _pending_add(_pending_key(client_id, day), 1)
     cache.set(_last_key(client_id, day), now, timeout=_PENDING_TTL)
     # The first load after FLUSH_SECONDS writes the batch; the others only touch the cache.
     if cache.add(f"viewer-usage:due:{client_id}", 1, timeout=FLUSH_SECONDS):
@@ -68,16 +74,31 @@ def viewer_usage_flush_key(*, client_id: str, now: datetime | None = None) -> in
             pending = int(cache.get(key) or 0)
             if pending <= 0:
                 continue
-            try:
-                cache.decr(key, pending)
-            except ValueError:
-                pass  # expired meanwhile: the loads read above are still written below
             last = cache.get(_last_key(client_id, day)) or now
-            _usage_add(client_id=client_id, day=day, count=pending, last_used_at=last)
+            _pending_persist(client_id=client_id, day=day, key=key, count=pending, last_used_at=last)
             flushed += pending
         return flushed
     finally:
         cache.delete(lock)
+
+
+def _pending_persist(*, client_id: str, day: date, key: str, count: int, last_used_at: datetime) -> None:
+    """Move ``count`` pending loads from the cache ``key`` to the database row. They leave the cache
+    only once the row is written, just before it commits: a write that fails leaves them pending
+    (and a commit that fails after the decrement puts them back)."""
+    taken = False
+    try:
+        with transaction.atomic():
+            _usage_add(client_id=client_id, day=day, count=count, last_used_at=last_used_at)
+            try:
+                cache.decr(key, count)
+            except ValueError:
+                pass  # expired meanwhile: the loads read before are written all the same
+            taken = True
+    except Exception:
+        if taken:
+            _pending_add(key, count)
+        raise
 
 
 def _usage_add(*, client_id: str, day: date, count: int, last_used_at: datetime) -> None:

@@ -304,7 +304,7 @@ def _batch_analyse(items: list[Content]) -> list[ItemAnalysis]:
     """Analyse ``items`` (one camera's, the first being the one that must be done) in capture
     order and place them in one transaction. A transient storage error on the first raises; on a
     later one, or once the batch has run ``BATCH_SECONDS``, the items from there on are left for
-    their own tasks (a chain's next message)."""
+    their own tasks (a chain's next message). Items deleted meanwhile have no analysis returned."""
     from search.events import Placement, items_place  # events imports this module's result type
 
     items = sorted(items, key=lambda c: (c.captured_at, c.pk))
@@ -348,7 +348,8 @@ def content_analyze(*, content_id: int, force: bool = False) -> ItemAnalysis | N
     if not force and existing is not None and existing.status in _FINISHED:
         return existing
     if not force:
-        return _batch_analyse([content])[0]
+        # Nothing placed: the item (or its camera) was deleted while it was analysed.
+        return next(iter(_batch_analyse([content])), None)
     kind = item_kind(content)
     zones = list(Zone.objects.filter(camera_id=content.camera_id)) if kind == "motion" else []
     result = _result_of(content, kind, zones=zones, history=_History([content]))
@@ -455,15 +456,44 @@ def _backlog_next(camera_id: int, *, since: float, exclude: list[int]) -> int | 
     )
 
 
+_CHAIN_KEY_PREFIX = "analysis:camera:"
+
+
+def backlog_chain_key(camera_id: int) -> str:
+    """The camera's coalescing key (``config.tasks``): held by the chain analysing its backlog.
+    (Ingest writes the same key itself: uploads sits below search.)"""
+    return f"{_CHAIN_KEY_PREFIX}{camera_id}"
+
+
+def backlog_chain_camera(key: str) -> int | None:
+    """The camera a chain's key names (None for a key of another shape)."""
+    prefix, _, camera_id = key.rpartition(":")
+    if prefix + ":" != _CHAIN_KEY_PREFIX or not camera_id.isdigit():
+        return None
+    return int(camera_id)
+
+
 def content_backlog_since(*, content_id: int) -> float:
-    """Where a chain starting at ``content_id`` looks back to (now, if the item is gone)."""
+    """Where a chain starting at ``content_id`` looks back to.
+
+    An item deleted before its message ran leaves no start to look back from, while the camera's
+    uploads that found the chain's key held sent no message of their own, counting on this one:
+    the chain then looks back as far as the requeue sweep does (which bounds the scan)."""
     content = Content.objects.filter(pk=content_id).only("created_at").first()
-    return backlog_since(content) if content is not None else datetime.now(UTC).timestamp()
+    if content is not None:
+        return backlog_since(content)
+    from search.analysis.requeue import REQUEUE_LOOKBACK  # requeue imports this module
+
+    return (datetime.now(UTC) - REQUEUE_LOOKBACK).timestamp()
 
 
-def content_backlog_next(*, content_id: int, since: float | None = None) -> int | None:
+def content_backlog_next(*, content_id: int, since: float | None = None, camera_id: int | None = None) -> int | None:
     """The camera's next item to analyse in the chain of ``content_id`` (see
-    ``content_backlog_analyze``'s ``follow``); ``since`` defaults to the chain starting here."""
+    ``content_backlog_analyze``'s ``follow``); ``since`` defaults to the chain starting here.
+    With ``camera_id`` (the chain's camera, which its key names) and ``since``, the item itself is
+    not needed: a chain whose item was deleted goes on with the camera's other items."""
+    if camera_id is not None and since is not None:
+        return _backlog_next(camera_id, since=since, exclude=[])
     content = Content.objects.filter(pk=content_id).first()
     if content is None:
         return None
@@ -519,7 +549,8 @@ def content_backlog_analyze(
         transaction.on_commit(lambda: _placed_here.add(finished))
     batch = [a.pk for a in analyses]
     next_id = None if follow is None else _backlog_next(content.camera_id, since=follow, exclude=batch)
-    return BacklogOutcome(next(a for a in analyses if a.pk == content.pk), next_id=next_id)
+    # None: the item (or its camera) was deleted while the batch was analysed.
+    return BacklogOutcome(next((a for a in analyses if a.pk == content.pk), None), next_id=next_id)
 
 
 def content_analysis_failed(*, content_id: int, error: str) -> None:

@@ -22,6 +22,7 @@ from search.analysis import (
     content_backlog_next,
     content_backlog_since,
 )
+from search.analysis.pipeline import backlog_chain_camera
 from search.analysis.requeue import content_unanalysed_requeue
 
 __all__ = ["analyze_content", "rebuild_events", "requeue_unanalysed"]
@@ -47,7 +48,8 @@ def analyze_content(self, content_id: int, coalesced: str | None = None, since: 
     (uploaded meanwhile, beyond the batch, or captured earlier: anything stored since ``since``)
     as the chain's next message, so the camera's items are analysed in capture order by one chain;
     when nothing is left it lets the key go and looks once more (an upload that found the key
-    held just before must not be left without a message)."""
+    held just before must not be left without a message). The chain goes on from the camera its
+    key names, so an item deleted before its message ran does not end it."""
     follow = None
     if coalesced is not None:
         follow = since if since is not None else content_backlog_since(content_id=content_id)
@@ -60,7 +62,8 @@ def analyze_content(self, content_id: int, coalesced: str | None = None, since: 
             content_analysis_failed(content_id=content_id, error=str(exc))
             logger.warning("analysis of content %s failed for good: %s", content_id, exc)
             if coalesced is not None:  # the camera's other items go on
-                next_id = content_backlog_next(content_id=content_id, since=follow)
+                camera_id = backlog_chain_camera(coalesced)
+                next_id = content_backlog_next(content_id=content_id, since=follow, camera_id=camera_id)
                 _chain_continue(content_id, next_id, coalesced, follow)
             return
         # Storage hiccups (S3 timeouts, a busy disk) pass; back off 2, 4, 8, 16 s.
@@ -80,8 +83,10 @@ def _chain_continue(content_id: int, next_id: int | None, key: str, since: float
         analyze_content.apply_async((next_id,), {"coalesced": key, "since": since})
         return
     coalesce_release(key)
-    # An upload committed after the last look found the key still held and sent nothing: look again.
-    if (late := content_backlog_next(content_id=content_id, since=since)) is not None:
+    # An upload committed after the last look found the key still held and sent nothing: look again
+    # (by the key's camera: the item may be gone).
+    camera_id = backlog_chain_camera(key)
+    if (late := content_backlog_next(content_id=content_id, since=since, camera_id=camera_id)) is not None:
         send_coalesced(analyze_content, (late,), key=key, seconds=CHAIN_KEY_SECONDS, since=since)
 
 

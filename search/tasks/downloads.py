@@ -46,7 +46,8 @@ def requeue_stuck_downloads() -> int:
 # Enqueued (by name, on commit) when content is deleted (admin): uploads sits below search.
 @shared_task(name="search.revoke_owner_downloads", autoretry_for=(OSError,), max_retries=5, retry_backoff=True)
 def revoke_owner_downloads(owner_ids: list[int]) -> int:
-    """Zips built before content of these accounts was deleted are dropped (they hold it)."""
+    """Zips built before content of these accounts was deleted are dropped (they hold it); those
+    being built are built again without it."""
     return downloads.downloads_revoke_for_owners(owner_ids=owner_ids)
 
 
