@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.models import get_application_model, get_grant_model
+from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views import AuthorizationView, TokenView
 
 from config.api.errors import json_error
@@ -111,10 +112,40 @@ def _json_body_params(body: bytes) -> QueryDict:
     return params
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    """Whether ``Accept`` prefers JSON to the form encoding: media types matched as HTTP does
+    (case-insensitive, by q-value, ``q=0`` refused); ``*/*``, none or anything else is the form.
+
+    Parameters (``application/json; charset=utf-8``) are ignored: Django's own matching would
+    refuse JSON to such a client, which only says how the JSON should be encoded."""
+    for accepted in request.accepted_types:  # most preferred first, q=0 left out
+        kind = (accepted.main_type, accepted.sub_type)
+        if kind == ("application", "json"):
+            return True
+        if kind in (("application", "x-www-form-urlencoded"), ("application", "*"), ("*", "*")):
+            return False
+    return False
+
+
+class CamioOAuth2Validator(OAuth2Validator):
+    """django-oauth-toolkit's checks, and the account must still be active: a code consented to (or
+    a refresh token issued) before the account was deactivated is an ``invalid_grant``, not an
+    access token that every API call then refuses."""
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
+        return super().validate_code(client_id, code, client, request, *args, **kwargs) and request.user.is_active
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
+        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        return valid and request.user.is_active
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(sensitive_post_parameters("client_secret", "code", "refresh_token"), name="dispatch")
 class CamioTokenView(TokenView):
     """``POST /api/login/oauth/access_token``: code (or refresh token) for an access token."""
+
+    validator_class = CamioOAuth2Validator
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.content_type == "application/json":
@@ -153,8 +184,7 @@ class CamioTokenView(TokenView):
             return json_error(response.status_code, message, error=error)
         answer = {key: body[key] for key in _TOKEN_FIELDS if key in body}
         answer["token_type"] = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
-        wants_json = "application/json" in request.headers.get("Accept", "")
-        if wants_json:
+        if _wants_json(request):
             out = HttpResponse(json.dumps(answer), content_type="application/json")
         else:
             out = HttpResponse(urlencode(answer), content_type="application/x-www-form-urlencoded")

@@ -14,6 +14,9 @@ from rest_framework import serializers
 
 from config.api.openapi import ME, NO_CONTENT, bool_query, documented, errors, path_param
 
+# Reads of what is private to an account: a guest's ``user=<host email>`` is refused here.
+PRIVATE_403 = "`user=` names another account: this is private to its account, guests cannot read it."
+
 
 class NotificationPreferenceSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=["ON", "OFF"], help_text="The ON or OFF state of the notification type.")
@@ -151,7 +154,7 @@ class SettingsViewSchema(OpenApiViewExtension):
                 summary="Get Settings",
                 description=SETTINGS_DESCRIPTION,
                 parameters=[ME],
-                responses={200: SettingsSerializer, **errors(401, 404)},
+                responses={200: SettingsSerializer, **errors(401, 404, e403=PRIVATE_403)},
                 examples=[SETTINGS_EXAMPLE],
                 tags=TAG_SETTINGS,
             ),
@@ -178,7 +181,7 @@ class UploadTokenViewSchema(OpenApiViewExtension):
                         response=OpenApiTypes.STR,
                         examples=[OpenApiExample("Token", value="AQBrSFvOPxQj2prnCh2wvocHnAbu_5szaBeFdQsktgE4Vw")],
                     ),
-                    **errors(401, 404),
+                    **errors(401, 404, e403=PRIVATE_403),
                 },
                 tags=TAG_UPLOAD,
             ),
@@ -245,18 +248,19 @@ class GuestListViewSchema(OpenApiViewExtension):
                 summary="List guests",
                 description="The accounts the caller shares its cameras and content with (read-only), oldest first.",
                 parameters=[ME],
-                responses={200: GuestSerializer(many=True), **errors(401, 404)},
+                responses={200: GuestSerializer(many=True), **errors(401, 404, e403=PRIVATE_403)},
                 tags=TAG_GUESTS,
             ),
             post=extend_schema(
                 operation_id="guests_add",
                 summary="Add a guest",
                 description="Share the caller's cameras and content, read-only, with the account using `email`. "
-                "Adding an existing guest again answers it as well.",
+                "Adding an existing guest again answers it as well, with 200 instead of 201.",
                 parameters=[ME],
                 request=GuestInputSerializer,
                 responses={
                     201: GuestSerializer,
+                    200: OpenApiResponse(response=GuestSerializer, description="Already a guest: nothing changed."),
                     **errors(400, 401, 403, e404="The path token is not `me`, or no account uses that email address."),
                 },
                 tags=TAG_GUESTS,
@@ -292,7 +296,7 @@ class NotificationListViewSchema(OpenApiViewExtension):
                 summary="List notifications",
                 description="The account's PUSH notifications, newest first (at most 100).",
                 parameters=[ME, bool_query("unread", "Only the notifications not yet read.")],
-                responses={200: NotificationSerializer(many=True), **errors(400, 401, 404)},
+                responses={200: NotificationSerializer(many=True), **errors(400, 401, 404, e403=PRIVATE_403)},
                 tags=TAG_NOTIFICATIONS,
             ),
         )

@@ -24,12 +24,15 @@ def account_for_upload_token(*, token: str) -> AccountSettings | None:
     return AccountSettings.objects.select_related("user").filter(upload_token=token, user__is_active=True).first()
 
 
-def own_account(*, user: AbstractBaseUser, host_email: str | None) -> AbstractBaseUser:
-    """Whose data a request *changes*: always the caller's own. Guests only read a host's data, so
-    ``user=`` naming another account on a write is refused, not quietly applied to the caller's
-    own camera of the same name."""
+def own_account(*, user: AbstractBaseUser, host_email: str | None, reading: bool = False) -> AbstractBaseUser:
+    """Whose data a request *changes* (or, ``reading``, reads where a host's data is none of a
+    guest's business: settings, tokens, guests, hooks, Camios): always the caller's own. ``user=``
+    naming another account is refused, not quietly applied to (or answered with) the caller's own
+    data."""
     if not host_email or host_email.strip().lower() == (user.email or "").lower():
         return user
+    if reading:
+        raise Forbidden("This is private to its account: guests (user=) read a host's cameras, content and search only")
     raise Forbidden("Only the owner of an account can change it; guests (user=) can only read")
 
 

@@ -228,8 +228,10 @@ def upload_token_hint(*, email: str) -> str:
     return f"{local}@..."
 
 
-def guest_add(*, host: AbstractBaseUser, email: object) -> Guest:
-    """Share the host's cameras and content, read-only, with the account using ``email``."""
+def guest_add(*, host: AbstractBaseUser, email: object) -> tuple[Guest, bool]:
+    """Share the host's cameras and content, read-only, with the account using ``email``.
+
+    Returns the guest row and whether it is new (adding a guest again changes nothing)."""
 
     if not isinstance(email, str) or "@" not in email or len(email) > 254:
         raise BadRequest("email must be an email address")
@@ -239,8 +241,7 @@ def guest_add(*, host: AbstractBaseUser, email: object) -> Guest:
     guest = get_user_model().objects.filter(email__iexact=email, is_active=True).order_by("pk").first()
     if guest is None:
         raise NotFound("No account uses that email address")
-    row, _ = Guest.objects.get_or_create(host=host, guest=guest)
-    return row
+    return Guest.objects.get_or_create(host=host, guest=guest)
 
 
 def guest_remove(*, host: AbstractBaseUser, email: str) -> None:

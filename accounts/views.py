@@ -55,7 +55,9 @@ class UploadTokenHintView(APIView):
 
 
 class GuestListView(MeAPIView):
-    """``GET|POST /api/users/me/guests``: accounts the caller shares cameras with (read-only)."""
+    """``GET|POST /api/users/me/guests``: accounts the caller shares cameras with (read-only).
+
+    POST answers 201 when it adds the guest, 200 (the same body) when it already was one."""
 
     def get(self, request, token: str):
         rows = Guest.objects.filter(host=request.user).select_related("guest").order_by("created_at")
@@ -63,7 +65,8 @@ class GuestListView(MeAPIView):
 
     def post(self, request, token: str):
         email = request.data.get("email") if isinstance(request.data, dict) else None
-        return Response(guest_json(services.guest_add(host=request.user, email=email)), status=201)
+        row, created = services.guest_add(host=request.user, email=email)
+        return Response(guest_json(row), status=201 if created else 200)
 
 
 class GuestDetailView(MeAPIView):

@@ -10,6 +10,8 @@ from config.api.views import MeAPIView, query_bool
 class CameraListView(MeAPIView):
     """``GET /api/users/me/cameras``: the account's cameras (``user=`` a host's, for a guest)."""
 
+    host_readable = True
+
     def get(self, request, token: str):
         owner = acting_owner(user=request.user, host_email=request.query_params.get("user"))
         fetch_zones = query_bool(request, "fetch_zones")
@@ -29,6 +31,8 @@ class CameraListView(MeAPIView):
 class CameraDetailView(MeAPIView):
     """``GET|DELETE /api/users/me/cameras/:camera``."""
 
+    host_readable = True
+
     def get(self, request, token: str, camera: str):
         owner = acting_owner(user=request.user, host_email=request.query_params.get("user"))
         cam = selectors.camera_get(owner=owner, name=camera)
@@ -42,6 +46,8 @@ class CameraDetailView(MeAPIView):
 
 class CameraTransitionsView(MeAPIView):
     """``GET /api/users/me/cameras/:camera/transitions``: online/offline history, newest first."""
+
+    host_readable = True
 
     def get(self, request, token: str, camera: str):
         owner = acting_owner(user=request.user, host_email=request.query_params.get("user"))

@@ -10,6 +10,8 @@ from config.api.views import MeAPIView
 class ZoneListView(MeAPIView):
     """``GET /api/users/me/cameras/:camera/zones`` (guests with ``user=``)."""
 
+    host_readable = True
+
     def get(self, request, token: str, camera: str):
         owner = acting_owner(user=request.user, host_email=request.query_params.get("user"))
         cam = camera_get(owner=owner, name=camera)
@@ -18,6 +20,8 @@ class ZoneListView(MeAPIView):
 
 class ZoneDetailView(MeAPIView):
     """``GET|POST|DELETE /api/users/me/cameras/:camera/zones/:zone``; POST creates or replaces."""
+
+    host_readable = True
 
     def get(self, request, token: str, camera: str, zone: str):
         owner = acting_owner(user=request.user, host_email=request.query_params.get("user"))

@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
+from accounts.openapi import PRIVATE_403
 from config.api.openapi import ME, NO_CONTENT, bool_query, documented, errors, path_param
 from uploads.openapi import rendition_parameters
 
@@ -118,7 +119,8 @@ class SearchBucketSerializer(serializers.Serializer):
     """One bucket; which members it has depends on ``bucket_type``."""
 
     bucket_id = serializers.CharField(
-        help_text="The event's id (event), the period's start (second, hour), or the view token (camio)."
+        help_text="The event's id (event), the period's start (second, hour), or the view token (camio; in a "
+        "view-token search, the token the viewer sent)."
     )
     earliest_date = serializers.CharField(required=False, help_text="event, second, hour.")
     latest_date = serializers.CharField(required=False, help_text="event, second, hour.")
@@ -131,7 +133,9 @@ class SearchBucketSerializer(serializers.Serializer):
     images = SearchImageSerializer(many=True, required=False, help_text="event.")
     similarity = serializers.FloatField(required=False, help_text="event, in a similarity search (`event=`).")
     view_token = serializers.CharField(required=False, help_text="camio (and the other Camio members).")
-    short_token = serializers.CharField(required=False, help_text="camio.")
+    short_token = serializers.CharField(
+        required=False, allow_null=True, help_text="camio (in a view-token search, null unless the viewer sent it)."
+    )
     name = serializers.CharField(required=False, help_text="camio.")
     date_created = serializers.CharField(required=False, help_text="camio.")
     type = serializers.CharField(required=False, help_text="camio.")
@@ -346,7 +350,7 @@ class CamioListViewSchema(OpenApiViewExtension):
                 summary="List all Camios",
                 description="The caller's Camios: portions of their content shared by link, viewable without sign-in.",
                 parameters=[ME],
-                responses={200: CamioSerializer(many=True), **errors(401, 404)},
+                responses={200: CamioSerializer(many=True), **errors(401, 404, e403=PRIVATE_403)},
                 tags=TAG_CAMIOS,
             ),
             post=extend_schema(
@@ -373,7 +377,10 @@ class CamioDetailViewSchema(OpenApiViewExtension):
                 summary="Get a Camio",
                 description="One of the caller's Camios (expired ones too).",
                 parameters=[ME, CAMIO],
-                responses={200: CamioSerializer, **errors(401, e404="The path token is not `me`, or no such Camio.")},
+                responses={
+                    200: CamioSerializer,
+                    **errors(401, e403=PRIVATE_403, e404="The path token is not `me`, or no such Camio."),
+                },
                 tags=TAG_CAMIOS,
             ),
             delete=extend_schema(

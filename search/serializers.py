@@ -18,6 +18,7 @@ from rest_framework import serializers
 
 from config.api.dates import camio_date
 from config.api.errors import BadRequest
+from config.api.views import query_int
 from search.access_tokens import ItemSigner, item_access_signer
 from search.models import Camio, InterestLevel
 from search.querylang import MAX_YEAR, MIN_YEAR, label_canonical
@@ -170,14 +171,7 @@ def search_params_parse(query: Mapping) -> SearchParams:
     p.sources = _csv(query, "sources")
     p.labels = list(dict.fromkeys(label_canonical(label) for label in _csv(query, "labels")))
     p.event = _single(query, "event")
-    raw = query.get("num_results")
-    if raw is not None and str(raw).strip() != "":
-        try:
-            p.num_results = int(str(raw).strip())
-        except ValueError:
-            raise BadRequest(f"num_results must be an integer from 1 to {MAX_RESULTS}, not {raw!r}") from None
-        if not 1 <= p.num_results <= MAX_RESULTS:
-            raise BadRequest(f"num_results must be an integer from 1 to {MAX_RESULTS}, not {raw!r}")
+    p.num_results = query_int(query, "num_results", p.num_results, low=1, high=MAX_RESULTS)
     p.user = _single(query, "user")
     p.view_tokens = _csv(query, "view_tokens")
     if p.user and p.view_tokens:
@@ -404,8 +398,15 @@ def _timeline_bucket(row: dict) -> dict:
     }
 
 
-def _camio_bucket(camio: Camio) -> dict:
-    return {"bucket_id": camio.view_token, **camio_json(camio)}
+def _camio_bucket(camio: Camio, *, held: set[str] | None) -> dict:
+    """A Camio as a search result. A view-token search (``held``: the tokens the viewer sent) names
+    it by the token the viewer holds and no other: a short token's holder is not handed the long
+    one, nor the reverse (the owner chose which to give out)."""
+    out = {**camio_json(camio)}
+    if held is not None:
+        out["view_token"] = camio.view_token if camio.view_token in held else camio.short_token
+        out["short_token"] = camio.short_token if camio.short_token in held else None
+    return {"bucket_id": out["view_token"], **out}
 
 
 def search_response_json(
@@ -432,7 +433,8 @@ def search_response_json(
             for e in page.rows
         ]
     elif page.bucket_type == "camio":
-        buckets = [_camio_bucket(c) for c in page.rows]
+        held = set(p.view_tokens) if via_view_tokens else None
+        buckets = [_camio_bucket(c, held=held) for c in page.rows]
     else:
         buckets = [_timeline_bucket(row) for row in page.rows]
     return {

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from PIL import Image, ImageOps
 
-from config.api.errors import BadRequest
+from config.api.views import query_int
 from uploads.media import MediaError, video_poster
 from uploads.models import Content
 from uploads.streaming import STORE_ERRORS, store_missing
@@ -41,26 +41,13 @@ def _store_failure(what: str, exc: BaseException) -> RenditionError:
     return RenditionError(f"the store cannot be read for {what}: {exc}", store_down=True)
 
 
-def _int_param(query: Mapping, name: str, default: int | None, *, low: int, high: int) -> int | None:
-    raw = query.get(name)
-    if raw is None or str(raw).strip() == "":
-        return default
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer from {low} to {high}, not {raw!r}") from None
-    if not low <= value <= high:
-        raise BadRequest(f"{name} must be an integer from {low} to {high}, not {raw!r}")
-    return value
-
-
 def rendition_params(
     query: Mapping, *, default_w: int | None, default_h: int | None
 ) -> tuple[int | None, int | None, int]:
     """``(w, h, quality)`` from a request's query: w and h in 1..4096 (None: no bound), quality 1..100."""
-    w = _int_param(query, "w", default_w, low=1, high=MAX_SIDE)
-    h = _int_param(query, "h", default_h, low=1, high=MAX_SIDE)
-    quality = _int_param(query, "quality", DEFAULT_QUALITY, low=1, high=100)
+    w = query_int(query, "w", default_w, low=1, high=MAX_SIDE)
+    h = query_int(query, "h", default_h, low=1, high=MAX_SIDE)
+    quality = query_int(query, "quality", DEFAULT_QUALITY, low=1, high=100)
     return w, h, quality  # type: ignore[return-value]
 
 

@@ -383,8 +383,10 @@ class Route:
     """One route and method, naming A's objects by placeholders (``World.v``).
 
     other: B's statuses. user: "read" (``user=`` is a host's email a guest may read),
-    "write" (``user=`` other than the caller is refused), "" (not consulted). guest: "read" (G, A's
-    guest, gets A's data: 2xx), a tuple of statuses (refused), or "own" (acts on G's own account).
+    "write" (``user=`` other than the caller is refused), "own" (a read of what is private to the
+    caller's account: ``user=`` other than the caller is refused too), "" (not consulted). guest:
+    "read" (G, A's guest, gets A's data: 2xx), a tuple of statuses (refused), or "own" (acts on G's
+    own account).
     anon: an anonymous caller's statuses. allow: keys of ``World.secrets`` the route hands out by
     the reference's design. mutable: keys of ``a_state`` it may change by design. ghost: how B's
     answer must match a twin naming nothing ("body", "status" or "" for none).
@@ -430,7 +432,7 @@ ROUTES: list[Route] = [
       other=(200,), anon=(200,), allow=("a_upload", "a_cam"), mutable=("devices", "cameras"), ghost=""),
     R("camera-poll", "PUT", "/api/cameras/{a_mac}", {"maker": "Sharx", "model": "SCNC3904"}, auth=OPEN,
       other=(200,), anon=(200,), allow=("a_upload", "a_cam"), mutable=("devices", "cameras"), ghost=""),
-    R("device-list", "GET", f"{ME}/devices", other=(200,)),
+    R("device-list", "GET", f"{ME}/devices", other=(200,), user="own", guest=(403,)),
     R("device-claim", "POST", f"{ME}/devices/{{a_mac}}/claim", body={"name": "mine"}, label="claimed"),
     R("device-claim", "POST", f"{ME}/devices/{{a_free_mac}}/claim", body={"name": "mine"}, label="unclaimed"),
     # accounts
@@ -440,20 +442,21 @@ ROUTES: list[Route] = [
       ctype=FORM, auth=OPEN, other=(302,), anon=(302,), ghost="status"),
     R("oauth-access-token", "POST", "/api/login/oauth/access_token", ctype=FORM, auth=OPEN,
       body={"client_id": "{a_client_id}", "code": "{a_code}", "redirect_uri": REDIRECT}, other=(401,), anon=(401,)),
-    R("settings", "GET", f"{ME}/settings", other=(200,)),
+    # Reads of what is private to an account: user=<host> is a 403 (it used to answer the caller's own).
+    R("settings", "GET", f"{ME}/settings", other=(200,), user="own", guest=(403,)),
     R("settings", "POST", f"{ME}/settings", body={"recording_enabled": False}, other=(200,)),
     R("settings", "PUT", f"{ME}/settings", body={"recording_enabled": False}, other=(200,)),
     R("settings", "PATCH", f"{ME}/settings", body={"recording_enabled": False}, other=(200,)),
-    R("upload-token", "GET", f"{ME}/tokens/upload", other=(200,)),
+    R("upload-token", "GET", f"{ME}/tokens/upload", other=(200,), user="own", guest=(403,)),
     R("upload-token-rotate", "POST", f"{ME}/tokens/upload/rotate", other=(200,)),
     # The reference's installer hint: part of the owner's e-mail (never all of it) to any holder.
     R("upload-token-hint", "GET", "/api/tokens/{a_upload}/hint", auth=NOAUTH, other=(200,), anon=(200,), ghost=""),
     R("upload-token-hint", "POST", "/api/tokens/{a_upload}/hint", auth=NOAUTH, other=(200,), anon=(200,), ghost=""),
-    R("guest-list", "GET", f"{ME}/guests", other=(200,)),
+    R("guest-list", "GET", f"{ME}/guests", other=(200,), user="own", guest=(403,)),
     # Adding A's guest as B's own guest: 201 (B's data); an unknown address is a 404 (see report).
     R("guest-list", "POST", f"{ME}/guests", body={"email": "{a_guest_email}"}, other=(201,), ghost=""),
     R("guest-detail", "DELETE", f"{ME}/guests/{{a_guest_email}}"),
-    R("notification-list", "GET", f"{ME}/notifications", other=(200,)),
+    R("notification-list", "GET", f"{ME}/notifications", other=(200,), user="own", guest=(403,)),
     R("notification-read", "POST", f"{ME}/notifications/{{a_notification}}/read"),
     # cameras and zones
     R("camera-list", "GET", f"{ME}/cameras", other=(200,), user="read", guest="read"),
@@ -503,22 +506,22 @@ ROUTES: list[Route] = [
       ghost="", label="public"),
     R("camio-download-detail", "GET", "/api/camios/{a_camio}/downloads/{a_download}", guest=(404,)),
     # camios
-    R("camio-list", "GET", f"{ME}/camios", other=(200,)),
+    R("camio-list", "GET", f"{ME}/camios", other=(200,), user="own", guest=(403,)),
     R("camio-list", "POST", f"{ME}/camios", body=CAMIO_BODY, other=(400,)),
     R("camio-list", "POST", f"{ME}/camios", body={"query": {"events": ["{a_event}"]}}, other=(400,),
       label="events"),
-    R("camio-detail", "GET", f"{ME}/camios/{{a_camio}}", guest=(404,)),
-    R("camio-detail", "GET", f"{ME}/camios/{{a_private_short}}", guest=(404,), label="short"),
+    R("camio-detail", "GET", f"{ME}/camios/{{a_camio}}", user="own", guest=(403,)),
+    R("camio-detail", "GET", f"{ME}/camios/{{a_private_short}}", user="own", guest=(403,), label="short"),
     R("camio-detail", "DELETE", f"{ME}/camios/{{a_camio}}", guest=(404,)),
     R("camio-detail", "DELETE", f"{ME}/camios/{{a_camio_short}}", guest=(404,), label="short"),
     # hooks
-    R("hook-list", "GET", f"{ME}/hooks", other=(200,)),
+    R("hook-list", "GET", f"{ME}/hooks", other=(200,), user="own", guest=(403,)),
     R("hook-list", "POST", f"{ME}/hooks", body=HOOK_BODY, other=(200,), ghost="status"),
-    R("hook-detail", "GET", HOOK, guest=(404,)),
+    R("hook-detail", "GET", HOOK, user="own", guest=(403,)),
     R("hook-detail", "PATCH", HOOK, body={"active": False}, guest=(404,)),
     R("hook-detail", "DELETE", HOOK, guest=(404,)),
     R("hook-secret-rotate", "POST", f"{HOOK}/secret/rotate", body={"keep_previous_seconds": 0}, guest=(404,)),
-    R("hook-delivery-list", "GET", f"{HOOK}/deliveries", guest=(404,)),
+    R("hook-delivery-list", "GET", f"{HOOK}/deliveries", user="own", guest=(403,)),
     R("hook-delivery-redeliver", "POST", f"{HOOK}/deliveries/{{a_delivery}}/redeliver", guest=(404,)),
     R("hook-delivery-redeliver", "POST", f"{ME}/hooks/{{b_hook}}/deliveries/{{a_delivery}}/redeliver",
       label="own-hook"),
@@ -753,8 +756,8 @@ def test_other_account(w, route):
 
 @pytest.mark.parametrize("route", ROUTES, ids=ids(ROUTES))
 def test_other_account_naming_the_host(w, route):
-    """B adds ``user=<A's email>``: refused where the route reads a host's data and on every
-    write under ``users/me`` (guests only read); else ignored."""
+    """B adds ``user=<A's email>``: refused where the route reads a host's data, on reads of what is
+    private to an account and on every write under ``users/me`` (guests only read); else ignored."""
     answer = attempt(w, w.client("b"), route, extra={"user": w.a.email})
     statuses = route.with_user or ((403,) if route.user or _me_write(route) else route.other)
     expect(answer, statuses, route, "B with user=A")
