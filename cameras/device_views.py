@@ -11,7 +11,7 @@ from cameras import devices
 from cameras.polling import devices_polled_at, poll_parse, poll_respond
 from cameras.serializers import camera_json, device_json
 from config.api.conditional import not_modified
-from config.api.errors import ApiError, BadRequest, json_error
+from config.api.errors import ApiError, BadRequest, PayloadTooLarge, json_error
 from config.api.parsers import MalformedJSON, json_body_loads
 from config.api.views import MeAPIView
 from config.client_address import client_ip
@@ -37,7 +37,8 @@ def _poll_params(request: HttpRequest) -> QueryDict | dict:
     if request.method == "GET" or query.get("maker") or not request.body:
         return query
     if len(request.body) > _MAX_POLL_BODY:
-        raise BadRequest("Request body too large for a poll")
+        # 413 as for any body over the server's limit (a poll's is only smaller).
+        raise PayloadTooLarge("Request body too large for a poll")
     if request.content_type == "application/json":
         try:
             data = json_body_loads(request.body)

@@ -21,6 +21,20 @@ class HookAdminForm(forms.ModelForm):
         except ApiError as exc:
             raise forms.ValidationError(exc.message) from None
 
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        # The API's check of the query (hook_create / hook_update), which reads it against the
+        # owner's cameras and zones: none that search refuses, none that matches every event. As
+        # PATCH, an unchanged query is not judged again (editing the URL keeps an older query).
+        owner_id = cleaned["owner"].pk if cleaned.get("owner") is not None else self.instance.owner_id
+        query = cleaned.get("query")
+        if query is not None and owner_id is not None and (self.instance.pk is None or "query" in self.changed_data):
+            try:
+                cleaned["query"] = services.hook_query_clean(query=query, owner_id=owner_id)
+            except ApiError as exc:
+                self.add_error("query", exc.message)
+        return cleaned
+
 
 @admin.register(Hook)
 class HookAdmin(admin.ModelAdmin):
@@ -41,7 +55,7 @@ class HookAdmin(admin.ModelAdmin):
     search_fields = ("owner__email", "owner__username", "callback_url", "query")
     raw_id_fields = ("owner",)
     # The signing secret is shown once, to the partner: never in admin (rotate it through the API).
-    exclude = ("secret", "previous_secret")
+    exclude = ("secret", "previous_secret", "earlier_secrets")
     readonly_fields = (
         "previous_secret_until",
         "last_fired_at",

@@ -42,6 +42,9 @@ class Hook(models.Model):
     # multiple signatures), so receivers can switch over without refusing deliveries.
     previous_secret = models.CharField(max_length=64, blank=True, default="")
     previous_secret_until = models.DateTimeField(null=True, blank=True)
+    # Secrets retired before the previous one whose overlap is not over (rotated again within it):
+    # [{"secret": …, "until": ISO 8601}, …], newest first. They sign too until their own "until".
+    earlier_secrets = models.JSONField(default=list, blank=True)
     # Paused by its owner (PATCH active=false); resumes on PATCH active=true.
     paused = models.BooleanField(default=False)
     # Disabled by the service (410 or days of failures); PATCH active=true clears it.

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from cameras.models import Camera, Zone
 from config.api.dates import camio_date
-from config.api.errors import BadRequest, Conflict
+from config.api.errors import BadRequest, Conflict, service_outage
 from hooks import delivery as client
 from hooks import ssrf
 from hooks.models import Delivery, DeliveryAttempt, Hook, new_hook_secret
@@ -73,6 +73,8 @@ MAX_COOLDOWN_SECONDS = 24 * 3600
 HOOK_MIN_INTEREST_LEVEL = InterestLevel.IMPORTANT
 # After a rotation the old secret keeps signing (alongside the new) this long by default.
 SECRET_OVERLAP_SECONDS = 24 * 3600
+# Old secrets signing at once (rotations within the overlap), each a signature on every attempt.
+MAX_RETIRED_SECRETS = 4
 
 
 def retry_schedule() -> tuple[float, ...]:
@@ -121,7 +123,10 @@ def _parsed(query: str, cameras: tuple[str, ...], zones: tuple[str, ...]) -> Par
         return parse_query(query, cameras=cameras, zones=zones, with_dates=False)
 
 
-def _clean_query(query: str, owner_id: int) -> str:
+def hook_query_clean(*, query: str, owner_id: int) -> str:
+    """A hook query as stored (stripped), or BadRequest for one search would refuse or one that
+    names no camera, zone or label (it would match every event of the owner). The API and admin
+    both check with it."""
     query = query.strip()
     try:
         parsed = _parse_hook_query(query, *_owner_names(owner_id))
@@ -163,7 +168,7 @@ def hook_create(
         owner=owner,
         type=type,
         callback_url=callback_url_clean(callback_url),
-        query=_clean_query(query, owner.pk),
+        query=hook_query_clean(query=query, owner_id=owner.pk),
         camera_name=camera_name.strip(),
         cooldown_seconds=cooldown_seconds,
         paused=not active,
@@ -179,7 +184,7 @@ def hook_update(*, hook: Hook, data: dict) -> Hook:
         hook.callback_url = callback_url_clean(data["callback_url"])
         fields |= {"callback_url", *hook_failures_forget(hook=hook)}
     if "query" in data:
-        hook.query = _clean_query(data["query"], hook.owner_id)
+        hook.query = hook_query_clean(query=data["query"], owner_id=hook.owner_id)
         fields.add("query")
     if "camera_name" in data:
         hook.camera_name = (data["camera_name"] or "").strip()
@@ -220,27 +225,46 @@ def hook_delete(*, hook: Hook) -> None:
     hook.delete()
 
 
+@transaction.atomic
 def hook_rotate_secret(*, hook: Hook, keep_previous_seconds: int = SECRET_OVERLAP_SECONDS) -> str:
     """A new signing secret, effective for every attempt from now on (retries included).
 
-    For ``keep_previous_seconds`` the old secret signs too (a second ``v1,`` signature), so a
-    receiver verifying with either accepts every delivery while it switches over; 0 drops it now.
+    For ``keep_previous_seconds`` the old secret signs too (another ``v1,`` signature), so a
+    receiver verifying with either accepts every delivery while it switches over. Rotated again
+    within that time, each retired secret keeps signing until the time it was promised (at most
+    ``MAX_RETIRED_SECRETS`` at once: Conflict beyond). 0 drops every old secret now (a leak).
     """
-    hook.previous_secret = hook.secret if keep_previous_seconds else ""
-    hook.previous_secret_until = (
-        timezone.now() + timedelta(seconds=keep_previous_seconds) if keep_previous_seconds else None
-    )
+    # Locked: two rotations at once must not both keep one list and lose a secret of the other.
+    row = Hook.objects.select_for_update().get(pk=hook.pk)
+    now = timezone.now()
+    retired: list[tuple[str, datetime]] = []
+    if keep_previous_seconds:
+        retired = [(row.secret, now + timedelta(seconds=keep_previous_seconds)), *_retired_secrets(row, now)]
+        if len(retired) > MAX_RETIRED_SECRETS:
+            raise Conflict(
+                f"{len(retired) - 1} earlier secrets still sign (the last until "
+                f"{camio_date(max(until for _s, until in retired[1:]))}): wait, or rotate with "
+                "keep_previous_seconds 0 to drop them all"
+            )
     hook.secret = new_hook_secret()
-    hook.save(update_fields=["secret", "previous_secret", "previous_secret_until", "updated_at"])
+    (hook.previous_secret, hook.previous_secret_until), *earlier = retired or [("", None)]
+    hook.earlier_secrets = [{"secret": secret, "until": until.isoformat()} for secret, until in earlier]
+    hook.save(update_fields=["secret", "previous_secret", "previous_secret_until", "earlier_secrets", "updated_at"])
     return hook.secret
 
 
+def _retired_secrets(hook: Hook, now: datetime) -> list[tuple[str, datetime]]:
+    """The hook's old secrets still within their overlap, newest first, with their ends."""
+    retired = []
+    if hook.previous_secret and hook.previous_secret_until:
+        retired.append((hook.previous_secret, hook.previous_secret_until))
+    retired += [(item["secret"], datetime.fromisoformat(item["until"])) for item in hook.earlier_secrets or []]
+    return [(secret, until) for secret, until in retired if until > now]
+
+
 def hook_signing_secrets(*, hook: Hook, now: datetime | None = None) -> list[str]:
-    """The secrets that sign an attempt now: the current one, and the previous one while it overlaps."""
-    now = now or timezone.now()
-    if hook.previous_secret and hook.previous_secret_until and hook.previous_secret_until > now:
-        return [hook.secret, hook.previous_secret]
-    return [hook.secret]
+    """The secrets that sign an attempt now: the current one, and the old ones while they overlap."""
+    return [hook.secret, *(secret for secret, _until in _retired_secrets(hook, now or timezone.now()))]
 
 
 # --- firing --------------------------------------------------------------------------------------
@@ -402,7 +426,12 @@ def delivery_kick(*, origin: str, delivery_id: int) -> bool:
         return True
     for slot in range(drains_per_receiver()):
         if cache.add(_drain_key(origin, slot), 1, DRAIN_KEY_SECONDS):
-            deliver.apply_async(args=(delivery_id,), kwargs={"receiver": origin, "drain_slot": slot})
+            try:
+                deliver.apply_async(args=(delivery_id,), kwargs={"receiver": origin, "drain_slot": slot})
+            except Exception:
+                # No task holds the slot: the next publisher must not wait for its key to lapse.
+                cache.delete(_drain_key(origin, slot))
+                raise
             return True
     return False
 
@@ -424,8 +453,16 @@ def _kick_on_commit(*, origin: str, delivery_ids: list[int]) -> None:
     firsts = delivery_ids[::step][: drains_per_receiver()] if drained else delivery_ids
 
     def kick() -> None:
-        for pk in firsts:
-            delivery_kick(origin=origin, delivery_id=pk)
+        try:
+            for pk in firsts:
+                delivery_kick(origin=origin, delivery_id=pk)
+        except Exception as exc:
+            if not service_outage(exc):
+                raise
+            # Broker (or cache) unreachable: the rows are committed, and the stuck-delivery sweep
+            # sends them once it is back. Firing must not fail for it: the hand-off that ran it
+            # (analysis, with the broker down) would otherwise fail after its own commit.
+            logger.warning("deliveries to %s not queued (%s); hooks.requeue_stuck_deliveries sends them", origin, exc)
 
     transaction.on_commit(kick)
 
@@ -501,9 +538,25 @@ _HOOK_VALUES = (
     "secret",
     "previous_secret",
     "previous_secret_until",
+    "earlier_secrets",
     "paused",
     "disabled_reason",
 )
+
+
+def _hook_loaded(hook_id: int, values: list) -> Hook:
+    """A hook from the raw columns ``_HOOK_VALUES`` of a claim, as the ORM would load them (the
+    JSON of ``earlier_secrets`` comes back as text)."""
+    fields = {name: Hook._meta.get_field(name) for name in _HOOK_VALUES}
+    return Hook(
+        pk=hook_id,
+        **{
+            name: fields[name].from_db_value(value, None, connection)
+            if hasattr(fields[name], "from_db_value")
+            else value
+            for name, value in zip(_HOOK_VALUES, values, strict=True)
+        },
+    )
 
 
 def _claim(delivery_id: int, now: datetime) -> tuple[list[Delivery], str | None]:
@@ -629,7 +682,7 @@ def _claim_returning(*, origin: str, now: datetime, seed: tuple[int, int] | None
     rows = []
     for pk, claimed, pos, next_at, webhook_id, body, attempt_count, retry_index, row_origin, hook_id, *hook in found:
         if hook_id not in hooks_by_id:
-            hooks_by_id[hook_id] = Hook(pk=hook_id, **dict(zip(_HOOK_VALUES, hook, strict=True)))
+            hooks_by_id[hook_id] = _hook_loaded(hook_id, hook)
         row = Delivery(
             pk=pk,
             hook=hooks_by_id[hook_id],

@@ -119,7 +119,9 @@ class HookSecretRotateView(MeAPIView):
         summary="Rotate a hook's signing secret",
         description="The old secret keeps signing alongside the new one (two `v1,` signatures) for "
         "`keep_previous_seconds` (optional body field, 0 to 604800; default 86400), so receivers can "
-        "switch over without refusing deliveries. 0 drops the old secret at once (a leaked secret).",
+        "switch over without refusing deliveries. Rotated again meanwhile, every old secret keeps "
+        "signing until its own time (one `v1,` signature each; 409 when 4 already do). 0 drops every "
+        "old secret at once (a leaked secret).",
         request=RotateInput,
         tags=["hooks"],
     )

@@ -88,7 +88,10 @@ def _is_member(content: Content) -> bool:
 
 def _hand_off(event: Event) -> None:
     # hooks owns the consumer; required=False: the service still works where hooks is not installed.
-    enqueue_on_commit(HOOK_TASK, event.pk, required=False)
+    # Nothing sweeps for an event whose hand-off was lost (its hooks would never fire): with the
+    # broker down it runs here, after commit; the deliveries it writes are rows, which the hooks'
+    # stuck-delivery sweep sends once the broker is back.
+    enqueue_on_commit(HOOK_TASK, event.pk, required=False, if_unsent="inline")
 
 
 def _labels_sync(event: Event) -> None:

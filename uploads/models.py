@@ -57,8 +57,14 @@ class Content(models.Model):
 
     class Meta:
         constraints = [
-            # A retried upload of the same camera, name and bytes is the same content.
-            models.UniqueConstraint(fields=["camera", "name", "sha256"], name="content_once_per_camera_name_bytes"),
+            # A retried upload of the same camera, name and bytes is the same content. Unnamed
+            # uploads are dated by their arrival: the same bytes later are another capture (a
+            # static scene), so their retries are found by time (uploads.services._existing).
+            models.UniqueConstraint(
+                fields=["camera", "name", "sha256"],
+                condition=~models.Q(name=""),
+                name="content_once_per_camera_named_bytes",
+            ),
         ]
         indexes = [
             # Serves "the camera's previous frames" for motion analysis and the live image.

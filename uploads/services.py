@@ -3,7 +3,8 @@
 Durability: the bytes are stored first (outside any transaction: storage is slow I/O), then the
 row is written in one short transaction, and only then does the caller answer success. If storage
 fails nothing is written (503); if the row cannot be written the stored bytes are removed again.
-A retry of the same camera, name and bytes finds the row the first attempt made.
+A retry of the same camera, name and bytes finds the row the first attempt made (without a name,
+one made within minutes: later, the same bytes are another capture).
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ logger = logging.getLogger(__name__)
 # own; spans this close still count as overlapping (clocks of two encoders differ a little).
 ALTERNATE_TOLERANCE = timedelta(seconds=2)
 ALTERNATE_LOOKBACK = timedelta(hours=1)
+# An upload without a name is dated by its arrival, so the same bytes again are a retry only this
+# soon after (its answer was lost); later they are another capture of a scene that did not change.
+# (No unique index backs it: two copies sent at once may both be kept, a duplicate, never a loss.)
+UNNAMED_RETRY_WINDOW = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -53,18 +58,32 @@ class IngestResult:
     reason: str = ""
 
 
-def _existing(*, camera: Camera, name: str, digest: str) -> Content | None:
-    """The camera's item called ``name`` whose bytes have this SHA-256 or SHA-1."""
+def _existing(*, camera: Camera, name: str, digest: str, arrived_at: datetime) -> Content | None:
+    """The camera's item called ``name`` whose bytes have this SHA-256 or SHA-1: the upload this one
+    repeats. Without a name, only one that arrived within ``UNNAMED_RETRY_WINDOW`` before."""
     field = "sha256" if len(digest) == 64 else "sha1"
-    # Served by the (camera, name, sha256) unique index. Nearly every upload is new: ask for the
-    # id alone (a third of the CPU of building the full-row query) and load the row only on a hit.
-    found = list(Content.objects.filter(camera=camera, name=name, **{field: digest}).values_list("pk", flat=True)[:1])
+    # Served by the (camera, name, sha256) unique index; an unnamed item's capture time is its
+    # arrival, so its lookup is a short range of the (camera, captured_at) index. Nearly every
+    # upload is new: ask for the id alone (a third of the CPU of building the full-row query) and
+    # load the row only on a hit.
+    same = Content.objects.filter(camera=camera, name=name, **{field: digest})
+    if not name:
+        window = (arrived_at - UNNAMED_RETRY_WINDOW, arrived_at)
+        same = same.filter(captured_at__range=window).order_by("-captured_at")
+    found = list(same.values_list("pk", flat=True)[:1])
     if not found:
         return None
     content = Content.objects.filter(pk=found[0]).first()  # None if deleted in between
     if content is not None:
         content.camera = camera
     return content
+
+
+def _repeat(*, camera: Camera, content: Content, arrived_at: datetime) -> IngestResult:
+    """The answer to an upload already stored (a retry): the stored item. A camera whose only
+    uploads for a while are retries (its answers were lost) is alive all the same."""
+    camera_record_upload(camera=camera, at=arrived_at)
+    return IngestResult(camera_name=camera.name, content=content, created=False)
 
 
 def _camera_get(*, owner: AbstractBaseUser, name: str) -> Camera | None:
@@ -250,22 +269,23 @@ def content_ingest(
         return IngestResult(camera_name=params.camera_name, kept=False, reason=reason)
     if params.hash and camera is not None:
         # A retry that names its bytes is answered before they are read again.
-        existing = _existing(camera=camera, name=params.name, digest=params.hash)
+        existing = _existing(camera=camera, name=params.name, digest=params.hash, arrived_at=arrived_at)
         if existing is not None:
-            return IngestResult(camera_name=camera.name, content=existing, created=False)
+            return _repeat(camera=camera, content=existing, arrived_at=arrived_at)
 
     limit = size_limit(params.content_type)
     with spool_body(stream, limit=limit, declared_length=declared_length) as body:
         if params.hash and params.hash not in (body.sha1, body.sha256):
             raise BadRequest("hash does not match the body: it was damaged or truncated on the way")
         facts = media_check(body, claimed=params.content_type)
-        if camera is not None and facts.video is not None:
-            # A video's retry is found before its bytes are stored again. A still's (small, and
-            # nearly every still is new) is found by the unique index when its row is written,
-            # which saves every other still this query; its second copy is then removed.
-            existing = _existing(camera=camera, name=params.name, digest=body.sha256)
+        if camera is not None and (facts.video is not None or not params.name):
+            # A video's retry is found before its bytes are stored again. A named still's (small,
+            # and nearly every still is new) is found by the unique index when its row is written,
+            # which saves every other still this query; its second copy is then removed. Unnamed
+            # uploads have no such index (their retries are found by time): asked first.
+            existing = _existing(camera=camera, name=params.name, digest=body.sha256, arrived_at=arrived_at)
             if existing is not None:
-                return IngestResult(camera_name=camera.name, content=existing, created=False)
+                return _repeat(camera=camera, content=existing, arrived_at=arrived_at)
         created_camera = camera is None
         camera = camera or _camera(owner=owner, params=params)
         try:
@@ -343,7 +363,7 @@ def _store_and_record(
     except IntegrityError:
         _delete_quietly(stored_key, poster_key)
         # A concurrent retry of the same upload committed first: that row is the answer.
-        existing = _existing(camera=camera, name=params.name, digest=body.sha256)
+        existing = _existing(camera=camera, name=params.name, digest=body.sha256, arrived_at=arrived_at)
         if existing is None:
             if not Camera.objects.filter(pk=camera.pk).exists():
                 # The owner deleted the camera while this upload was stored: nothing is kept. Sent
@@ -352,7 +372,7 @@ def _store_and_record(
                     f"Camera {camera.name!r} was deleted while this upload was stored: send it again"
                 ) from None
             raise
-        return IngestResult(camera_name=camera.name, content=existing, created=False)
+        return _repeat(camera=camera, content=existing, arrived_at=arrived_at)
     except Exception:
         if not committed:
             _delete_quietly(stored_key, poster_key)

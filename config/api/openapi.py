@@ -276,6 +276,7 @@ def _plain_view_paths() -> dict[str, dict]:
             },
         }
         if method != "get":
+            operation["responses"]["413"] = _error("The body is over 4 KB.")
             operation["requestBody"] = {
                 "required": False,
                 "content": {
