@@ -11,6 +11,7 @@ from drf_spectacular.extensions import OpenApiViewExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
+from accounts.openapi import PRIVATE_403
 from config.api.openapi import HOST_USER, ME, NO_CONTENT, OWN_USER, bool_query, documented, errors, path_param
 
 CAMERA = path_param("camera", "The name of the camera. Example: `front`.")
@@ -267,7 +268,7 @@ class DeviceListViewSchema(OpenApiViewExtension):
                 description="Unclaimed devices recently polling from the caller's own public address (the caller's "
                 "network), most recently seen first (at most 100).",
                 parameters=[ME],
-                responses={200: DeviceSerializer(many=True), **errors(401, 404)},
+                responses={200: DeviceSerializer(many=True), **errors(401, 404, e403=PRIVATE_403)},
                 tags=TAG_DEVICES,
             ),
         )

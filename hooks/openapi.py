@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiCallback, OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
+from accounts.openapi import PRIVATE_403
 from config.api.openapi import ME, NO_CONTENT, documented, errors, path_param
 
 HOOK = path_param("hook", "The id of the hook. Example: `1`.")
@@ -40,7 +41,7 @@ class HookSerializer(serializers.Serializer):
     failure_streak = serializers.IntegerField()
     date_created = serializers.CharField()
     previous_secret_until = serializers.CharField(
-        required=False, help_text="After a rotation: until when the old secret signs too."
+        required=False, help_text="After a rotation: until when the secret it replaced signs too."
     )
     secret = serializers.CharField(
         required=False, help_text="The `whsec_…` signing secret: only in the answers of create and rotate."
@@ -114,7 +115,7 @@ class HookListViewSchema(OpenApiViewExtension):
                 operation_id="hooks_list",
                 summary="List all Hooks",
                 parameters=[ME],
-                responses={200: HookSerializer(many=True), **errors(401, 404)},
+                responses={200: HookSerializer(many=True), **errors(401, 404, e403=PRIVATE_403)},
                 tags=TAG_HOOKS,
             ),
             post=extend_schema(
@@ -146,7 +147,7 @@ class HookDetailViewSchema(OpenApiViewExtension):
                 summary="Get Specific Hook",
                 description="The hook, with its state (active, paused or disabled) and the health of its deliveries.",
                 parameters=[ME, HOOK],
-                responses={200: HookSerializer, **errors(401, e404=NOT_FOUND)},
+                responses={200: HookSerializer, **errors(401, e403=PRIVATE_403, e404=NOT_FOUND)},
                 tags=TAG_HOOKS,
             ),
             patch=extend_schema(
@@ -177,7 +178,14 @@ class HookSecretRotateViewSchema(OpenApiViewExtension):
                 parameters=[ME, HOOK],
                 responses={
                     200: OpenApiResponse(response=HookSerializer, description="The hook with its new `secret`."),
-                    **errors(400, 401, 403, e404=NOT_FOUND),
+                    **errors(
+                        400,
+                        401,
+                        403,
+                        e404=NOT_FOUND,
+                        e409="Four old secrets still sign (rotated again within their overlap): wait, or "
+                        "rotate with `keep_previous_seconds` 0.",
+                    ),
                 },
                 tags=TAG_HOOKS,
             ),
@@ -204,7 +212,10 @@ class DeliveryListViewSchema(OpenApiViewExtension):
                         description="How many deliveries, 1 to 500; default 50.",
                     ),
                 ],
-                responses={200: DeliverySerializer(many=True), **errors(400, 401, e404=NOT_FOUND)},
+                responses={
+                    200: DeliverySerializer(many=True),
+                    **errors(400, 401, e403=PRIVATE_403, e404=NOT_FOUND),
+                },
                 tags=TAG_HOOKS,
             ),
         )
