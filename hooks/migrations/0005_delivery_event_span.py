@@ -10,6 +10,8 @@ from django.db import migrations, models
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from config.postgresql.concurrent_index import AddIndexConcurrently
+
 
 def fill(apps, schema_editor):
     Delivery = apps.get_model("hooks", "Delivery")
@@ -24,6 +26,10 @@ def fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # The index builds concurrently and the fill is one statement of its own: neither holds a
+    # lock that stalls deliveries being written.
+    atomic = False
+
     dependencies = [
         ("cameras", "0004_device_ip_address_changed_at"),
         ("hooks", "0004_motionalert_span"),
@@ -54,7 +60,7 @@ class Migration(migrations.Migration):
             name="latest_date",
             field=models.DateTimeField(blank=True, null=True),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name="delivery",
             index=models.Index(
                 condition=models.Q(("event__isnull", True)),

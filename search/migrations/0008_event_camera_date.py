@@ -1,12 +1,12 @@
-# sources= reads a camera's events in date order from their own index (built concurrently on
-# PostgreSQL: no write lock on events while it builds); then the foreign keys' single-column
-# indexes go, which the composite indexes leading with owner and camera make redundant.
+# sources= reads a camera's events in date order from their own index; then the foreign keys'
+# single-column indexes go, which the composite indexes leading with owner and camera make
+# redundant. Both concurrently on PostgreSQL: no lock that stalls event writes.
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from config.postgresql.concurrent_index import AddIndexConcurrently
+from config.postgresql.concurrent_index import AddIndexConcurrently, DropFieldIndexConcurrently
 
 
 class Migration(migrations.Migration):
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
             model_name="event",
             index=models.Index(fields=["camera", "-earliest_date"], name="event_camera_date"),
         ),
-        migrations.AlterField(
+        DropFieldIndexConcurrently(
             model_name="event",
             name="camera",
             field=models.ForeignKey(
@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
                 to="cameras.camera",
             ),
         ),
-        migrations.AlterField(
+        DropFieldIndexConcurrently(
             model_name="event",
             name="owner",
             field=models.ForeignKey(
