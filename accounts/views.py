@@ -7,7 +7,8 @@ from accounts.models import AccountSettings, Guest, Notification
 from accounts.selectors import account_settings_get
 from accounts.serializers import guest_json, notification_json, settings_json
 from config.api.errors import NotFound
-from config.api.views import MeAPIView, query_bool
+from config.api.params import query_bool
+from config.api.views import MeAPIView
 
 
 class SettingsView(MeAPIView):

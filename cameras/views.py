@@ -4,7 +4,8 @@ from accounts.selectors import acting_owner, own_account
 from cameras import selectors, services
 from cameras.polling import polled_at
 from cameras.serializers import camera_json, transition_json, zone_json
-from config.api.views import MeAPIView, query_bool
+from config.api.params import query_bool
+from config.api.views import MeAPIView
 
 
 class CameraListView(MeAPIView):

@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
 
 from config.api.errors import BadRequest
+from config.api.params import query_int
 from config.api.views import MeAPIView
 from hooks import selectors, services
 from hooks.serializers import HookInput, RotateInput, delivery_json, hook_json
@@ -143,10 +144,8 @@ class DeliveryListView(MeAPIView):
     @extend_schema(summary="Recent deliveries of a hook, with their attempts", tags=["hooks"])
     def get(self, request, token: str, hook: str):
         row = selectors.hook_get(owner=request.user, hook_id=hook)
-        raw = request.query_params.get("limit", "50")
-        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 500:
-            raise BadRequest("limit must be a number from 1 to 500")
-        return Response([delivery_json(d) for d in selectors.delivery_list(hook=row, limit=int(raw))])
+        limit = query_int(request.query_params, "limit", 50, low=1, high=500)
+        return Response([delivery_json(d) for d in selectors.delivery_list(hook=row, limit=limit)])
 
 
 class RedeliverView(MeAPIView):

@@ -18,7 +18,7 @@ from rest_framework import serializers
 
 from config.api.dates import camio_date
 from config.api.errors import BadRequest
-from config.api.views import query_int
+from config.api.params import query_int
 from search.access_tokens import ItemSigner, item_access_signer
 from search.models import Camio, InterestLevel
 from search.querylang import MAX_YEAR, MIN_YEAR, label_canonical

@@ -20,7 +20,7 @@ from accounts.selectors import acting_owner
 from cameras.models import Camera
 from config.api.dates import camio_date
 from config.api.errors import BadRequest, NotFound, ServiceUnavailable
-from config.api.views import query_bool
+from config.api.params import query_bool
 from search import downloads
 from search.access_tokens import item_access_check, item_access_check_many
 from search.selectors import camio_for_view_token, camio_scope

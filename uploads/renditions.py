@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from PIL import Image, ImageOps
 
-from config.api.views import query_int
+from config.api.params import query_int
 from uploads.media import MediaError, video_poster
 from uploads.models import Content
 from uploads.streaming import STORE_ERRORS, store_missing
