@@ -8,11 +8,15 @@ Two kinds of placeholder live in a template's ``path``:
   ``REMOTEPATH={camera_name}&USERNAME={upload_token}``), so their templates go to claimed
   devices only, and an unclaimed device gets only what keeps it polling.
 
-A camera re-applies a command whose ``date_updated`` moved. So the date moves whenever the filled-in
-command does, whatever filled it in: the template, a claim or Upload Token, the camera's name, the
-FTP gateway, ``PUBLIC_BASE_URL``, the poll interval. Each filled-in form a device is answered gets
-the moment it was first answered to that device (recorded in the cache, first writer wins, so every
-web process answers the same date), and never earlier than its template's edit or the claim.
+A camera re-applies a command whose ``date_updated`` moved, and may apply only those dated after its
+last apply. So a command's date moves forward whenever its filled-in text does, whatever filled it
+in: the template, a claim or Upload Token, the camera's name, the FTP gateway, ``PUBLIC_BASE_URL``,
+the poll interval; and it stays put while the text does, in every process, across restarts and a
+lost cache (each date that moves makes every camera re-apply, often with a reboot). The device's
+row keeps, per command id, a fingerprint of the text last answered and its date
+(``Device.command_dates``, carried in the poll's cached entry). A text that differs from the
+fingerprint is dated strictly after every date the device was answered before, and at least the
+poll's time; the date answered is never earlier than the template's edit or the claim.
 """
 
 from __future__ import annotations
@@ -21,14 +25,15 @@ import hashlib
 import re
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypedDict
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
-from cameras.models import CommandTemplate
+from cameras.models import CommandTemplate, Device
 from config.api.dates import camio_date
 
 OWNER_PLACEHOLDERS = frozenset({"upload_token", "camera_name"})
@@ -41,10 +46,11 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 # Bumped on every template change; each process reloads its templates when it moves.
 TEMPLATES_VERSION_KEY = "cameras:tpl:ver"
-# Per device and filled-in command: when it was first answered (epoch seconds). Kept without
-# expiry: one that expired while a process still answered its old date from memory would let two
-# processes answer two dates for one command, and the camera re-apply it on every alternation.
-COMMAND_DATE_TIMEOUT = None
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# ``Device.command_dates``: command id -> [fingerprint of the filled-in text last answered, its date
+# in epoch milliseconds]. None: a device answered before dates were recorded.
+CommandDates = dict[str, list]
 
 
 class CommandJSON(TypedDict):
@@ -154,28 +160,58 @@ def templates_for(*, maker: str, model: str, version: object) -> list[_Template]
     return templates
 
 
-def command_date_key(mac_address: str, command: CommandJSON) -> str:
-    """The cache key of the first answer of this filled-in ``command`` to device ``mac_address``."""
+def command_fingerprint(command: CommandJSON) -> str:
+    """A digest of everything a camera applies of ``command``: its date moves when this does."""
     filled = "\n".join(
         (command["id"], command["method"], command["path"], str(command["is_auth_required"]), command["regex_response"])
     )
-    digest = hashlib.blake2b(filled.encode(), digest_size=12).hexdigest()
-    return f"cameras:cmd:{mac_address}:{digest}"
+    return hashlib.blake2b(filled.encode(), digest_size=12).hexdigest()
 
 
-def _first_answered(*, mac_address: str, commands: list[CommandJSON], now: float) -> list[float]:
-    """When each of ``commands``, filled in as it is, was first answered to the device; ``now`` for
-    a form never answered before (recorded: a process answering it at the same moment reads the
-    first writer's date). One cache round trip, plus one per new form."""
-    keys = [command_date_key(mac_address, command) for command in commands]
-    found = cache.get_many(keys)
-    dates: list[float] = []
-    for key in keys:
-        first = found.get(key)
-        if first is None:
-            first = now if cache.add(key, now, timeout=COMMAND_DATE_TIMEOUT) else cache.get(key, now)
-        dates.append(float(first))
+def command_dates_stamp(dates: CommandDates | None) -> int | None:
+    """The latest date in ``dates`` (epoch ms). Recording only ever raises it (see
+    ``command_dates_record``), so it tells an answer built from older dates."""
+    return max((date for _, date in dates.values()), default=None) if dates else None
+
+
+def _ms(seconds: float) -> int:
+    # Through whole microseconds: float seconds times 1000 can fall just short of an exact millisecond.
+    return round(seconds * 1_000_000) // 1000
+
+
+def command_dates_record(*, device_id: int, answered: dict[str, tuple[str, int]], now: float) -> CommandDates:
+    """Record what device ``device_id`` is answered (command id -> (fingerprint, the date's floor in
+    epoch ms)) and return its dates. A command whose text is not the one recorded (or new to the
+    device) is dated at least ``now`` and strictly after every date the device was answered before,
+    so a camera that applies what changed since its last apply applies it. A device answered before
+    dates were recorded keeps the dates it had (the floors: its template's edit, the claim), as its
+    camera applied them. The row is locked for the read-modify-write: a process building the same
+    answer at the same moment waits, then finds this date recorded and answers it too.
+    """
+    with transaction.atomic():
+        found = list(
+            Device.objects.select_for_update().filter(pk=device_id).order_by().values_list("command_dates", flat=True)
+        )
+        stored = found[0] if found else {}
+        dates = dict(stored or {})
+        # Floors count as answered dates: a claim or template edit may have moved a date past the stored one.
+        latest = max([date for _, date in dates.values()] + [floor for _, floor in answered.values()], default=0)
+        moved = False
+        for command_id, (fingerprint, floor) in answered.items():
+            known = dates.get(command_id)
+            if known is not None and known[0] == fingerprint:
+                continue
+            dates[command_id] = [fingerprint, floor if stored is None else max(_ms(now), latest + 1)]
+            moved = True
+        if moved and found:
+            Device.objects.filter(pk=device_id).update(command_dates=dates)
     return dates
+
+
+def _recorded(dates: CommandDates | None, fingerprints: dict[str, str]) -> bool:
+    return dates is not None and all(
+        (dates.get(command_id) or (None,))[0] == fingerprint for command_id, fingerprint in fingerprints.items()
+    )
 
 
 def commands_for(
@@ -185,12 +221,18 @@ def commands_for(
     maker: str,
     model: str,
     claim: ClaimInfo | None,
+    device_id: int,
+    dates: CommandDates | None,
     now: float,
-) -> list[CommandJSON]:
+) -> tuple[list[CommandJSON], CommandDates | None]:
     """The reference's ``commands`` for one device: owner commands only once it is claimed, and
     commands naming the FTP gateway only while one is configured (``FTP_GATEWAY_PORT``): a camera
-    told to send to a gateway nobody runs loses every upload. ``now``: the poll's time, the date
-    of a command filled in as never before (see the module's docstring)."""
+    told to send to a gateway nobody runs loses every upload.
+
+    ``dates``: the device's ``command_dates`` as the caller last read them. Where they hold every
+    command's text this costs no query; otherwise the dates are recorded (``command_dates_record``,
+    ``now`` the poll's time) and returned second, for the caller to keep; None when unchanged.
+    """
     ftp = settings.FTP_GATEWAY_PORT > 0
     values = {
         "ftp_host": settings.FTP_GATEWAY_HOST,
@@ -226,9 +268,15 @@ def commands_for(
                 regex_response=template["regex_response"],
             )
         )
-    if commands:
-        for command, floor, first in zip(
-            commands, floors, _first_answered(mac_address=mac_address, commands=commands, now=now), strict=True
-        ):
-            command["date_updated"] = camio_date(datetime.fromtimestamp(max(floor, first), tz=UTC))
-    return commands
+    fingerprints = {command["id"]: command_fingerprint(command) for command in commands}
+    recorded = None
+    if commands and not _recorded(dates, fingerprints):
+        answered = {
+            command["id"]: (fingerprints[command["id"]], _ms(floor))
+            for command, floor in zip(commands, floors, strict=True)
+        }
+        dates = recorded = command_dates_record(device_id=device_id, answered=answered, now=now)
+    for command, floor in zip(commands, floors, strict=True):
+        date = max(_ms(floor), dates[command["id"]][1])
+        command["date_updated"] = camio_date(_EPOCH + timedelta(milliseconds=date))
+    return commands, recorded

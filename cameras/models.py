@@ -103,6 +103,10 @@ class Device(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True)
     camera = models.OneToOneField(Camera, null=True, blank=True, on_delete=models.SET_NULL, related_name="device")
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Per configuration command: a fingerprint of the filled-in text last answered and that
+    # answer's date, ``{"ftpAlarm": ["<fingerprint>", <epoch ms>]}``, so a date moves exactly when
+    # the text does (``cameras.commands``). NULL: the device was answered before dates were recorded.
+    command_dates = models.JSONField(null=True, default=dict, editable=False)
 
     class Meta:
         ordering = ["-last_seen_at"]

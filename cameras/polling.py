@@ -49,7 +49,9 @@ from accounts.selectors import account_settings_get
 from cameras.commands import (
     TEMPLATES_VERSION_KEY,
     ClaimInfo,
+    CommandDates,
     CommandJSON,
+    command_dates_stamp,
     commands_for,
     templates_for,
     templates_version,
@@ -77,6 +79,10 @@ class DeviceEntry(TypedDict):
     # ``device_forget``'s mark when the entry's database read began: an entry read before the
     # device was last forgotten is outdated, however recently written (see ``_heartbeat``).
     generation: int | None
+    # ``Device.command_dates`` and their latest date (epoch ms): an answer whose texts they hold is
+    # built without a query (``cameras.commands.commands_for``). Absent from entries cached before.
+    commands: CommandDates | None
+    commands_at: int | None
 
 
 class PollAnswer(TypedDict):
@@ -366,6 +372,8 @@ def _write(poll: Poll, now: float, generation: int | None) -> DeviceEntry:
         claim=_claim_info(device),
         ip_changed_at=None if changed_at is None else changed_at.timestamp(),
         generation=generation,
+        commands=device.command_dates,
+        commands_at=command_dates_stamp(device.command_dates),
     )
 
 
@@ -387,17 +395,33 @@ def _served_claim(entry: DeviceEntry, now: float) -> ClaimInfo | None:
     return None if device_contested(entry, now) else entry["claim"]
 
 
-def _answer(poll: Poll, claim: ClaimInfo | None, version: object, now: float) -> PollAnswer:
+def _entry_keep_dates(mac_address: str, entry: DeviceEntry, dates: CommandDates) -> None:
+    """Put the command dates just recorded in the device's entry, so every process building its
+    answer finds them there, without a query. Under a new generation: an entry another poll read
+    from the database before they were recorded, and caches after this, is then outdated."""
+    generation = time.time_ns()
+    entry.update(commands=dates, commands_at=command_dates_stamp(dates), generation=generation)
+    cache.set_many({generation_key(mac_address): generation, device_key(mac_address): entry}, timeout=ENTRY_TTL_SECONDS)
+
+
+def _answer(poll: Poll, entry: DeviceEntry, claim: ClaimInfo | None, version: object, now: float) -> PollAnswer:
+    """The device's answer; records the commands' dates where their texts changed (and then
+    updates ``entry`` in place)."""
     templates = templates_for(maker=poll.maker, model=poll.model, version=version)
+    commands, recorded = commands_for(
+        templates=templates,
+        mac_address=poll.mac_address,
+        maker=poll.maker,
+        model=poll.model,
+        claim=claim,
+        device_id=entry["id"],
+        dates=entry.get("commands"),
+        now=now,
+    )
+    if recorded is not None:
+        _entry_keep_dates(poll.mac_address, entry, recorded)
     return PollAnswer(
-        commands=commands_for(
-            templates=templates,
-            mac_address=poll.mac_address,
-            maker=poll.maker,
-            model=poll.model,
-            claim=claim,
-            now=now,
-        ),
+        commands=commands,
         ip_address=poll.ip_address or "",
         mac_address=poll.mac_address,
         maker=poll.maker,
@@ -410,7 +434,7 @@ def poll_record(poll: Poll, *, now: float | None = None) -> PollAnswer:
     """Record one poll as a heartbeat and answer the device's configuration."""
     now = time.time() if now is None else now
     entry, version = _heartbeat(poll, now)
-    return _answer(poll, _served_claim(entry, now), version, now)
+    return _answer(poll, entry, _served_claim(entry, now), version, now)
 
 
 # Per process: the encoded answer and its ETag for everything an answer depends on. A device
@@ -432,16 +456,20 @@ def poll_respond(poll: Poll, *, now: float | None = None) -> tuple[bytes, str]:
         settings.FTP_GATEWAY_PORT,
         settings.PUBLIC_BASE_URL,
         settings.CAMERA_POLL_INTERVAL_SECONDS,
+        # The dates recorded so far: the same inputs after a round trip (a camera renamed and back)
+        # are answered under a later date than the first time (``cameras.commands``).
+        entry.get("commands_at"),
     )
     found = _answers.get(key)
     if found is None:
-        # Built once per process for these inputs: the commands' dates are the cache's, the same
-        # in every process (``cameras.commands``), so an answer built later carries them too.
-        body = json.dumps(_answer(poll, claim, version, now), separators=(",", ":")).encode()
+        # Built once per process for these inputs: the commands' dates are the device row's, the
+        # same in every process, so an answer built later carries them too.
+        body = json.dumps(_answer(poll, entry, claim, version, now), separators=(",", ":")).encode()
         found = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
         if len(_answers) >= _ANSWERS_MAX:
             _answers.clear()
-        _answers[key] = found
+        # Under the dates it was built with (recording may have moved them on).
+        _answers[(*key[:-1], entry.get("commands_at"))] = found
     return found
 
 
