@@ -2,7 +2,8 @@
 
 Who may download: any signed-in user who holds the Camio's view token (long or short) when the
 Camio is public (the token already lets them see every item, so a zip widens nothing); when it is
-private, only its owner and the owner's guests. A download's status is the requester's alone.
+private, only its owner and the owner's guests. A download's status is the requester's alone,
+and only while the Camio is alive and theirs to see.
 
 The zip is built item by item into a temporary file (never in memory), then streamed into
 ``default_storage`` (files locally, multipart upload on S3). Entries are stored, not deflated:
@@ -15,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import tempfile
 import time
@@ -66,6 +68,13 @@ _EXTENSIONS = {
     "video/mp4": "mp4",
     "video/quicktime": "mov",
 }
+
+
+# What no zip entry name may hold: path separators, and what Windows refuses in file names.
+_UNSAFE_IN_NAMES = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
+_WINDOWS_DEVICE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10)}
+)
 
 
 class DownloadJSON(TypedDict):
@@ -141,14 +150,14 @@ def download_create(*, token: str, requester: AbstractBaseUser) -> tuple[Downloa
 
 
 def download_get(*, public_id: str, requester: AbstractBaseUser, token: str) -> Download:
-    """The requester's download ``public_id`` of the Camio ``token`` names; NotFound for anyone else's."""
-    download = Download.objects.select_related("camio").filter(public_id=public_id, requester=requester).first()
-    if (
-        download is None
-        or download.camio is None
-        or token not in (download.camio.view_token, download.camio.short_token)
-    ):
+    """The requester's download ``public_id`` of the Camio ``token`` opens; NotFound for anyone
+    else's, and once the Camio is deleted, expired, revoked or no longer the requester's to see
+    (made private, the guest removed): its status is then told no more than the Camio is."""
+    camio = camio_for_viewer(token=token, user=requester)
+    download = Download.objects.filter(public_id=public_id, requester=requester, camio=camio).first()
+    if download is None:
         raise NotFound("Unknown download")
+    download.camio = camio
     return download
 
 
@@ -237,10 +246,17 @@ def _entry_name(item: ZipItem) -> str:
 
 
 def _folder_name(camera: str) -> str:
-    """A camera's name as one folder of the zip: never a path that climbs out of the folder the
-    zip is extracted into (a camera may be named "..", or hold slashes or backslashes)."""
-    name = camera.replace("/", "_").replace("\\", "_").strip()
-    return name if name.strip(".") else f"_{name}"
+    """A camera's name as one folder of the zip, one every system can extract: never a path that
+    climbs out of the folder the zip is extracted into (a camera may be named "..", or hold
+    slashes or backslashes), no character or name Windows refuses (``:*?"<>|``, control
+    characters, a trailing dot or space, ``CON``, ``COM1``…), and never the root
+    ``manifest.json`` (a folder and a file of one name cannot both be extracted)."""
+    name = _UNSAFE_IN_NAMES.sub("_", camera).strip()
+    name = name.rstrip(". ") or name  # Windows drops them, and ".." must stay recognisable below
+    stem = name.split(".", 1)[0].strip().upper()
+    if not name.strip(".") or stem in _WINDOWS_DEVICE_NAMES or name.lower() == "manifest.json":
+        return f"_{name}"
+    return name
 
 
 def zip_contents(contents: Iterable[ZipItem], target, *, on_progress=None, on_chunk=None) -> int:

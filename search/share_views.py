@@ -213,7 +213,8 @@ class DownloadCreateView(APIView):
 
 
 class DownloadDetailView(APIView):
-    """``GET /api/camios/:token/downloads/:id``: progress and, when ready, a fresh link (requester only)."""
+    """``GET /api/camios/:token/downloads/:id``: progress and, when ready, a fresh link (requester only;
+    404, as ``POST …/downloads``, once the Camio is gone or hidden from them)."""
 
     def get(self, request, token: str, download_id: str):
         download = downloads.download_get(public_id=download_id, requester=request.user, token=token)

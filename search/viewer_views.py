@@ -14,16 +14,18 @@ from __future__ import annotations
 import re
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from oauth2_provider.models import get_application_model
 
 from config.api.errors import ApiError, json_error
 from search import downloads
 from search.selectors import camio_for_view_token
 from search.viewer_usage import viewer_usage_record
+from uploads.views import stored_bytes_response
 
 # Scripts, styles, images and media from this site only (data: for base64 thumbnails); any site
 # may frame the page.
@@ -37,7 +39,8 @@ def _api_key_known(api_key: str) -> bool:
     return get_application_model().objects.filter(client_id=api_key).exists()
 
 
-@require_GET
+# GET and HEAD: monitors and link checkers ask HEAD of both (RFC 9110 9.1).
+@require_safe
 @xframe_options_exempt
 def viewer(request: HttpRequest) -> HttpResponse:
     """The viewer page; problems with ``v`` or ``key`` are a page that says so, with a 4xx status."""
@@ -67,9 +70,12 @@ def _page(request, *, status: int, problem: str, landing: bool = False, camio=No
     return response
 
 
-@require_GET
+@require_safe
 def download_file(request: HttpRequest, signed: str) -> HttpResponse:
-    """The link of a download email: the zip, while the link is fresh and the Camio still shared."""
+    """The link of a download email: the zip, while the link is fresh and the Camio still shared.
+
+    One byte range of it when asked (``Range``), so a broken download of a large zip resumes.
+    """
     try:
         download = downloads.download_for_link(signed)
     except ApiError as exc:
@@ -77,9 +83,10 @@ def download_file(request: HttpRequest, signed: str) -> HttpResponse:
     safe_name = re.sub(r"[^A-Za-z0-9._-]+", "-", download.camio.name).strip("-.") or "camio"
     filename = f"{safe_name}-{download.public_id}.zip"
     try:
-        local = default_storage.path(download.storage_key)
+        default_storage.path(download.storage_key)
     except NotImplementedError:
-        # Object storage: hand the client a short-lived presigned URL instead of proxying the zip.
+        # Object storage: hand the client a short-lived presigned URL instead of proxying the zip
+        # (S3 answers its ranges itself).
         url = default_storage.url(
             download.storage_key,
             parameters={"ResponseContentDisposition": f'attachment; filename="{filename}"'},
@@ -87,10 +94,18 @@ def download_file(request: HttpRequest, signed: str) -> HttpResponse:
         )
         return HttpResponseRedirect(url)
     try:
-        handle = open(local, "rb")  # FileResponse closes it
+        # A build stores each zip under a key of its own: the key names this version of the bytes.
+        response = stored_bytes_response(
+            request,
+            storage_key=download.storage_key,
+            size=default_storage.size(download.storage_key),
+            content_type="application/zip",
+            etag=f'"{download.storage_key.rsplit("/", 1)[-1]}"',
+        )
     except FileNotFoundError:
         return json_error(404, "This download is no longer available")
-    response = FileResponse(handle, as_attachment=True, filename=filename, content_type="application/zip")
+    if response.status_code in (200, 206):
+        response["Content-Disposition"] = content_disposition_header(True, filename)
     response["Cache-Control"] = "private, no-store"
     response["Referrer-Policy"] = "no-referrer"
     return response

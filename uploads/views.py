@@ -136,35 +136,62 @@ class ContentView(APIView):
 
 def ranged_response(request, content) -> HttpResponse | StreamingHttpResponse:
     """The stored bytes, whole or one ``Range: bytes=a-b`` of them (video players seek with it)."""
-    size = content.size
-    start, end, status = 0, size - 1, 200
-    match = _RANGE.match(request.META.get("HTTP_RANGE", "").strip())
-    if match and (match.group(1) or match.group(2)):
-        first, last = match.group(1), match.group(2)
-        if first:
-            start = int(first)
-            end = min(int(last), size - 1) if last else size - 1
-        else:  # the last N bytes
-            start = max(0, size - int(last))
-        if start >= size or start > end:
-            return json_error(416, "Range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
-        status = 206
-    length = end - start + 1
     # Only the media types uploads accept are served as such: a row saying anything else (text/html,
     # say) must not make stored bytes a page of this site.
     served_type = content.content_type if content.content_type in EXTENSIONS else "application/octet-stream"
-    if length == 0:
-        return HttpResponse(b"", content_type=served_type)
     try:
-        chunks = stored_chunks(content.storage_key, start=start, length=length)
+        response = stored_bytes_response(
+            request, storage_key=content.storage_key, size=content.size, content_type=served_type
+        )
     except Exception as exc:
         # Missing file, S3 unreachable: the store's trouble, not the caller's.
         raise ServiceUnavailable("The content's bytes cannot be read right now") from exc
-    response = StreamingHttpResponse(chunks, status=status, content_type=served_type)
     if served_type not in EXTENSIONS:
         response["Content-Disposition"] = "attachment"
+    return response
+
+
+def byte_range(header: str, size: int) -> tuple[int, int, bool] | None:
+    """The ``(start, end, partial)`` bytes a ``Range: bytes=a-b|a-|-n`` header asks of ``size``
+    bytes (``end`` inclusive; the whole, not partial, when the header is absent or not of that
+    form); None when the range cannot be satisfied."""
+    match = _RANGE.match(header.strip())
+    if not (match and (match.group(1) or match.group(2))):
+        return 0, size - 1, False
+    first, last = match.group(1), match.group(2)
+    if first:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+    else:  # the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+    if start >= size or start > end:
+        return None
+    return start, end, True
+
+
+def stored_bytes_response(
+    request, *, storage_key: str, size: int, content_type: str, etag: str | None = None
+) -> HttpResponse | StreamingHttpResponse:
+    """The stored file ``storage_key`` (``size`` bytes), whole or the one byte range the request
+    asks for (206, or 416 when it cannot be served). With ``etag`` (sent as ``ETag``), a range
+    asked ``If-Range`` another version is answered with the whole file (RFC 9110 13.1.5). Raises
+    what ``stored_chunks`` raises, before any byte is sent."""
+    range_header = request.META.get("HTTP_RANGE", "")
+    if etag is not None and request.META.get("HTTP_IF_RANGE", etag).strip() != etag:
+        range_header = ""  # the client's part is of another version
+    asked = byte_range(range_header, size)
+    if asked is None:
+        return json_error(416, "Range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
+    start, end, partial = asked
+    length = end - start + 1
+    if length == 0:
+        return HttpResponse(b"", content_type=content_type)
+    chunks = stored_chunks(storage_key, start=start, length=length)
+    response = StreamingHttpResponse(chunks, status=206 if partial else 200, content_type=content_type)
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"
-    if status == 206:
+    if partial:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    if etag is not None:
+        response["ETag"] = etag
     return response

@@ -23,7 +23,9 @@
   var closeBtn = document.getElementById("close");
 
   // Search answers image events and video events separately (content_type): one paging cursor
-  // each (the earliest date its last page considered), merged into one timeline.
+  // each (the earliest date its last page considered), merged into one timeline. The timeline
+  // shows the merged events only down to the newer of the two cursors: below it, one stream may
+  // still hold events not yet loaded, and showing the other's older ones would hide that gap.
   var streams = [
     { kind: "image", next: null, more: true },
     { kind: "video", next: null, more: true }
@@ -108,12 +110,38 @@
     return null;
   }
 
+  // The date above which every event is loaded: the newest cursor of the streams with more
+  // pages (null when none has: everything is loaded).
+  function loadedDownTo() {
+    var floor = null;
+    streams.forEach(function (st) {
+      if (!st.more || !st.next) return;
+      var next = parseDate(st.next);
+      if (floor === null || next > floor) floor = next;
+    });
+    return floor;
+  }
+
+  // The streams to page on: those not started yet and those whose cursor holds the timeline back
+  // (paging the other would only load events kept out of sight).
+  function streamsToLoad() {
+    var floor = loadedDownTo();
+    return streams.filter(function (st) {
+      return st.more && (!st.next || floor === null || parseDate(st.next) >= floor);
+    });
+  }
+
+  // Renders the events shown; returns how many.
   function render() {
-    var all = Array.from(buckets.values());
-    all.sort(function (a, b) { return parseDate(b.earliest_date) - parseDate(a.earliest_date); });
+    var floor = loadedDownTo();
+    var shown = Array.from(buckets.values()).filter(function (bucket) {
+      return floor === null || parseDate(bucket.earliest_date) >= floor;
+    });
+    shown.sort(function (a, b) { return parseDate(b.earliest_date) - parseDate(a.earliest_date); });
     timeline.textContent = "";
     var lastDay = null;
-    all.forEach(function (bucket) { lastDay = renderEvent(bucket, lastDay); });
+    shown.forEach(function (bucket) { lastDay = renderEvent(bucket, lastDay); });
+    return shown.length;
   }
 
   function renderEvent(bucket, lastDay) {
@@ -156,13 +184,12 @@
   function loadPage() {
     moreBtn.disabled = true;
     setStatus("Loading events…");
-    var pending = streams.filter(function (st) { return st.more; });
-    return Promise.all(pending.map(searchPage)).then(function () {
-      render();
+    return Promise.all(streamsToLoad().map(searchPage)).then(function () {
+      var shown = render();
       var more = streams.some(function (st) { return st.more; });
       moreBtn.hidden = !more;
       moreBtn.disabled = false;
-      setStatus(buckets.size ? buckets.size + " events" : "No events in this Camio yet.");
+      setStatus(shown ? shown + " events" : more ? "" : "No events in this Camio yet.");
       root.dataset.state = "loaded";
     }, function (problem) {
       moreBtn.hidden = true;
