@@ -8,8 +8,8 @@ from django.utils.html import format_html
 from cameras import commands, devices, selectors
 from cameras.devices import camera_name_validate
 from cameras.models import Camera, CommandTemplate, Device, StatusTransition, Zone
-from cameras.polling import device_forget, devices_polled_at, polled_at
-from cameras.services import camera_delete
+from cameras.polling import devices_polled_at, polled_at
+from cameras.services import camera_delete, camera_rename
 from cameras.zones import zone_name_validate, zone_polygons_validate
 from config.admin import ReadOnlyKeysForm, cascade_perms_needed
 from config.api.errors import ApiError
@@ -48,6 +48,25 @@ class CameraForm(ReadOnlyKeysForm):
 
     def clean_name(self) -> str:
         return _api_check(camera_name_validate, self.cleaned_data.get("name"))
+
+    # The shapes of the reference's camera (written only here): the API answers them as saved.
+    def clean_tags(self) -> list[str]:
+        return _strings(self.cleaned_data.get("tags"), "tags")
+
+    def clean_capabilities(self) -> list[str]:
+        return _strings(self.cleaned_data.get("capabilities"), "capabilities")
+
+    def clean_attribution(self) -> dict:
+        value = self.cleaned_data.get("attribution")
+        if not isinstance(value, dict):
+            raise forms.ValidationError("attribution must be a JSON object, e.g. {}")
+        return value
+
+
+def _strings(value, field: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise forms.ValidationError(f'{field} must be a JSON list of strings, e.g. ["audio", "video"]')
+    return value
 
 
 class ZoneInline(admin.TabularInline):
@@ -125,10 +144,14 @@ class CameraAdmin(admin.ModelAdmin):
         return "—"
 
     def save_model(self, request, obj, form, change):
+        # A rename goes through the service: the device's next poll, the Camios and hooks that
+        # name the camera follow it.
+        name = obj.name
+        if change and "name" in form.changed_data:
+            obj.name = form.initial["name"]
         super().save_model(request, obj, form, change)
-        # A renamed camera: its device's next poll must carry the new name.
-        for mac in Device.objects.filter(camera=obj).values_list("mac_address", flat=True):
-            device_forget(mac)
+        if obj.name != name:
+            camera_rename(camera=obj, name=name)
 
 
 @admin.register(Zone)

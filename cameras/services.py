@@ -10,8 +10,10 @@ from django.db import transaction
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce, Greatest
 
+from cameras.devices import camera_name_validate
 from cameras.models import Camera, Device
 from cameras.polling import device_forget
+from config.api.errors import Conflict, NotFound
 from config.tasks import enqueue_on_commit
 
 
@@ -37,6 +39,32 @@ def camera_delete(*, camera: Camera) -> None:
         # The cached entry still names the camera and token: drop it now and after commit.
         device_forget(mac)
         transaction.on_commit(lambda mac=mac: device_forget(mac))
+
+
+@transaction.atomic
+def camera_rename(*, camera: Camera, name: object) -> Camera:
+    """Rename the camera ``name`` (a 400 for a name the API refuses, 409 when the owner has one of
+    that name). Its device's next poll carries the new name; what names cameras in other apps
+    (Camios, hooks) follows in their tasks, enqueued on commit with the old and new names."""
+    name = camera_name_validate(name)
+    old = Camera.objects.select_for_update().filter(pk=camera.pk).values_list("name", flat=True).first()
+    if old is None:
+        raise NotFound("Unknown camera")
+    camera.name = name
+    if old == name:
+        return camera
+    if Camera.objects.filter(owner_id=camera.owner_id, name=name).exists():
+        raise Conflict(f"A camera named {name!r} already exists")
+    Camera.objects.filter(pk=camera.pk).update(name=name)
+    for mac in Device.objects.filter(camera=camera).values_list("mac_address", flat=True):
+        # The cached entry carries the old name: drop it now and after commit.
+        device_forget(mac)
+        transaction.on_commit(lambda mac=mac: device_forget(mac))
+    # Nothing sweeps for these: a broker down runs them here rather than lose them. Optional
+    # consumers: cameras runs without search or hooks installed.
+    for task in ("search.camera_renamed", "hooks.camera_renamed"):
+        enqueue_on_commit(task, camera.owner_id, old, name, required=False, if_unsent="inline")
+    return camera
 
 
 def camera_for_upload(*, owner: AbstractBaseUser, name: str, camera_id: str = "") -> Camera:

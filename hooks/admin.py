@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
+from config.admin_large_tables import constant_choices_filter
 from config.api.errors import ApiError
 from hooks import services
 from hooks.models import DailySummary, Delivery, DeliveryAttempt, Hook, MotionAlert
@@ -20,6 +21,14 @@ class HookAdminForm(forms.ModelForm):
             return services.callback_url_clean(self.cleaned_data["callback_url"])
         except ApiError as exc:
             raise forms.ValidationError(exc.message) from None
+
+    def clean_cooldown_seconds(self) -> int:
+        # The API's range (HookInput): a value saved beyond it is read back by the partner, and
+        # a PATCH sending it again would be a 400.
+        cooldown = self.cleaned_data["cooldown_seconds"]
+        if cooldown is not None and not 0 <= cooldown <= services.MAX_COOLDOWN_SECONDS:
+            raise forms.ValidationError(f"Ensure this value is between 0 and {services.MAX_COOLDOWN_SECONDS}.")
+        return cooldown
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -74,10 +83,12 @@ class HookAdmin(admin.ModelAdmin):
         return (*self.readonly_fields, "owner") if obj is not None else self.readonly_fields
 
     def save_model(self, request, obj: Hook, form, change: bool) -> None:
-        # As the API's hook_update: a new receiver, or a disabled hook turned back on.
+        # As the API's hook_update: a new receiver, or a disabled or paused hook turned back on
+        # (the days it was off are no days of failure).
         resumed = change and "disabled_reason" in form.changed_data and not obj.disabled_reason
+        unpaused = change and "paused" in form.changed_data and not obj.paused
         repointed = change and "callback_url" in form.changed_data
-        if repointed or resumed:
+        if repointed or resumed or unpaused:
             services.hook_failures_forget(hook=obj)
         if resumed:
             obj.disabled_at = None
@@ -156,10 +167,22 @@ class DeliveryAdmin(admin.ModelAdmin):
             self.message_user(request, f"{sent} deliveries queued again.", messages.SUCCESS)
 
 
+class MotionAlertMethodFilter(
+    constant_choices_filter("method", "method", [(m, m) for m in ("EMAIL", "PUSH", "SENDING")] + [("none", "none")])
+):
+    """The methods a motion alert records (the table is never pruned: no ``SELECT DISTINCT`` over
+    it); "none" is the empty method (alerts off or muted)."""
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(method="")
+        return super().queryset(request, queryset)
+
+
 @admin.register(MotionAlert)
 class MotionAlertAdmin(admin.ModelAdmin):
     list_display = ("event", "camera", "earliest_date", "method", "created_at")
-    list_filter = ("method",)
+    list_filter = (MotionAlertMethodFilter,)
     list_select_related = ("event__camera", "camera")
     raw_id_fields = ("event", "camera")
 

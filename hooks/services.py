@@ -15,6 +15,7 @@ import json
 import logging
 import random
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -35,7 +36,7 @@ from hooks import delivery as client
 from hooks import ssrf
 from hooks.models import Delivery, DeliveryAttempt, Hook, new_hook_secret
 from search.models import Event, InterestLevel
-from search.querylang import ParsedQuery, QueryError, parse_query
+from search.querylang import ParsedQuery, QueryError, parse_query, query_name_replace
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +224,62 @@ def hook_deliveries_repoint(*, hook: Hook) -> None:
 def hook_delete(*, hook: Hook) -> None:
     """Delete a hook with its deliveries; queued tasks for them find nothing and stop."""
     hook.delete()
+
+
+@transaction.atomic
+def hooks_camera_renamed(*, owner_id: int, old: str, new: str) -> list[int]:
+    """The owner's hooks naming the camera renamed ``old`` → ``new`` (its ``camera_name``, or a
+    term of its query) name ``new`` instead, so they keep firing for it; the ids changed.
+
+    Enqueued on commit by the rename (``cameras.services.camera_rename``), at least once: a hook
+    already rewritten names ``old`` no more. Skipped while the owner has a camera answering to
+    ``old`` again (created since by an upload under the old name): the hooks name that one. A
+    query term is rewritten only when the new query reads as the old one with ``new`` in place of
+    ``old`` (the name quoted when it must be); a query that cannot say it (``new`` also a word of
+    the query, a name holding a double quote) is kept, and logged."""
+    cameras, zones = _owner_names(owner_id)
+    if any(name.lower() == old.lower() for name in cameras):
+        return []
+    # The names as each query was read before the rename, and as it is read after (a later rename
+    # of the same camera, already committed, carries on from ``new`` in its own task).
+    before = tuple(sorted({*cameras, old} - {new}))
+    after = tuple(sorted({*cameras, new}))
+    changed = []
+    for hook in Hook.objects.select_for_update().filter(owner_id=owner_id).order_by("pk"):
+        fields = []
+        if hook.camera_name and hook.camera_name.lower() == old.lower():
+            hook.camera_name = new
+            fields.append("camera_name")
+        query = _query_camera_renamed(hook.query, before=before, after=after, zones=zones, old=old, new=new)
+        if query is None:
+            logger.warning("hook %s: its query %r names camera %r, renamed %r: kept", hook.pk, hook.query, old, new)
+        elif query != hook.query:
+            hook.query = query
+            fields.append("query")
+        if fields:
+            hook.save(update_fields=[*fields, "updated_at"])
+            changed.append(hook.pk)
+    return changed
+
+
+def _query_camera_renamed(
+    query: str, *, before: tuple[str, ...], after: tuple[str, ...], zones: tuple[str, ...], old: str, new: str
+) -> str | None:
+    """``query`` naming camera ``new`` where it named ``old`` (itself when it does not); None when
+    no rewriting reads the same."""
+    parsed = _parsed(query, before, zones)
+    if old not in parsed.sources and old not in parsed.excluded_sources:
+        return query
+    swap = lambda names: list(dict.fromkeys(new if n == old else n for n in names))  # noqa: E731
+    wanted = replace(parsed, sources=swap(parsed.sources), excluded_sources=swap(parsed.excluded_sources))
+    for quote in (False, True):  # the name as typed when it reads so (``porch``), else quoted
+        try:
+            rewritten = query_name_replace(query, names=(*before, *zones), old=old, new=new, quote=quote)
+        except ValueError:
+            return None
+        if _parsed(rewritten, after, zones) == wanted:
+            return rewritten
+    return None
 
 
 @transaction.atomic

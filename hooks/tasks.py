@@ -45,6 +45,12 @@ def motion_alert(event_id: int, attempt: int) -> None:
         _motion_alert(event, attempt=attempt)
 
 
+@shared_task(name="hooks.camera_renamed", ignore_result=True)
+def camera_renamed(owner_id: int, old: str, new: str) -> None:
+    """A camera was renamed (enqueued on commit by cameras): the hooks naming it follow it."""
+    services.hooks_camera_renamed(owner_id=owner_id, old=old, new=new)
+
+
 @shared_task(name="hooks.deliver", ignore_result=True)
 def deliver(delivery_id: int, receiver: str | None = None, drain_slot: int | None = None) -> None:
     """One attempt of a delivery, with the receiver's other due deliveries; the service schedules the

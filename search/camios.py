@@ -115,6 +115,40 @@ def camio_create(
         return Camio.objects.create(owner=owner, name=name, type=type, query=normalized, expires_at=expires_at)
 
 
+@transaction.atomic
+def camios_camera_renamed(*, owner_id: int, old: str, new: str) -> int:
+    """The owner's Camios sharing the camera renamed ``old`` → ``new`` share it under its new name
+    (a Camio stores names: else it would share nothing, or a camera named ``old`` later); a name
+    that was the default (the query's description) follows the query. How many changed.
+
+    Enqueued on commit by the rename, at least once: a Camio already rewritten names ``old`` no
+    more. Skipped while the owner has a camera named ``old`` again (created since by an upload
+    under the old name): the Camios name that one."""
+    if Camera.objects.filter(owner_id=owner_id, name=old).exists():
+        return 0
+    changed = 0
+    for camio in Camio.objects.select_for_update().filter(owner_id=owner_id).order_by("pk"):
+        names = camio.query.get("cameras") or []
+        if old not in names:
+            continue
+        query = {**camio.query, "cameras": list(dict.fromkeys(new if n == old else n for n in names))}
+        if camio.name == _default_name(camio.query):
+            camio.name = _default_name(query) or camio.name
+        camio.query = query
+        camio.save(update_fields=["query", "name"])
+        changed += 1
+    return changed
+
+
+def _default_name(query: dict) -> str | None:
+    """The name a Camio of ``query`` gets when none is given; None for a query stored before
+    queries were normalized (it has no description)."""
+    try:
+        return camio_name_clean(camio_describe(query))
+    except (KeyError, TypeError, BadRequest):
+        return None
+
+
 def camio_get_owned(*, owner: AbstractBaseUser, token: str) -> Camio:
     """One of the owner's Camios by its view token or short token (expired ones too); else 404."""
     field = "short_token" if len(token) == SHORT_TOKEN_LENGTH else "view_token"

@@ -283,15 +283,24 @@ def _bare(word: str) -> str:
     return bare
 
 
-def _tokens(text: str) -> list[tuple[str, bool]]:
-    """Split into (term, quoted) pairs; an unbalanced quote runs to the end of the text."""
-    pairs = []
+def _token_spans(text: str) -> list[tuple[str, bool, int, int]]:
+    """Split into (term, quoted, start, end) where ``text[start:end]`` is the term as written (a
+    quoted group with its quotes, a word without the punctuation ending it); an unbalanced quote
+    runs to the end of the text."""
+    spans = []
+    # The typographic quotes are one character each, as '"': positions hold in ``text``.
     for match in _TOKEN.finditer(text.translate(_QUOTES)):
         quoted, word = match.group(1), match.group(2)
         term = quoted.strip() if quoted is not None else _bare(word)
         if term:
-            pairs.append((term, quoted is not None))
-    return pairs
+            end = match.end() if quoted is not None else match.start() + len(term)
+            spans.append((term, quoted is not None, match.start(), end))
+    return spans
+
+
+def _tokens(text: str) -> list[tuple[str, bool]]:
+    """Split into (term, quoted) pairs; an unbalanced quote runs to the end of the text."""
+    return [(term, quoted) for term, quoted, _, _ in _token_spans(text)]
 
 
 def _name_key(name: str) -> str:
@@ -300,9 +309,10 @@ def _name_key(name: str) -> str:
     return " ".join(_bare(word) for word in name.lower().split())
 
 
-def _group_names(raw: list[tuple[str, bool]], names: list[str]) -> list[tuple[str, bool]]:
-    """Unquoted words spelling a multi-word camera or zone name (``names`` as ``_name_key`` gives
-    them) become one term, as if quoted, the longest name first.
+def _name_groups(raw: list[tuple[str, bool]], names: list[str]) -> list[tuple[int, int]]:
+    """The terms of ``raw`` as ``[first, last)`` index ranges: unquoted words spelling a multi-word
+    camera or zone name (``names`` as ``_name_key`` gives them) are one range, the longest name
+    first.
 
     This runs before dates are read, so a name holding date words is the name ("sunday school"
     with a camera "Sunday School"): a word resolves to a camera first. Each word is tried once per
@@ -310,20 +320,52 @@ def _group_names(raw: list[tuple[str, bool]], names: list[str]) -> list[tuple[st
     """
     multi_word = {name for name in names if " " in name}
     lengths = sorted({name.count(" ") + 1 for name in multi_word}, reverse=True)
-    grouped: list[tuple[str, bool]] = []
+    groups: list[tuple[int, int]] = []
     i = 0
     while i < len(raw):
-        term, quoted = raw[i]
         span = 1
-        for n in [] if quoted else lengths:
+        for n in [] if raw[i][1] else lengths:
             window = raw[i : i + n]
             if len(window) == n and not any(q for _, q in window):
                 if " ".join(t.lower() for t, _ in window) in multi_word:
-                    term, quoted, span = " ".join(t for t, _ in window), True, n
+                    span = n
                     break
-        grouped.append((term, quoted))
+        groups.append((i, i + span))
         i += span
-    return grouped
+    return groups
+
+
+def _group_names(raw: list[tuple[str, bool]], names: list[str]) -> list[tuple[str, bool]]:
+    """Unquoted words spelling a multi-word camera or zone name become one term, as if quoted
+    (see :func:`_name_groups`)."""
+    return [
+        raw[first] if last - first == 1 else (" ".join(t for t, _ in raw[first:last]), True)
+        for first, last in _name_groups(raw, names)
+    ]
+
+
+def query_name_replace(text: str, *, names: list[str] | tuple[str, ...], old: str, new: str, quote: bool) -> str:
+    """``text`` with every term naming ``old`` (as parse_query groups and compares terms against
+    ``names``, the owner's camera and zone names) written ``new`` instead, the rest as written.
+    ``new`` is quoted when ``quote`` or when it is not one plain word. Which terms the parse then
+    reads as the name (not a date, say) is for the caller to check by parsing the result.
+    ValueError for a ``new`` no query can spell (it holds a double quote)."""
+    if '"' in new.translate(_QUOTES):
+        raise ValueError(f"a query cannot name {new!r}")
+    plain = not quote and len(new.split()) == 1 and new == new.strip() and _bare(new) == new
+    written = new if plain else f'"{new}"'
+    spans = _token_spans(text or "")
+    raw = [(term, quoted) for term, quoted, _, _ in spans]
+    target = _name_key(old)
+    pieces, at = [], 0
+    for first, last in _name_groups(raw, [_name_key(n) for n in names]):
+        term = raw[first][0] if last - first == 1 else " ".join(t for t, _ in raw[first:last])
+        if _name_key(term) != target:
+            continue
+        start, end = spans[first][2], spans[last - 1][3]
+        pieces += [text[at:start], written]
+        at = end
+    return "".join([*pieces, text[at:]])
 
 
 # --- dates ---------------------------------------------------------------------------------------
