@@ -80,6 +80,12 @@ def _isolated_cache_and_eager_tasks(settings):
 
 
 @pytest.fixture
+def ftp_configured(settings):
+    """An FTP gateway is configured: claimed devices get the reference's ftpAlarm command only then."""
+    settings.FTP_GATEWAY_PORT, settings.FTP_GATEWAY_HOST = 21, "localhost"
+
+
+@pytest.fixture
 def postgresql():
     """Skips the test unless it runs on PostgreSQL (the project's backend, health checks on). List
     it before fixtures that start servers, so a skipped test starts none."""

@@ -21,11 +21,6 @@ from tests.cameras.conftest import MAC, MAC_BARE, PUBLIC_IP, Camera
 POLL = Poll(MAC_BARE, "Sharx", "SCNC3904", "192.168.1.51", PUBLIC_IP, "Wget")
 
 
-@pytest.fixture
-def ftp_configured(settings):
-    settings.FTP_GATEWAY_PORT, settings.FTP_GATEWAY_HOST = 21, "localhost"
-
-
 def _dates(answer) -> dict[str, str]:
     commands = answer.json()["commands"] if hasattr(answer, "json") else answer["commands"]
     return {c["id"]: c["date_updated"] for c in commands}

@@ -6,36 +6,12 @@
 
 from __future__ import annotations
 
-import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
 
 from cameras.models import Camera
 
-MAC = "12:34:56:78:90:12"
-HOME_IP = "203.0.113.7"
-SHARX = {"maker": "Sharx", "model": "SCNC3904", "ip_address_local": "192.168.1.51"}
-
-
-@pytest.fixture
-def ftp_configured(settings):
-    # Claimed devices get the reference's ftpAlarm command only while a gateway is configured.
-    settings.FTP_GATEWAY_PORT, settings.FTP_GATEWAY_HOST = 21, "localhost"
-
-
-def _commands(response) -> dict[str, dict]:
-    assert response.status_code == 200, response.content
-    return {c["id"]: c for c in response.json()["commands"]}
-
-
-def _claimed_camera(api) -> APIClient:
-    """The user's Sharx camera polling from home, claimed as ``front``; returns the camera's client."""
-    camera = APIClient(REMOTE_ADDR=HOME_IP, HTTP_USER_AGENT="Wget")
-    assert camera.get(f"/api/cameras/{MAC}", SHARX).status_code == 200
-    api.defaults["REMOTE_ADDR"] = HOME_IP
-    claimed = api.post(f"/api/users/me/devices/{MAC}/claim", {"name": "front"}, format="json")
-    assert claimed.status_code == 201, claimed.content
-    return camera
+# The camera and its claim as the camera-protocol review's tests make them.
+from tests.uploads.test_camera_protocol_review import MAC, SHARX, _claimed_camera, _commands
 
 
 def _admin_rename(client, camera: Camera, name: str) -> None:

@@ -40,12 +40,6 @@ def upload_token(user) -> str:
     return account_settings_get(user=user).upload_token
 
 
-@pytest.fixture
-def ftp_configured(settings):
-    # Claimed devices get the reference's ftpAlarm command only while a gateway is configured.
-    settings.FTP_GATEWAY_PORT, settings.FTP_GATEWAY_HOST = 21, "localhost"
-
-
 def _commands(response) -> dict[str, dict]:
     assert response.status_code == 200, response.content
     return {c["id"]: c for c in response.json()["commands"]}
