@@ -41,16 +41,6 @@ from tests.search.test_search_factories import T0, camera, event, item
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def root(db) -> Client:
-    """A superuser's browser; a server error is a 500 response, not an exception in the test."""
-    from django.contrib.auth import get_user_model
-
-    admin = Client(raise_request_exception=False)
-    admin.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw-root-12345"))
-    return admin
-
-
 def _staff(username: str, *codenames_or_prefixes: str) -> Client:
     staff = make_user(username, email=f"{username}@example.com")
     staff.is_staff = True

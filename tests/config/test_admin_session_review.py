@@ -24,27 +24,10 @@ from tests.config.test_admin_integrity import (
     _form_errors,
     form_data,
 )
+from tests.config.test_admin_review import _edit
 from tests.search.test_search_factories import T0, camera, event
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def root(db) -> Client:
-    """A superuser's browser; a server error is a 500 response, not an exception in the test."""
-    from django.contrib.auth import get_user_model
-
-    browser = Client(raise_request_exception=False)
-    browser.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw-root-12345"))
-    return browser
-
-
-def _edit(browser: Client, url: str, **changes):
-    page = browser.get(url)
-    assert page.status_code == 200, (url, page.status_code)
-    data = form_data(page)
-    data.update(changes)
-    return browser.post(url, data)
 
 
 def _rename(browser: Client, cam, name: str) -> None:
