@@ -6,7 +6,6 @@ import pytest
 from django.test import TestCase
 
 from tests.config.test_admin_integrity import _form_errors, form_data
-from tests.config.test_admin_session_review import root  # noqa: F401 (fixture)
 from tests.search.test_search_factories import camera
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +110,7 @@ def test_a_camios_default_name_follows_the_camera_and_a_chosen_one_stays(user):
     assert untouched.query["cameras"] == ["gate"]
 
 
-def test_renaming_to_a_name_the_owner_has_is_a_form_error(root, user):  # noqa: F811
+def test_renaming_to_a_name_the_owner_has_is_a_form_error(root, user):
     from cameras.models import Camera
 
     cam = camera(user, "front")
