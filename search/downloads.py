@@ -153,10 +153,15 @@ def download_get(*, public_id: str, requester: AbstractBaseUser, token: str) -> 
     """The requester's download ``public_id`` of the Camio ``token`` opens; NotFound for anyone
     else's, and once the Camio is deleted, expired, revoked or no longer the requester's to see
     (made private, the guest removed): its status is then told no more than the Camio is."""
-    camio = camio_for_viewer(token=token, user=requester)
-    download = Download.objects.filter(public_id=public_id, requester=requester, camio=camio).first()
+    camio = camio_for_view_token(token)
+    if camio is not None and not camio_viewable_by(camio=camio, user=requester):
+        camio = None
+    download = (
+        Download.objects.filter(public_id=public_id, requester=requester, camio=camio).first() if camio else None
+    )
     if download is None:
-        raise NotFound("Unknown download")
+        # One answer whichever part is unknown: it tells nothing of whether the token exists.
+        raise NotFound("Unknown download, or its Camio is expired, revoked or no longer yours to see")
     download.camio = camio
     return download
 
