@@ -490,6 +490,7 @@ CELERY_TASK_ROUTES = {
     "hooks.deliver": {"queue": "hooks"},
     "hooks.event_labels_changed": {"queue": "hooks"},
     "hooks.motion_alert": {"queue": "hooks"},
+    "hooks.camera_renamed": {"queue": "hooks"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_BEAT_SCHEDULE["hooks.disable_failing_hooks"] = {"task": "hooks.disable_failing_hooks", "schedule": 3600.0}

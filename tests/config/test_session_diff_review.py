@@ -11,28 +11,7 @@ from django.contrib.auth import get_user_model
 from cameras.models import Camera
 
 # The camera and its claim as the camera-protocol review's tests make them.
-from tests.uploads.test_camera_protocol_review import MAC, SHARX, _claimed_camera, _commands
-
-
-def _admin_rename(client, camera: Camera, name: str) -> None:
-    renamed = client.post(
-        f"/admin/cameras/camera/{camera.pk}/change/",
-        {
-            "name": name,
-            "camera_id": camera.camera_id,
-            "attribution": "{}",
-            "tags": "[]",
-            "refresh_interval": 0,
-            "capabilities": "[]",
-            "recording_enabled": "on",
-            "zones-TOTAL_FORMS": 0,
-            "zones-INITIAL_FORMS": 0,
-            "transitions-TOTAL_FORMS": 0,
-            "transitions-INITIAL_FORMS": 0,
-        },
-    )
-    assert renamed.status_code == 302, renamed.content[:500]
-    assert Camera.objects.get(pk=camera.pk).name == name
+from tests.uploads.test_camera_protocol_review import MAC, SHARX, _admin_rename, _claimed_camera, _commands
 
 
 def test_renaming_a_camera_back_moves_its_command_date_forward_not_back(api, client, db, ftp_configured, monkeypatch):

@@ -78,6 +78,28 @@ def fragmented_mp4(*, seconds: float = 4.0, fps: int = 10, width: int = 160, hei
 # --- one account's data reachable by another -------------------------------------------------------
 
 
+def _admin_rename(client, camera: Camera, name: str) -> None:
+    """An admin renames ``camera`` to ``name`` on its change page."""
+    renamed = client.post(
+        f"/admin/cameras/camera/{camera.pk}/change/",
+        {
+            "name": name,
+            "camera_id": camera.camera_id,
+            "attribution": "{}",
+            "tags": "[]",
+            "refresh_interval": 0,
+            "capabilities": "[]",
+            "recording_enabled": "on",
+            "zones-TOTAL_FORMS": 0,
+            "zones-INITIAL_FORMS": 0,
+            "transitions-TOTAL_FORMS": 0,
+            "transitions-INITIAL_FORMS": 0,
+        },
+    )
+    assert renamed.status_code == 302, renamed.content[:500]
+    assert Camera.objects.get(pk=camera.pk).name == name
+
+
 def test_a_poll_from_another_network_with_my_cameras_mac_is_not_handed_my_upload_token(api, user, db, ftp_configured):
     """(1) A stranger who knows my camera's MAC (sticker, box, LAN broadcast) polls
     ``GET /api/cameras/<mac>?maker=Sharx&model=…`` once from their own network.
@@ -163,24 +185,7 @@ def test_renaming_a_claimed_camera_moves_the_date_of_its_ftp_command(api, client
     admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw-root-12345")
     client.force_login(admin)
     front = Camera.objects.get(name="front")
-    renamed = client.post(
-        f"/admin/cameras/camera/{front.pk}/change/",
-        {
-            "name": "porch",
-            "camera_id": front.camera_id,
-            "attribution": "{}",
-            "tags": "[]",
-            "refresh_interval": 0,
-            "capabilities": "[]",
-            "recording_enabled": "on",
-            "zones-TOTAL_FORMS": 0,
-            "zones-INITIAL_FORMS": 0,
-            "transitions-TOTAL_FORMS": 0,
-            "transitions-INITIAL_FORMS": 0,
-        },
-    )
-    assert renamed.status_code == 302, renamed.content[:500]
-    assert Camera.objects.get(pk=front.pk).name == "porch"
+    _admin_rename(client, front, "porch")
 
     after = _commands(camera.get(f"/api/cameras/{MAC}", SHARX))["ftpAlarm"]
     assert "REMOTEPATH=porch&" in after["path"]
