@@ -86,11 +86,13 @@ def download_file(request: HttpRequest, signed: str) -> HttpResponse:
         default_storage.path(download.storage_key)
     except NotImplementedError:
         # Object storage: hand the client a short-lived presigned URL instead of proxying the zip
-        # (S3 answers its ranges itself).
+        # (S3 answers its ranges itself). A presigned URL is good for the one method it was
+        # signed for: a HEAD is sent on to a HEAD's.
         url = default_storage.url(
             download.storage_key,
             parameters={"ResponseContentDisposition": f'attachment; filename="{filename}"'},
             expire=300,
+            http_method="HEAD" if request.method == "HEAD" else None,
         )
         return HttpResponseRedirect(url)
     try:

@@ -259,7 +259,12 @@ def test_on_s3_the_zip_is_stored_in_the_bucket_and_the_link_redirects_to_it(
     request_download(api, camio.view_token, django_capture_on_commit_callbacks)
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="camhub-dl")["Contents"] if o["Key"].startswith("downloads/")]
     assert len(keys) == 1
-    resp = anon.get(link_from_mail())
+    link = link_from_mail()
+    head = anon.head(link)  # download managers ask first; the URL is signed for a HEAD
+    assert head.status_code == 302
+    checked = requests.head(head["Location"], timeout=10)
+    assert checked.status_code == 200 and int(checked.headers["Content-Length"]) > 0
+    resp = anon.get(link)
     assert resp.status_code == 302
     fetched = requests.get(resp["Location"], timeout=10)  # the presigned URL, straight from the bucket
     assert fetched.status_code == 200
