@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce, Greatest
 
@@ -47,23 +47,29 @@ def camera_rename(*, camera: Camera, name: object) -> Camera:
     that name). Its device's next poll carries the new name; what names cameras in other apps
     (Camios, hooks) follows in their tasks, enqueued on commit with the old and new names."""
     name = camera_name_validate(name)
-    old = Camera.objects.select_for_update().filter(pk=camera.pk).values_list("name", flat=True).first()
-    if old is None:
-        raise NotFound("Unknown camera")
-    camera.name = name
-    if old == name:
-        return camera
-    if Camera.objects.filter(owner_id=camera.owner_id, name=name).exists():
-        raise Conflict(f"A camera named {name!r} already exists")
-    Camera.objects.filter(pk=camera.pk).update(name=name)
-    for mac in Device.objects.filter(camera=camera).values_list("mac_address", flat=True):
-        # The cached entry carries the old name: drop it now and after commit.
-        device_forget(mac)
-        transaction.on_commit(lambda mac=mac: device_forget(mac))
-    # Nothing sweeps for these: a broker down runs them here rather than lose them. Optional
-    # consumers: cameras runs without search or hooks installed.
-    for task in ("search.camera_renamed", "hooks.camera_renamed"):
-        enqueue_on_commit(task, camera.owner_id, old, name, required=False, if_unsent="inline")
+    with transaction.atomic():
+        old = Camera.objects.select_for_update().filter(pk=camera.pk).values_list("name", flat=True).first()
+        if old is None:
+            raise NotFound("Unknown camera")
+        camera.name = name
+        if old == name:
+            return camera
+        taken = Conflict(f"A camera named {name!r} already exists")
+        if Camera.objects.filter(owner_id=camera.owner_id, name=name).exists():
+            raise taken
+        try:
+            with transaction.atomic():
+                Camera.objects.filter(pk=camera.pk).update(name=name)
+        except IntegrityError:  # another camera took the name meanwhile
+            raise taken from None
+        for mac in Device.objects.filter(camera=camera).values_list("mac_address", flat=True):
+            # The cached entry carries the old name: drop it now and after commit.
+            device_forget(mac)
+            transaction.on_commit(lambda mac=mac: device_forget(mac))
+        # Nothing sweeps for these: a broker down runs them here rather than lose them. Optional
+        # consumers: cameras runs without search or hooks installed.
+        for task in ("search.camera_renamed", "hooks.camera_renamed"):
+            enqueue_on_commit(task, camera.owner_id, old, name, required=False, if_unsent="inline")
     return camera
 
 
