@@ -47,6 +47,7 @@ print(json.dumps({
     "ENV_VARS": sorted(s.ENV_VARS),
     "DEBUG": s.DEBUG,
     "database_engine": s.DATABASES["default"]["ENGINE"],
+    "database_options": s.DATABASES["default"].get("OPTIONS", {}),
     "cache_backend": s.CACHES["default"]["BACKEND"],
     "storage_backend": s.STORAGES["default"]["BACKEND"],
     "broker": s.CELERY_BROKER_URL,
@@ -188,6 +189,8 @@ def test_settings_accept_the_compose_environment(camhub_env, data_dir):
     loaded = _import_settings(env)
     assert loaded["DEBUG"] is False
     assert loaded["database_engine"] == "config.postgresql"  # Django's, with a socket health check
+    # Server-side parameters, so that psycopg prepares what a connection runs again and again.
+    assert loaded["database_options"] == {"server_side_binding": True, "prepare_threshold": 5}
     assert loaded["cache_backend"] == "django.core.cache.backends.redis.RedisCache"
     assert loaded["storage_backend"] == "uploads.storage.ContentS3Storage"
     assert loaded["broker"].startswith("redis://")
@@ -353,3 +356,13 @@ def test_dockerfile_sets_only_runtime_or_settings_variables(env_vars):
     unknown = {n for n in names - env_vars - runtime if not n.startswith("PIP_")}
     assert not unknown, f"the Dockerfile sets variables nothing reads: {sorted(unknown)}"
     assert "DJANGO_SETTINGS_MODULE" in names
+
+
+def test_prepared_statements_can_be_turned_off_for_a_transaction_pooler(camhub_env, data_dir):
+    env = {
+        **camhub_env,
+        "CAMHUB_DATA_DIR": str(data_dir / "data"),
+        "STATIC_ROOT": str(data_dir / "static"),
+        "DATABASE_PREPARE_THRESHOLD": "0",
+    }
+    assert _import_settings(env)["database_options"] == {}

@@ -52,3 +52,18 @@ def test_a_connection_the_server_dropped_is_replaced(postgresql):
         cursor.execute("SELECT pg_backend_pid()")
         (new_pid,) = cursor.fetchone()
     assert new_pid != pid
+
+
+def test_a_query_run_again_and_again_is_prepared_and_no_longer_planned_each_time(postgresql):
+    """psycopg prepares a statement once the connection has run it ``prepare_threshold`` times;
+    later runs skip the planner (on the search's page and images, planning cost more than running)."""
+    from cameras.models import Camera
+
+    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
+    connection.ensure_connection()
+    for owner in range(threshold + 1):  # new parameters each time: the same statement
+        list(Camera.objects.filter(owner_id=owner + 1, name="front"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "cameras_camera"' in sql and "$1" in sql and "$2" in sql for sql in prepared), prepared
