@@ -201,21 +201,38 @@ class ShapedValuesQuery:
             return sql, list(params)
         return compiled.sql, self._params(compiled, values, connections[alias])
 
+    def _fetch(self, alias: str, compiled: _CompiledValues, values: Sequence[Any]) -> list[tuple]:
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, self._params(compiled, values, connection))
+            return cursor.fetchall()
+
     def rows(
         self, alias: str, *, shape: Hashable, values: Sequence[Any], build: Callable[[Sequence[Any]], QuerySet]
     ) -> list[dict]:
-        connection = connections[alias]
+        """The rows of ``build(values)``, a ``values()`` queryset, as its dicts."""
         compiled = self._compiled_for(alias, shape, values, build)
         if compiled is None:
             return list(build(values))
-        params = self._params(compiled, values, connection)
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            fetched = cursor.fetchall()
+        fetched = self._fetch(alias, compiled, values)
         names, converters = compiled.names, compiled.converters
         if converters:
+            connection = connections[alias]
             return [dict(zip(names, row_convert(row, converters, connection), strict=True)) for row in fetched]
         return [dict(zip(names, row, strict=True)) for row in fetched]
+
+    def tuples(
+        self, alias: str, *, shape: Hashable, values: Sequence[Any], build: Callable[[Sequence[Any]], QuerySet]
+    ) -> list[tuple]:
+        """The rows of ``build(values)``, a ``values_list()`` queryset, as its tuples."""
+        compiled = self._compiled_for(alias, shape, values, build)
+        if compiled is None:
+            return list(build(values))
+        fetched = self._fetch(alias, compiled, values)
+        if compiled.converters:
+            connection = connections[alias]
+            return [tuple(row_convert(row, compiled.converters, connection)) for row in fetched]
+        return fetched
 
 
 def _adapt(value: Any, connection) -> Any:

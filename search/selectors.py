@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache, partial
 from typing import NotRequired, TypedDict
 
 from django.db import connection, connections, router
@@ -38,6 +39,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Trunc
 from django.utils import timezone
 from rest_framework.exceptions import NotAuthenticated
@@ -295,16 +297,18 @@ def _scope_event_q(auth: SearchAuth, *, kind: str) -> Q:
     return q
 
 
+def _camios_cut_events(auth: SearchAuth) -> bool:
+    """Whether a Camio of the search has dates, which may cut events (``_whole_q`` is not None)."""
+    return any((scope := camio_scope(camio)).start is not None or scope.end is not None for camio in auth.camios)
+
+
 def _whole_q(auth: SearchAuth) -> Q | None:
     """Events some Camio of the search holds whole (all their items in its slice); None when no
     Camio has dates, so none is ever cut (and the owner's own search never is)."""
-    if not auth.via_view_tokens:
-        return None
-    scopes = [camio_scope(camio) for camio in auth.camios]
-    if all(scope.start is None and scope.end is None for scope in scopes):
+    if not _camios_cut_events(auth):
         return None
     q = Q(pk__in=[])
-    for scope in scopes:
+    for scope in (camio_scope(camio) for camio in auth.camios):
         q |= camio_event_q(scope) & _inside_dates_q(scope)
     return q
 
@@ -588,14 +592,15 @@ def _event_in_scope(
     return found[0]
 
 
-def _events_for_display(ids: list[int], *, scope_key: tuple | None, whole_q: Q | None) -> list:
-    """The events ``ids`` as ``EventRow``s (``_for_display``), in no order."""
+def _events_for_display(ids: list[int], *, scope_key: tuple | None, whole_q: Callable[[], Q | None]) -> list:
+    """The events ``ids`` as ``EventRow``s (``_for_display``), in no order. (``whole_q`` is built
+    only when the read is compiled: see ``search_run``.)"""
     ids = list(dict.fromkeys(ids))
     if not ids:
         return []
 
     def build(vals: Sequence) -> QuerySet:
-        return _for_display(Event.objects.filter(pk__in=list(vals)), whole=whole_q).order_by()
+        return _for_display(Event.objects.filter(pk__in=list(vals)), whole=whole_q()).order_by()
 
     shape = ("display", scope_key, len(ids))
     return _EVENT_READS.rows(router.db_for_read(Event), shape=shape, values=ids, build=build)
@@ -616,8 +621,12 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     if params.object_type == "camios":
         return _search_camios(auth=auth, params=params, now=now)
 
-    scope_q = _scope_event_q(auth, kind=params.content_type)
-    whole_q = _whole_q(auth)
+    # The slices' Qs (label subqueries, cut events) are built only when a query is compiled from
+    # them: a new shape of the precompiled reads, or a read the ORM makes every time. Building a
+    # Camio's slices cost more CPU than the rest of a view-token search's page.
+    scope_q = cache(partial(_scope_event_q, auth, kind=params.content_type))
+    whole_q = cache(partial(_whole_q, auth))
+    content_q = cache(partial(_scope_content_q, auth))
     # What the Camios' slices are (their SQL is compiled once per Camio): None for the owner's own.
     scope_key = _camios_key(auth) if auth.via_view_tokens else None
     flt = _EventFilter()
@@ -669,12 +678,11 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         )["earliest_date"]
         if start is not None and date < start:
             date = start
-    content_q = _scope_content_q(auth)
 
     if params.object_type in ("seconds", "hours"):
         page = _search_timeline(
-            q=_timeline_events_q(scope_q, whole_q, flt, content_q, kind=params.content_type, excluded=excluded),
-            content_q=content_q,
+            q=_timeline_events_q(scope_q(), whole_q(), flt, content_q(), kind=params.content_type, excluded=excluded),
+            content_q=content_q(),
             auth=auth,
             params=params,
             date=date,
@@ -694,7 +702,7 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         # The ORM's read of the page (``_page``'s rare second read, when a whole page shares one
         # millisecond), built only then: filtering compiles the labels' subqueries at once.
         q, excluded_q = flt.q()
-        events_q = _searched_events_q(scope_q, whole_q, q, excluded_q, relax_excluded=bool(excluded))
+        events_q = _searched_events_q(scope_q(), whole_q(), q, excluded_q, relax_excluded=bool(excluded))
         return _cursor(Event.objects.filter(events_q), "earliest_date", params.sort, cursor)
 
     paragon = None
@@ -721,8 +729,9 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     else:
 
         def display() -> QuerySet:
-            return _for_display(events(), whole=whole_q)
+            return _for_display(events(), whole=whole_q())
 
+        image_columns = _image_columns(files=params.thumbnails, boxes=params.fetch_motion_boxes)
         head = _page_head(
             auth,
             scope_key,
@@ -732,6 +741,7 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
             sort=params.sort,
             n=params.num_results,
             date=cursor,
+            images=image_columns if scope_key is None else None,
         )
         rows, page.more_results, next_date = _page(
             display, "earliest_date", params.sort, params.num_results, head=head, start=start
@@ -739,6 +749,8 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         page.rows = rows
         if rows:
             first, last = rows[0]["earliest_date"], rows[-1]["earliest_date"]
+        if rows and all(_HEAD_IMAGES in row for row in rows):
+            page.images = _bucket_images_of_head(rows, columns=image_columns)
     _considered(
         page,
         sort=params.sort,
@@ -750,16 +762,16 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         next_date=next_date,
         now=now,
     )
-    page.images = _bucket_images(
+    page.images = page.images or _bucket_images(
         [e["id"] for e in page.rows],
-        content_q=content_q,
+        content_q=content_q if auth.via_view_tokens else None,
         scope_key=scope_key,
         item_camio=_item_camio(auth) if auth.via_view_tokens else None,
         kind=params.content_type,
         boxes=params.fetch_motion_boxes,
         files=params.thumbnails,
     )
-    if whole_q is not None:
+    if _camios_cut_events(auth):
         _summarize_cut_events(page, min_level=params.min_level, required=required, excluded=excluded)
         _clamp_to_camios(page, auth)
     return page
@@ -770,7 +782,7 @@ def _similarity_page(
     *,
     auth: SearchAuth,
     scope_key: tuple | None,
-    whole_q: Q | None,
+    whole_q: Callable[[], Q | None],
     flt: _EventFilter,
     params,
     relax_excluded: bool,
@@ -1035,16 +1047,30 @@ def _page_head(
     sort: str,
     n: int,
     date: datetime | None,
+    images: tuple[str, ...] | None = None,
 ) -> list:
-    """The first ``n + 1`` rows of a search's events page (``_page``'s ``head``), ``_for_display``."""
+    """The first ``n + 1`` rows of a search's events page (``_page``'s ``head``), ``_for_display``.
+
+    ``images`` (an account's own search: ``_image_columns``): on PostgreSQL each row also carries
+    its items of ``kind`` under ``_HEAD_IMAGES`` (``_bucket_images_of_head``), read by the same
+    statement: a page is then one round trip to the database instead of two.
+    """
     values, shape, events = _searched_events(
         auth, scope_key, flt, kind=kind, relax_excluded=relax_excluded, sort=sort, date=date
     )
+    alias = router.db_for_read(Event)
+    if images is not None and connections[alias].vendor == "postgresql":
+        values = [*values, kind]  # after the events' own values, which ``events`` reads by index
+    else:
+        images = None
 
     def build(vals: Sequence) -> QuerySet:
-        return _for_display(events(vals), whole=_whole_q(auth)).order_by(*_page_order("earliest_date", sort))[: n + 1]
+        qs = _for_display(events(vals), whole=_whole_q(auth))
+        if images is not None:
+            qs = qs.annotate(**{_HEAD_IMAGES: _event_images_json(images, kind=vals[-1])})
+        return qs.order_by(*_page_order("earliest_date", sort))[: n + 1]
 
-    return _EVENT_PAGE.rows(router.db_for_read(Event), shape=(n, *shape), values=values, build=build)
+    return _EVENT_PAGE.rows(alias, shape=(n, images, *shape), values=values, build=build)
 
 
 def _summarize_cut_events(page: SearchPage, *, min_level: int, required: list[str], excluded: list[str]) -> None:
@@ -1186,31 +1212,52 @@ def _read_as_text(path: str) -> str | Expression:
     return path
 
 
+def _image_column_sql(path: str) -> str:
+    """A column of ``_image_columns`` in the hand-written reads: Content as ``c``, its analysis ``a``."""
+    content, analysis, qn = Content._meta, ItemAnalysis._meta, connection.ops.quote_name
+    if path.startswith("analysis__"):
+        return f"a.{qn(analysis.get_field(path.removeprefix('analysis__')).column)}"
+    if path in _DATE_COLUMNS:
+        return camio_date_sql(f"c.{qn(content.get_field(path).column)}", vendor=connection.vendor)
+    return f"c.{qn(content.get_field(path).column)}"
+
+
+def _image_from_sql(event_condition: Callable[[str], str]) -> tuple[str, str]:
+    """The ``FROM … WHERE`` and the ``ORDER BY`` (capture order) of an events' items read: Content
+    ``c`` with its analysis ``a``, whose event column meets ``event_condition(column)``, of the
+    kind given as a parameter."""
+    content, analysis, qn = Content._meta, ItemAnalysis._meta, connection.ops.quote_name
+    event = f"a.{qn(analysis.get_field('event').column)}"
+    where = (
+        f"FROM {qn(content.db_table)} c "
+        f"JOIN {qn(analysis.db_table)} a ON a.{qn(analysis.pk.column)} = c.{qn(content.pk.column)} "
+        f"WHERE {event_condition(event)} AND c.{qn(content.get_field('kind').column)} = %s"
+    )
+    return where, f"c.{qn(content.get_field('captured_at').column)}, c.{qn(content.pk.column)}"
+
+
+def _event_images_json(columns: tuple[str, ...], *, kind: str) -> RawSQL:
+    """PostgreSQL: an event's items of ``kind`` as the text of a JSON array of rows (the
+    ``columns``, in capture order), for ``_page_head``: the items of ``_image_rows_sql``, read as a
+    column of the events query. NULL for an event with none."""
+    qn = connection.ops.quote_name
+    event = f"{qn(Event._meta.db_table)}.{qn(Event._meta.pk.column)}"
+    select = ", ".join(_image_column_sql(path) for path in columns)
+    where, order = _image_from_sql(lambda column: f"{column} = {event}")
+    sql = f"(SELECT json_agg(json_build_array({select}) ORDER BY {order})::text {where})"
+    return RawSQL(sql, [kind], output_field=TextField())  # noqa: S611 (names from the models, kind a parameter)
+
+
 def _image_rows_sql(event_ids: list[int], *, kind: str, columns: tuple[str, ...]) -> list[tuple]:
     """The items of the events as plain rows, by hand-written SQL on the (event, level) index.
 
     The owner's own search needs no other filter (the events are already scoped), and this query
     is most of a page's cost when built by the ORM: compiling it costs more than running it.
     """
-    content, analysis = Content._meta, ItemAnalysis._meta
-    qn = connection.ops.quote_name
-
-    def column(path: str) -> str:
-        if path.startswith("analysis__"):
-            return f"a.{qn(analysis.get_field(path.removeprefix('analysis__')).column)}"
-        if path in _DATE_COLUMNS:
-            return camio_date_sql(f"c.{qn(content.get_field(path).column)}", vendor=connection.vendor)
-        return f"c.{qn(content.get_field(path).column)}"
-
-    select = ", ".join(column(path) for path in columns)
+    select = ", ".join(_image_column_sql(path) for path in columns)
     placeholders = ", ".join(["%s"] * len(event_ids))
-    sql = (
-        f"SELECT {select} FROM {qn(content.db_table)} c "  # noqa: S608 (names from the models, values as params)
-        f"JOIN {qn(analysis.db_table)} a ON a.{qn(analysis.pk.column)} = c.{qn(content.pk.column)} "
-        f"WHERE a.{qn(analysis.get_field('event').column)} IN ({placeholders}) "
-        f"AND c.{qn(content.get_field('kind').column)} = %s "
-        f"ORDER BY c.{qn(content.get_field('captured_at').column)}, c.{qn(content.pk.column)}"
-    )
+    where, order = _image_from_sql(lambda column: f"{column} IN ({placeholders})")
+    sql = f"SELECT {select} {where} ORDER BY {order}"  # names from the models, values as parameters
     with connection.cursor() as cursor:
         cursor.execute(sql, [*event_ids, kind])
         return cursor.fetchall()  # JSON comes back as text from both backends
@@ -1219,7 +1266,7 @@ def _image_rows_sql(event_ids: list[int], *, kind: str, columns: tuple[str, ...]
 def _bucket_images(
     event_ids: list[int],
     *,
-    content_q: Q | None,
+    content_q: Callable[[], Q] | None,
     kind: str,
     scope_key: tuple | None = None,
     item_camio: int | Expression | None = None,
@@ -1230,8 +1277,9 @@ def _bucket_images(
 
     Only what the answer shows is read (``files``: what thumbnails need; ``boxes``: motion boxes),
     as tuples, with the JSON lists decoded in one call per column. ``item_camio`` (Camio searches)
-    reads each item's Camio as ``camio_id``. ``scope_key`` (``_camios_key``) names what
-    ``content_q`` and ``item_camio`` stand for: the query is then compiled once per Camio and shape.
+    reads each item's Camio as ``camio_id``. ``content_q`` (Camio searches; None for an account's
+    own) makes the slices' Q, when the read is compiled. ``scope_key`` (``_camios_key``) names
+    what it and ``item_camio`` stand for: the query is then compiled once per Camio and shape.
     """
     if not event_ids:
         return {}
@@ -1243,7 +1291,7 @@ def _bucket_images(
     else:
         # A Camio's slice is a Q (cameras, dates, label subqueries): the ORM builds it.
         def build(vals: Sequence) -> QuerySet:
-            qs = Content.objects.filter(content_q, analysis__event_id__in=vals[:-1], kind=vals[-1])
+            qs = Content.objects.filter(content_q(), analysis__event_id__in=vals[:-1], kind=vals[-1])
             if read_camio:
                 qs = qs.annotate(item_camio=item_camio)
             return qs.order_by("captured_at", "id").values_list(
@@ -1255,9 +1303,8 @@ def _bucket_images(
             rows = list(build([*event_ids, kind]))
         else:
             shape = (scope_key, len(event_ids), columns, read_camio)
-            found = _CAMIO_IMAGES.rows(router.db_for_read(Content), shape=shape, values=[*event_ids, kind], build=build)
-            # Compiled, rows come as dicts in the columns' order; else as the ORM's tuples.
-            rows = [tuple(row.values()) if isinstance(row, dict) else row for row in found]
+            alias = router.db_for_read(Content)
+            rows = _CAMIO_IMAGES.tuples(alias, shape=shape, values=[*event_ids, kind], build=build)
         if read_camio:
             camios = [row[-1] for row in rows]
             rows = [row[:-1] for row in rows]
@@ -1267,22 +1314,47 @@ def _bucket_images(
     motion_boxes = decode_json_texts([row[-1] for row in rows]) if boxes else None
     out: dict[int, list[BucketImage]] = {pk: [] for pk in event_ids}
     for i, row in enumerate(rows):
-        item: BucketImage = {
-            "public_id": row[0],
-            "content_type": row[1],
-            "date_created": row[2],
-            "event_id": row[3],
-            "labels": labels[i],
-            "interest_level": row[5],
-            "interest_score": row[6],
-        }
-        if files:
-            item["id"], item["kind"], item["storage_key"], item["poster_key"] = row[7:11]
+        item = _bucket_image(row, labels[i], files=files)
         if motion_boxes is not None:
             item["motion_boxes"] = motion_boxes[i]
         if camios is not None:
             item["camio_id"] = camios[i]
         out[row[3]].append(item)
+    return out
+
+
+def _bucket_image(row: Sequence, labels: list | None, *, files: bool) -> BucketImage:
+    """An item of a bucket from a row of ``_image_columns`` (``labels``: its labels, decoded)."""
+    item: BucketImage = {
+        "public_id": row[0],
+        "content_type": row[1],
+        "date_created": row[2],
+        "event_id": row[3],
+        "labels": labels,
+        "interest_level": row[5],
+        "interest_score": row[6],
+    }
+    if files:
+        item["id"], item["kind"], item["storage_key"], item["poster_key"] = row[7:11]
+    return item
+
+
+# The column of ``_page_head``'s rows holding their items (``_event_images_json``).
+_HEAD_IMAGES = "images_json"
+
+
+def _bucket_images_of_head(rows: list[dict], *, columns: tuple[str, ...]) -> dict[int, list[BucketImage]]:
+    """``_bucket_images`` of a page whose head read its items (``_page_head``), taken off its rows."""
+    files, boxes = "storage_key" in columns, columns[-1] == "analysis__motion_boxes"
+    arrays = decode_json_texts([row.pop(_HEAD_IMAGES) for row in rows])
+    out: dict[int, list[BucketImage]] = {}
+    for row, items in zip(rows, arrays, strict=True):
+        bucket = out[row["id"]] = []
+        for item_row in items or ():
+            item = _bucket_image(item_row, item_row[4], files=files)
+            if boxes:
+                item["motion_boxes"] = item_row[-1]
+            bucket.append(item)
     return out
 
 

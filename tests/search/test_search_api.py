@@ -454,12 +454,14 @@ def test_query_count_is_fixed_whatever_the_page_size(api, user):
             body = search(api, num_results=n, labels="people", fetch_access_tokens="true")
         assert len(body["result"]["buckets"]) == n
         counts.append(len(ctx.captured_queries))
-    # token lookup, events (with camera and cover), their images (with analysis)
-    assert counts == [3, 3, 3]
+    # token lookup, events (with camera and cover), their images (with analysis); on PostgreSQL
+    # the events query reads their images too
+    page = 1 if connection.vendor == "postgresql" else 2
+    assert counts == [1 + page] * 3
     with CaptureQueriesContext(connection) as ctx:
         search(api, sources="front", text="people")
     # + the owner's cameras and zone names for resolving words, in one query
-    assert len(ctx.captured_queries) == 4
+    assert len(ctx.captured_queries) == 2 + page
 
 
 def test_unknown_user_token_in_camio_path_is_404(api):

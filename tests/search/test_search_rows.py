@@ -99,3 +99,30 @@ def test_a_stored_camio_date_without_a_zone_reads_as_utc():
     assert read_stored_date("2026-11-30T10:00:00") == datetime(2026, 11, 30, 10, tzinfo=UTC)
     assert read_stored_date("2026-11-30T10:00:00-05:00") == datetime(2026, 11, 30, 15, tzinfo=UTC)
     assert read_stored_date("") is None
+
+
+def test_on_postgresql_an_accounts_own_page_reads_events_and_items_in_one_statement(api, user):
+    """One round trip for a page of events with their items (SQLite: two)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    front = camera(user, "front")
+    for k in range(3):
+        event(front, T0 + timedelta(minutes=k), labels=["people"], items=2)
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get("/api/search", {"labels": "people", "num_results": 2})
+    assert response.status_code == 200
+    body = response.json()
+    assert [len(b["images"]) for b in body["result"]["buckets"]] == [2, 2]
+    assert body["result"]["more_results"] is True
+    reads = [q["sql"] for q in queries.captured_queries if "uploads_content" in q["sql"] or "search_event" in q["sql"]]
+    assert len(reads) == (1 if connection.vendor == "postgresql" else 2), reads
+
+
+def test_a_page_that_is_all_one_millisecond_still_carries_its_items(api, user):
+    """The page then comes from a second read (every row of that millisecond), not the first's."""
+    front = camera(user, "front")
+    for _ in range(3):
+        event(front, T0, labels=["people"], items=2)
+    body = api.get("/api/search", {"labels": "people", "num_results": 2}).json()
+    assert [len(b["images"]) for b in body["result"]["buckets"]] == [2, 2, 2]
