@@ -606,7 +606,7 @@ def _events_for_display(ids: list[int], *, scope_key: tuple | None, whole_q: Cal
     return _EVENT_READS.rows(router.db_for_read(Event), shape=shape, values=ids, build=build)
 
 
-def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> SearchPage:
+def search_run(*, auth: SearchAuth, params, now: datetime | None = None, by_name: bool = True) -> SearchPage:
     """Run ``GET /api/search`` (``params``: ``search.serializers.SearchParams``) inside ``auth``.
 
     Filters are SQL: the scope (owner, or the union of the Camios' slices), cameras by id, each
@@ -635,9 +635,23 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
     parsed_json = None
     cameras: list[_Cam] = []
     zones: list[str] = []
-    if params.sources or params.text:
+    # An account's own search of one camera names it in the events query itself, without reading
+    # the cameras first (one round trip less). A page with events proves the name; an empty one
+    # is searched again by camera ids (``by_name=False``), which tells an unknown camera (400)
+    # and finds every camera of the name (in any case).
+    one_name = {name.lower() for name in params.sources}
+    by_name = (
+        by_name
+        and len(one_name) == 1
+        and next(iter(one_name)).isascii()  # lowered alike by Python and either database
+        and not params.text
+        and not auth.via_view_tokens
+    )
+    if (params.sources and not by_name) or params.text:
         cameras, zones = _cameras(auth, with_zones=bool(params.text))
-    if params.sources:
+    if by_name:
+        flt.add("camera named", auth.owners[0], one_name.pop())
+    elif params.sources:
         flt.add("cameras", *_resolve_sources(params.sources, cameras, auth, what="sources"))
     required = list(params.labels)
     excluded: list[str] = []
@@ -690,6 +704,8 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
             upper=upper,
             now=now,
         )
+        if by_name and not page.rows:
+            return search_run(auth=auth, params=params, now=now, by_name=False)
         page.parsed = parsed_json
         if auth.via_view_tokens:
             _clamp_to_camios(page, auth)
@@ -762,6 +778,8 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None) -> Sear
         next_date=next_date,
         now=now,
     )
+    if by_name and not page.rows:
+        return search_run(auth=auth, params=params, now=now, by_name=False)
     page.images = page.images or _bucket_images(
         [e["id"] for e in page.rows],
         content_q=content_q if auth.via_view_tokens else None,
@@ -931,6 +949,18 @@ def _clamp_to_camios(page: SearchPage, auth: SearchAuth) -> None:
     page.latest_date_considered = inside(page.latest_date_considered)
 
 
+def _camera_named(owner: int, lower_name: str) -> RawSQL:
+    """The id of the owner's one camera named ``lower_name`` in any case; NULL (no events) for
+    none or several. A scalar: the events' (camera, date) index then reads a page in date order
+    however many events the camera has."""
+    camera, qn = Camera._meta, connection.ops.quote_name
+    sql = (
+        f"(SELECT CASE WHEN COUNT(*) = 1 THEN MIN({qn(camera.pk.column)}) END FROM {qn(camera.db_table)} "  # noqa: S608
+        f"WHERE {qn(camera.get_field('owner').column)} = %s AND LOWER({qn(camera.get_field('name').column)}) = %s)"
+    )
+    return RawSQL(sql, [owner, lower_name], output_field=camera.pk)  # noqa: S611 (names from the model)
+
+
 class _EventFilter:
     """The searched events' filter beyond their scope, as parts ``(kind, values)`` in SQL order.
 
@@ -961,6 +991,8 @@ class _EventFilter:
             vals = [next(given) for _ in own]
             if kind == "cameras":
                 q &= Q(camera_id__in=vals)
+            elif kind == "camera named":  # (owner, a name in lower case)
+                q &= Q(camera_id=_camera_named(vals[0], vals[1]))
             elif kind == "not cameras":
                 q &= ~Q(camera_id__in=vals)
             elif kind == "label":

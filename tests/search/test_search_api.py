@@ -133,6 +133,28 @@ def test_sources_are_cameras_by_name_case_insensitive(api, user):
     assert ids(search(api, sources="front,BACK")) == [b.public_id, a.public_id]
 
 
+def test_one_source_finds_every_camera_of_that_name_in_any_case(api, user):
+    upper, lower, other = camera(user, "Front"), camera(user, "front"), camera(user, "back")
+    a = event(upper, T0)
+    b = event(lower, T0 + timedelta(minutes=1))
+    event(other, T0 + timedelta(minutes=2))
+    assert ids(search(api, sources="FRONT")) == [b.public_id, a.public_id]
+    assert ids(search(api, sources="Front")) == [b.public_id, a.public_id]
+
+
+def test_one_source_with_nothing_to_show_is_an_empty_page_or_an_unknown_camera(api, user, other_user):
+    front = camera(user, "front")
+    event(front, T0)
+    assert search(api, sources="front", labels="car")["result"]["buckets"] == []
+    response = api.get("/api/search", {"sources": "gate"})
+    assert response.status_code == 400
+    assert "gate" in response.json()["message"]
+    # Another account's camera is as unknown as none.
+    other = camera(other_user, "gate")
+    event(other, T0)
+    assert api.get("/api/search", {"sources": "gate"}).status_code == 400
+
+
 def test_labels_must_all_match(api, user):
     front = camera(user, "front")
     both = event(front, T0, labels=["people", "walkway"])
