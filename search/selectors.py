@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, partial
 from typing import NotRequired, TypedDict
 
+import orjson
 from django.db import connection, connections, router
 from django.db.models import (
     BooleanField,
@@ -1212,7 +1213,11 @@ def decode_json_texts(texts: list[str | None]) -> list:
     """
     if not texts:
         return []
-    return json.loads("[" + ",".join("null" if t is None else t for t in texts) + "]")
+    text = "[" + ",".join("null" if t is None else t for t in texts) + "]"
+    try:
+        return orjson.loads(text)  # ~3x json's speed on a page's items
+    except orjson.JSONDecodeError:  # what orjson refuses and json takes (a lone surrogate escaped)
+        return json.loads(text)
 
 
 # The columns of a bucket's item, in the order both reads below return them. The capture date is
