@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import orjson
 from django.db import connection, connections, router
@@ -36,6 +37,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     TextField,
     Value,
     When,
@@ -51,6 +53,7 @@ from cameras.models import Camera, Zone
 from config.api.dates import CamioDate, camio_date_sql
 from config.api.errors import BadRequest, Forbidden, NotFound
 from config.postgresql.direct import fetch_binary
+from config.postgresql.pipeline import pipelined
 from config.precompiled import PrecompiledQuery, ShapedValuesQuery
 from search.models import Camio, Event, EventLabel, ItemAnalysis
 from search.querylang import ParsedQuery, QueryError, parse_query
@@ -499,10 +502,15 @@ class _Cam:
 
 def _cameras(auth: SearchAuth, *, with_zones: bool = False) -> tuple[list[_Cam], list[str]]:
     """The searched owners' cameras by name, and (``with_zones``: what ``text`` resolves words to)
-    the names of their zones, in one query (hand-written: the ORM costs more than the query).
+    the names of their zones, in one query (hand-written: the ORM costs more than the query)."""
+    sql, params = _cameras_sql(auth, with_zones=with_zones)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return _cameras_of_rows(cursor.fetchall(), auth)
 
-    A viewer gets only the zones of shared cameras: a word naming another camera's zone is then
-    just a label, as for camera names, so text cannot confirm the owner's other zone names."""
+
+def _cameras_sql(auth: SearchAuth, *, with_zones: bool) -> tuple[str, list]:
+    """The query of ``_cameras``."""
     camera, zone, qn = Camera._meta, Zone._meta, connection.ops.quote_name
     owner_column = qn(camera.get_field("owner").column)
     name_column = qn(camera.get_field("name").column)
@@ -520,9 +528,14 @@ def _cameras(auth: SearchAuth, *, with_zones: bool = False) -> tuple[list[_Cam],
             f"WHERE c.{owner_column} IN ({placeholders})"
         )
         params += auth.owners
-    with connection.cursor() as cursor:
-        cursor.execute(sql + " ORDER BY 1, 3", params)
-        rows = cursor.fetchall()
+    return sql + " ORDER BY 1, 3", params
+
+
+def _cameras_of_rows(rows: list[tuple], auth: SearchAuth) -> tuple[list[_Cam], list[str]]:
+    """``_cameras`` from the rows of ``_cameras_sql``.
+
+    A viewer gets only the zones of shared cameras: a word naming another camera's zone is then
+    just a label, as for camera names, so text cannot confirm the owner's other zone names."""
     cameras = [_Cam(pk, name, owner_id) for kind, pk, name, owner_id in rows if kind == 0]
     zone_rows = [(pk, name) for kind, pk, name, _ in rows if kind == 1]
     if auth.via_view_tokens and zone_rows:
@@ -607,7 +620,15 @@ def _events_for_display(ids: list[int], *, scope_key: tuple | None, whole_q: Cal
     return _EVENT_READS.rows(router.db_for_read(Event), shape=shape, values=ids, build=build)
 
 
-def search_run(*, auth: SearchAuth, params, now: datetime | None = None, by_name: bool = True) -> SearchPage:
+def search_run(
+    *,
+    auth: SearchAuth,
+    params,
+    now: datetime | None = None,
+    by_name: bool = True,
+    speculate: bool = True,
+    names: tuple[list[_Cam], list[str]] | None = None,
+) -> SearchPage:
     """Run ``GET /api/search`` (``params``: ``search.serializers.SearchParams``) inside ``auth``.
 
     Filters are SQL: the scope (owner, or the union of the Camios' slices), cameras by id, each
@@ -648,7 +669,24 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None, by_name
         and not params.text
         and not auth.via_view_tokens
     )
-    if (params.sources and not by_name) or params.text:
+    # An account's own ``text`` search of a page of events reads the camera and zone names its
+    # words may name alongside the page (one round trip, not two): the page is read for the text
+    # as parsed without names, and read again only if the names change what the text means.
+    alias = router.db_for_read(Event)
+    speculative = (
+        speculate
+        and names is None
+        and bool(params.text)
+        and not params.sources
+        and not auth.via_view_tokens
+        and params.object_type == "events"
+        and not params.event
+        and not params.event_as_date
+        and connections[alias].vendor == "postgresql"
+    )
+    if names is not None:
+        cameras, zones = names
+    elif ((params.sources and not by_name) or params.text) and not speculative:
         cameras, zones = _cameras(auth, with_zones=bool(params.text))
     if by_name:
         flt.add("camera named", auth.owners[0], one_name.pop())
@@ -657,7 +695,13 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None, by_name
     required = list(params.labels)
     excluded: list[str] = []
     if params.text:
-        parsed = _parse_text(params.text, cameras, zones, auth, now)
+        try:
+            parsed = _parse_text(params.text, cameras, zones, auth, now)
+        except BadRequest:
+            if not speculative:
+                raise
+            # Perhaps not once the names are known (a camera called "march").
+            return search_run(auth=auth, params=params, now=now, speculate=False)
         parsed_json = parsed.as_json()
         if parsed.sources:
             flt.add("cameras", *_resolve_sources(parsed.sources, cameras, auth, what="text"))
@@ -749,17 +793,25 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None, by_name
             return _for_display(events(), whole=whole_q())
 
         image_columns = _image_columns(files=params.thumbnails, boxes=params.fetch_motion_boxes)
-        head = _page_head(
-            auth,
-            scope_key,
-            flt,
-            kind=params.content_type,
-            relax_excluded=bool(excluded),
-            sort=params.sort,
-            n=params.num_results,
-            date=cursor,
-            images=image_columns if scope_key is None else None,
-        )
+        alongside = pipelined(alias, *_cameras_sql(auth, with_zones=True)) if speculative else nullcontext([])
+        with alongside as names_rows:
+            head = _page_head(
+                auth,
+                scope_key,
+                flt,
+                kind=params.content_type,
+                relax_excluded=bool(excluded),
+                sort=params.sort,
+                n=params.num_results,
+                date=cursor,
+                images=image_columns,
+                content_q=content_q if auth.via_view_tokens else None,
+                item_camio=_item_camio(auth) if auth.via_view_tokens else None,
+            )
+        if speculative:
+            names = _cameras_of_rows(names_rows, auth)
+            if _parse_text(params.text, *names, auth, now) != parsed:
+                return search_run(auth=auth, params=params, now=now, names=names)
         rows, page.more_results, next_date = _page(
             display, "earliest_date", params.sort, params.num_results, head=head, start=start
         )
@@ -767,7 +819,7 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None, by_name
         if rows:
             first, last = rows[0]["earliest_date"], rows[-1]["earliest_date"]
         if rows and all(_HEAD_IMAGES in row for row in rows):
-            page.images = _bucket_images_of_head(rows, columns=image_columns)
+            page.images = _bucket_images_of_head(rows)
     _considered(
         page,
         sort=params.sort,
@@ -1081,12 +1133,15 @@ def _page_head(
     n: int,
     date: datetime | None,
     images: tuple[str, ...] | None = None,
+    content_q: Callable[[], Q] | None = None,
+    item_camio: int | Expression | None = None,
 ) -> list:
     """The first ``n + 1`` rows of a search's events page (``_page``'s ``head``), ``_for_display``.
 
-    ``images`` (an account's own search: ``_image_columns``): on PostgreSQL each row also carries
-    its items of ``kind`` under ``_HEAD_IMAGES`` (``_bucket_images_of_head``), read by the same
-    statement: a page is then one round trip to the database instead of two.
+    ``images`` (``_image_columns``): on PostgreSQL each row also carries its items of ``kind``
+    under ``_HEAD_IMAGES`` (``_bucket_images_of_head``), read by the same statement: a page is then
+    one round trip to the database instead of two. In a Camio search, only the items of its slice
+    (``content_q``), each with the Camio holding it (``item_camio``), as ``_bucket_images`` reads.
     """
     values, shape, events = _searched_events(
         auth, scope_key, flt, kind=kind, relax_excluded=relax_excluded, sort=sort, date=date
@@ -1099,8 +1154,11 @@ def _page_head(
 
     def build(vals: Sequence) -> QuerySet:
         qs = _for_display(events(vals), whole=_whole_q(auth))
-        if images is not None:
+        if images is not None and content_q is None:
             qs = qs.annotate(**{_HEAD_IMAGES: _event_images_json(images, kind=vals[-1])})
+        elif images is not None:
+            items = _camio_event_items(content_q(), images, kind=vals[-1], item_camio=item_camio)
+            qs = qs.annotate(**{_HEAD_IMAGES: _ItemsJson(items, keys=_item_keys(images, item_camio))})
         return qs.order_by(*_page_order("earliest_date", sort))[: n + 1]
 
     return _EVENT_PAGE.rows(alias, shape=(n, images, *shape), values=values, build=build)
@@ -1273,16 +1331,64 @@ def _image_from_sql(event_condition: Callable[[str], str]) -> tuple[str, str]:
     return where, f"c.{qn(content.get_field('captured_at').column)}, c.{qn(content.pk.column)}"
 
 
+# The key of each of ``_image_columns`` in a ``BucketImage``.
+_BUCKET_IMAGE_KEYS = {
+    "captured_at": "date_created",
+    "analysis__event_id": "event_id",
+    "analysis__labels": "labels",
+    "analysis__interest_level": "interest_level",
+    "analysis__interest_score": "interest_score",
+    "analysis__motion_boxes": "motion_boxes",
+}
+
+
 def _event_images_json(columns: tuple[str, ...], *, kind: str) -> RawSQL:
-    """PostgreSQL: an event's items of ``kind`` as the text of a JSON array of rows (the
-    ``columns``, in capture order), for ``_page_head``: the items of ``_image_rows_sql``, read as a
-    column of the events query. NULL for an event with none."""
+    """PostgreSQL: an event's items of ``kind`` as the text of a JSON array of ``BucketImage``s
+    (the ``columns``, in capture order), for ``_page_head``: the items of ``_image_rows_sql``, read
+    as a column of the events query, which the JSON decoder turns into the answer's rows at once.
+    NULL for an event with none."""
     qn = connection.ops.quote_name
     event = f"{qn(Event._meta.db_table)}.{qn(Event._meta.pk.column)}"
-    select = ", ".join(_image_column_sql(path) for path in columns)
+    pairs = ", ".join(f"'{_BUCKET_IMAGE_KEYS.get(path, path)}', {_image_column_sql(path)}" for path in columns)
     where, order = _image_from_sql(lambda column: f"{column} = {event}")
-    sql = f"(SELECT json_agg(json_build_array({select}) ORDER BY {order})::text {where})"
+    sql = f"(SELECT json_agg(json_build_object({pairs}) ORDER BY {order})::text {where})"
     return RawSQL(sql, [kind], output_field=TextField())  # noqa: S611 (names from the models, kind a parameter)
+
+
+def _item_keys(columns: tuple[str, ...], item_camio: int | Expression | None) -> list[str]:
+    """The ``BucketImage`` keys a Camio search's items carry, in ``_camio_event_items``' order."""
+    return [_BUCKET_IMAGE_KEYS.get(path, path) for path in columns] + (["camio_id"] if item_camio is not None else [])
+
+
+def _camio_event_items(
+    content_q: Q, columns: tuple[str, ...], *, kind: str, item_camio: int | Expression | None
+) -> QuerySet:
+    """The outer event's items of ``kind`` in a Camio's slice, as the rows ``_ItemsJson`` turns
+    into ``BucketImage``s: ``_item_keys``' columns (as ``k0``, ``k1``, …), then their order."""
+    fields: dict[str, Any] = {}
+    for path in columns:
+        fields[f"k{len(fields)}"] = CamioDate(path) if path in _DATE_COLUMNS else F(path)
+    if item_camio is not None:
+        fields[f"k{len(fields)}"] = item_camio if isinstance(item_camio, Expression) else Value(item_camio)
+    return (
+        Content.objects.filter(content_q, analysis__event_id=OuterRef("pk"), kind=kind)
+        .order_by()
+        .values(**fields, o_date=F("captured_at"), o_id=F("pk"))
+    )
+
+
+class _ItemsJson(Subquery):
+    """PostgreSQL: the rows of ``_camio_event_items`` as the text of a JSON array of objects keyed
+    by ``keys``, in capture order (NULL for none): ``_event_images_json`` for a Camio's slice."""
+
+    output_field = TextField()
+
+    def __init__(self, queryset: QuerySet, *, keys: list[str]) -> None:
+        pairs = ", ".join(f"'{key}', r.k{index}" for index, key in enumerate(keys))
+        # The keys are ours (``_item_keys``); the subquery's values are its parameters.
+        agg = f"json_agg(json_build_object({pairs}) ORDER BY r.o_date, r.o_id)"
+        template = f"(SELECT {agg}::text FROM (%(subquery)s) r)"  # noqa: S608
+        super().__init__(queryset, template=template)
 
 
 def _image_rows_sql(event_ids: list[int], *, kind: str, columns: tuple[str, ...]) -> list[tuple]:
@@ -1380,19 +1486,10 @@ def _bucket_image(row: Sequence, labels: list | None, *, files: bool) -> BucketI
 _HEAD_IMAGES = "images_json"
 
 
-def _bucket_images_of_head(rows: list[dict], *, columns: tuple[str, ...]) -> dict[int, list[BucketImage]]:
+def _bucket_images_of_head(rows: list[dict]) -> dict[int, list[BucketImage]]:
     """``_bucket_images`` of a page whose head read its items (``_page_head``), taken off its rows."""
-    files, boxes = "storage_key" in columns, columns[-1] == "analysis__motion_boxes"
     arrays = decode_json_texts([row.pop(_HEAD_IMAGES) for row in rows])
-    out: dict[int, list[BucketImage]] = {}
-    for row, items in zip(rows, arrays, strict=True):
-        bucket = out[row["id"]] = []
-        for item_row in items or ():
-            item = _bucket_image(item_row, item_row[4], files=files)
-            if boxes:
-                item["motion_boxes"] = item_row[-1]
-            bucket.append(item)
-    return out
+    return {row["id"]: items or [] for row, items in zip(rows, arrays, strict=True)}
 
 
 TIMELINE_ROUNDS = 6  # windows of 4, 32, 256, … pages' worth of periods, then no bound at all

@@ -109,8 +109,15 @@ def test_view_token_pages_are_compiled_per_camio_and_keep_each_viewers_values(an
     camio.save()
     assert ids(camio.view_token) == [mine_b.public_id]
     assert ids(camio.view_token, labels="x") == [mine_b.public_id]
-    # Each of these was compiled, not left to the ORM.
-    for kept in (selectors._EVENT_PAGE, selectors._CAMIO_IMAGES):
+    # Each of these was compiled, not left to the ORM (on PostgreSQL the page reads its items).
+    from django.db import connection
+
+    pages = (
+        [selectors._EVENT_PAGE]
+        if connection.vendor == "postgresql"
+        else [selectors._EVENT_PAGE, selectors._CAMIO_IMAGES]
+    )
+    for kept in pages:
         compiled = list(kept._compiled.values())
         assert compiled and all(c is not None for c in compiled)
 
