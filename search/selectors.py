@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
@@ -53,7 +52,6 @@ from cameras.models import Camera, Zone
 from config.api.dates import CamioDate, camio_date_sql
 from config.api.errors import BadRequest, Forbidden, NotFound
 from config.postgresql.direct import fetch_binary
-from config.postgresql.pipeline import pipelined
 from config.precompiled import PrecompiledQuery, ShapedValuesQuery
 from search.models import Camio, Event, EventLabel, ItemAnalysis
 from search.querylang import ParsedQuery, QueryError, parse_query
@@ -502,15 +500,10 @@ class _Cam:
 
 def _cameras(auth: SearchAuth, *, with_zones: bool = False) -> tuple[list[_Cam], list[str]]:
     """The searched owners' cameras by name, and (``with_zones``: what ``text`` resolves words to)
-    the names of their zones, in one query (hand-written: the ORM costs more than the query)."""
-    sql, params = _cameras_sql(auth, with_zones=with_zones)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return _cameras_of_rows(cursor.fetchall(), auth)
+    the names of their zones, in one query (hand-written: the ORM costs more than the query).
 
-
-def _cameras_sql(auth: SearchAuth, *, with_zones: bool) -> tuple[str, list]:
-    """The query of ``_cameras``."""
+    A viewer gets only the zones of shared cameras: a word naming another camera's zone is then
+    just a label, as for camera names, so text cannot confirm the owner's other zone names."""
     camera, zone, qn = Camera._meta, Zone._meta, connection.ops.quote_name
     owner_column = qn(camera.get_field("owner").column)
     name_column = qn(camera.get_field("name").column)
@@ -528,14 +521,9 @@ def _cameras_sql(auth: SearchAuth, *, with_zones: bool) -> tuple[str, list]:
             f"WHERE c.{owner_column} IN ({placeholders})"
         )
         params += auth.owners
-    return sql + " ORDER BY 1, 3", params
-
-
-def _cameras_of_rows(rows: list[tuple], auth: SearchAuth) -> tuple[list[_Cam], list[str]]:
-    """``_cameras`` from the rows of ``_cameras_sql``.
-
-    A viewer gets only the zones of shared cameras: a word naming another camera's zone is then
-    just a label, as for camera names, so text cannot confirm the owner's other zone names."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY 1, 3", params)
+        rows = cursor.fetchall()
     cameras = [_Cam(pk, name, owner_id) for kind, pk, name, owner_id in rows if kind == 0]
     zone_rows = [(pk, name) for kind, pk, name, _ in rows if kind == 1]
     if auth.via_view_tokens and zone_rows:
@@ -620,15 +608,7 @@ def _events_for_display(ids: list[int], *, scope_key: tuple | None, whole_q: Cal
     return _EVENT_READS.rows(router.db_for_read(Event), shape=shape, values=ids, build=build)
 
 
-def search_run(
-    *,
-    auth: SearchAuth,
-    params,
-    now: datetime | None = None,
-    by_name: bool = True,
-    speculate: bool = True,
-    names: tuple[list[_Cam], list[str]] | None = None,
-) -> SearchPage:
+def search_run(*, auth: SearchAuth, params, now: datetime | None = None, by_name: bool = True) -> SearchPage:
     """Run ``GET /api/search`` (``params``: ``search.serializers.SearchParams``) inside ``auth``.
 
     Filters are SQL: the scope (owner, or the union of the Camios' slices), cameras by id, each
@@ -669,24 +649,7 @@ def search_run(
         and not params.text
         and not auth.via_view_tokens
     )
-    # An account's own ``text`` search of a page of events reads the camera and zone names its
-    # words may name alongside the page (one round trip, not two): the page is read for the text
-    # as parsed without names, and read again only if the names change what the text means.
-    alias = router.db_for_read(Event)
-    speculative = (
-        speculate
-        and names is None
-        and bool(params.text)
-        and not params.sources
-        and not auth.via_view_tokens
-        and params.object_type == "events"
-        and not params.event
-        and not params.event_as_date
-        and connections[alias].vendor == "postgresql"
-    )
-    if names is not None:
-        cameras, zones = names
-    elif ((params.sources and not by_name) or params.text) and not speculative:
+    if (params.sources and not by_name) or params.text:
         cameras, zones = _cameras(auth, with_zones=bool(params.text))
     if by_name:
         flt.add("camera named", auth.owners[0], one_name.pop())
@@ -695,13 +658,7 @@ def search_run(
     required = list(params.labels)
     excluded: list[str] = []
     if params.text:
-        try:
-            parsed = _parse_text(params.text, cameras, zones, auth, now)
-        except BadRequest:
-            if not speculative:
-                raise
-            # Perhaps not once the names are known (a camera called "march").
-            return search_run(auth=auth, params=params, now=now, speculate=False)
+        parsed = _parse_text(params.text, cameras, zones, auth, now)
         parsed_json = parsed.as_json()
         if parsed.sources:
             flt.add("cameras", *_resolve_sources(parsed.sources, cameras, auth, what="text"))
@@ -793,25 +750,19 @@ def search_run(
             return _for_display(events(), whole=whole_q())
 
         image_columns = _image_columns(files=params.thumbnails, boxes=params.fetch_motion_boxes)
-        alongside = pipelined(alias, *_cameras_sql(auth, with_zones=True)) if speculative else nullcontext([])
-        with alongside as names_rows:
-            head = _page_head(
-                auth,
-                scope_key,
-                flt,
-                kind=params.content_type,
-                relax_excluded=bool(excluded),
-                sort=params.sort,
-                n=params.num_results,
-                date=cursor,
-                images=image_columns,
-                content_q=content_q if auth.via_view_tokens else None,
-                item_camio=_item_camio(auth) if auth.via_view_tokens else None,
-            )
-        if speculative:
-            names = _cameras_of_rows(names_rows, auth)
-            if _parse_text(params.text, *names, auth, now) != parsed:
-                return search_run(auth=auth, params=params, now=now, names=names)
+        head = _page_head(
+            auth,
+            scope_key,
+            flt,
+            kind=params.content_type,
+            relax_excluded=bool(excluded),
+            sort=params.sort,
+            n=params.num_results,
+            date=cursor,
+            images=image_columns,
+            content_q=content_q if auth.via_view_tokens else None,
+            item_camio=_item_camio(auth) if auth.via_view_tokens else None,
+        )
         rows, page.more_results, next_date = _page(
             display, "earliest_date", params.sort, params.num_results, head=head, start=start
         )
