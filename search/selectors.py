@@ -956,11 +956,21 @@ def _clamp_to_camios(page: SearchPage, auth: SearchAuth) -> None:
 def _camera_named(owner: int, lower_name: str) -> RawSQL:
     """The id of the owner's one camera named ``lower_name`` in any case; NULL (no events) for
     none or several. A scalar: the events' (camera, date) index then reads a page in date order
-    however many events the camera has."""
+    however many events the camera has.
+
+    Also NULL when the owner has a camera named with other than ASCII: the database's LOWER and
+    Python's ``str.lower`` (which the search by ids uses) may disagree on it (SQLite lowers ASCII
+    only), so such an owner's search takes the way by ids."""
     camera, qn = Camera._meta, connection.ops.quote_name
+    name = qn(camera.get_field("name").column)
+    if connection.vendor == "postgresql":
+        not_ascii = f"OCTET_LENGTH({name}) <> CHAR_LENGTH({name})"
+    else:
+        not_ascii = f"LENGTH(CAST({name} AS BLOB)) <> LENGTH({name})"
     sql = (
-        f"(SELECT CASE WHEN COUNT(*) = 1 THEN MIN({qn(camera.pk.column)}) END FROM {qn(camera.db_table)} "  # noqa: S608
-        f"WHERE {qn(camera.get_field('owner').column)} = %s AND LOWER({qn(camera.get_field('name').column)}) = %s)"
+        f"(SELECT CASE WHEN COUNT(*) = 1 AND MAX(CASE WHEN {not_ascii} THEN 1 ELSE 0 END) = 0 "  # noqa: S608
+        f"THEN MIN({qn(camera.pk.column)}) END FROM {qn(camera.db_table)} "
+        f"WHERE {qn(camera.get_field('owner').column)} = %s AND (LOWER({name}) = %s OR {not_ascii}))"
     )
     return RawSQL(sql, [owner, lower_name], output_field=camera.pk)  # noqa: S611 (names from the model)
 

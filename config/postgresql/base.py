@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend, with a per-request health check that makes no round trip.
+"""Django's PostgreSQL backend, with a per-request health check that makes no round trip, and
+server-side parameters that never exceed what the server can bind (``ParameterCountCursor``).
 
 ``CONN_HEALTH_CHECKS`` makes Django send ``SELECT 1`` before the first query of every request
 that reuses a connection: a whole round trip (and a context switch to the server and back) on
@@ -13,11 +14,35 @@ from __future__ import annotations
 
 import select
 
+import psycopg
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
+from django.db.backends.postgresql.base import ServerBindingCursor
 from psycopg import pq
+
+# A statement bound by the server carries at most this many parameters (the protocol counts them
+# in 16 bits). Django's cascading deletes and bulk inserts make statements with one per row.
+MAX_SERVER_BOUND_PARAMETERS = 65535
+
+
+class ParameterCountCursor(ServerBindingCursor):
+    """Django's server-binding cursor (``server_side_binding``: what lets psycopg prepare the
+    statements a connection runs again and again), except for a statement with more parameters
+    than the server can bind: that one is bound on the client, as without the option (deleting a
+    camera of a year of uploads reads its items' dependents by 100,000s of ids at once)."""
+
+    def execute(self, query, params=None, **kwargs):
+        if params is not None and len(params) > MAX_SERVER_BOUND_PARAMETERS:
+            query, params = psycopg.ClientCursor(self.connection).mogrify(query, params), None
+        return super().execute(query, params, **kwargs)
 
 
 class DatabaseWrapper(PostgreSQLDatabaseWrapper):
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        if params.get("cursor_factory") is ServerBindingCursor:
+            params["cursor_factory"] = ParameterCountCursor
+        return params
+
     def close_if_health_check_failed(self) -> None:
         if self.connection is None or not self.health_check_enabled or self.health_check_done:
             return

@@ -4,6 +4,7 @@ and a connection the server dropped is still replaced before a request uses it."
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -67,3 +68,37 @@ def test_a_query_run_again_and_again_is_prepared_and_no_longer_planned_each_time
         cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any('FROM "cameras_camera"' in sql and "$1" in sql and "$2" in sql for sql in prepared), prepared
+
+
+def test_a_camera_holding_more_items_than_a_statement_may_bind_is_deleted(postgresql, user):
+    """A camera of a year of uploads holds hundreds of thousands of items. Deleting it (the
+    camera admin's delete, ``camera_delete``) collects its items and then reads what points at
+    them by their ids in one statement: bound by the server, a statement takes at most 65535
+    parameters (client-side binding had no such limit)."""
+    from cameras.models import Camera
+    from cameras.services import camera_delete
+    from tests.search.test_search_factories import T0, camera
+    from uploads.models import Content
+
+    front = camera(user, "front")
+    n = 65536 + 10
+    Content.objects.bulk_create(
+        [
+            Content(
+                owner=user,
+                camera=front,
+                kind="image",
+                content_type="image/jpeg",
+                name=f"{k}.jpg",
+                storage_key=f"test/{user.pk}/bulk/{k}.jpg",
+                size=1,
+                sha256=f"{k:064x}",
+                captured_at=T0 + timedelta(seconds=k),
+            )
+            for k in range(n)
+        ],
+        batch_size=5000,
+    )
+    camera_delete(camera=front)
+    assert not Camera.objects.filter(pk=front.pk).exists()
+    assert not Content.objects.filter(camera_id=front.pk).exists()
