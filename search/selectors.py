@@ -1274,7 +1274,7 @@ def _image_column_sql(path: str) -> str:
     if path.startswith("analysis__"):
         return f"a.{qn(analysis.get_field(path.removeprefix('analysis__')).column)}"
     if path in _DATE_COLUMNS:
-        return camio_date_sql(f"c.{qn(content.get_field(path).column)}", vendor=connection.vendor)
+        return camio_date_sql(f"c.{qn(content.get_field(path).column)}", connection=connection)
     return f"c.{qn(content.get_field(path).column)}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.db import NotSupportedError
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Func, TextField
 
 
@@ -15,15 +16,21 @@ def camio_date(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}-0000"
 
 
-def camio_date_sql(column: str, *, vendor: str) -> str:
-    """SQL for ``camio_date`` of a timestamp ``column`` (an SQL expression without parameters),
-    the same text to the byte: milliseconds truncated, the year unpadded as ``%Y`` writes it.
+def camio_date_sql(column: str, *, connection: BaseDatabaseWrapper) -> str:
+    """SQL for ``camio_date`` of a timestamp ``column`` (an SQL expression without parameters) on
+    ``connection``, the same text to the byte: milliseconds truncated, the year unpadded as ``%Y``
+    writes it.
 
     For dates a page only echoes: the driver then neither parses them into datetimes nor does
     Python format them back (~5 µs a value, 100 images a page). NULL stays NULL.
     """
+    vendor = connection.vendor
     if vendor == "postgresql":
-        # FM unpads the year only; MS truncates to the millisecond.
+        # FM unpads the year only; MS truncates to the millisecond. to_char writes a timestamptz
+        # in the session's time zone, which Django sets on every connection (``timezone_name``):
+        # when that is UTC, no AT TIME ZONE, which cost ~3 µs a value (a third of a page's item).
+        if connection.timezone_name == "UTC":
+            return f"""to_char({column}, 'FMYYYY-MM-DD"T"HH24:MI:SS.MS"-0000"')"""
         return f"""to_char({column} AT TIME ZONE 'UTC', 'FMYYYY-MM-DD"T"HH24:MI:SS.MS"-0000"')"""
     if vendor == "sqlite":
         # Django stores UTC as str(datetime): "2014-02-21 04:12:38[.911000]" (no fraction when
@@ -45,4 +52,4 @@ class CamioDate(Func):
         sql, params = compiler.compile(self.source_expressions[0])
         # The SQLite form names its argument four times: its parameters (if any) go four times.
         repeat = 4 if connection.vendor == "sqlite" else 1
-        return camio_date_sql(sql, vendor=connection.vendor), tuple(params) * repeat
+        return camio_date_sql(sql, connection=connection), tuple(params) * repeat

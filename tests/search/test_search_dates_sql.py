@@ -39,10 +39,32 @@ def test_the_database_writes_dates_as_camio_date_does(user):
     assert sorted(text for _, text in rows) == sorted(camio_date(at) for at in DATES)
     assert all(text == camio_date(at) for at, text in rows)
     # The hand-written SQL form is the same expression.
-    column = camio_date_sql(connection.ops.quote_name("earliest_date"), vendor=connection.vendor)
+    column = camio_date_sql(connection.ops.quote_name("earliest_date"), connection=connection)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {column} FROM {Event._meta.db_table}")  # noqa: S608
         assert sorted(text for (text,) in cursor.fetchall()) == sorted(camio_date(at) for at in DATES)
+
+
+def test_a_postgresql_session_in_another_time_zone_still_writes_utc(user):
+    """Django keeps its connections in UTC (``timezone_name``), so the SQL leaves the zone to the
+    session; a connection in another zone gets the conversion written out."""
+    from types import SimpleNamespace
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's session time zone")
+    front = camera(user, "front")
+    for at in DATES:
+        event(front, at, items=0)
+    elsewhere = SimpleNamespace(vendor="postgresql", timezone_name="America/Los_Angeles")
+    column = camio_date_sql(connection.ops.quote_name("earliest_date"), connection=elsewhere)
+    with connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'America/Los_Angeles'")
+        try:
+            cursor.execute(f"SELECT {column} FROM {Event._meta.db_table}")  # noqa: S608
+            texts = sorted(text for (text,) in cursor.fetchall())
+        finally:
+            cursor.execute("SET TIME ZONE 'UTC'")
+    assert texts == sorted(camio_date(at) for at in DATES)
 
 
 def test_search_dates_keep_their_milliseconds(api, user):
