@@ -504,15 +504,23 @@ def _cameras(auth: SearchAuth, *, with_zones: bool = False) -> tuple[list[_Cam],
 
     A viewer gets only the zones of shared cameras: a word naming another camera's zone is then
     just a label, as for camera names, so text cannot confirm the owner's other zone names."""
+    sql, params = _names_sql(auth.owners, with_zones=with_zones)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY 1, 3", params)
+        return _cameras_of_rows(cursor.fetchall(), auth)
+
+
+def _names_sql(owners: list[int], *, with_zones: bool) -> tuple[str, list]:
+    """The query of ``_cameras``: rows (0, camera id, name, owner) and (1, camera id, zone name, 0)."""
     camera, zone, qn = Camera._meta, Zone._meta, connection.ops.quote_name
     owner_column = qn(camera.get_field("owner").column)
     name_column = qn(camera.get_field("name").column)
-    placeholders = ", ".join(["%s"] * len(auth.owners))
+    placeholders = ", ".join(["%s"] * len(owners))
     sql = (
         f"SELECT 0, {qn(camera.pk.column)}, {name_column}, {owner_column} "  # noqa: S608
         f"FROM {qn(camera.db_table)} WHERE {owner_column} IN ({placeholders})"
     )
-    params = list(auth.owners)
+    params = list(owners)
     if with_zones:
         sql += (
             f" UNION ALL SELECT DISTINCT 1, c.{qn(camera.pk.column)}, z.{qn(zone.get_field('name').column)}, 0 "  # noqa: S608
@@ -520,10 +528,47 @@ def _cameras(auth: SearchAuth, *, with_zones: bool = False) -> tuple[list[_Cam],
             f"ON c.{qn(camera.pk.column)} = z.{qn(zone.get_field('camera').column)} "
             f"WHERE c.{owner_column} IN ({placeholders})"
         )
-        params += auth.owners
+        params += owners
+    return sql, params
+
+
+def _names_fingerprint_sql(names_sql: str) -> str:
+    """PostgreSQL: a digest of the rows of ``_names_sql`` (the same whatever order they come in)."""
+    return (
+        "(SELECT md5(coalesce(string_agg(concat_ws(':', n.kind, n.id, n.name), E'\\n' "  # noqa: S608
+        f"ORDER BY n.kind, n.id, n.name COLLATE \"C\"), '')) FROM ({names_sql}) n(kind, id, name, owner))"
+    )
+
+
+# An account's camera and zone names as its last text search read them, with their digest
+# (``_names_fingerprint_sql``), per process: a text search parses with them and its page's
+# statement checks the digest; a page read with names since changed is read again.
+_TEXT_NAMES: dict[int, tuple[str, list, list[str]]] = {}
+_TEXT_NAMES_KEPT = 4096
+
+
+def _text_names(auth: SearchAuth) -> tuple[str | None, list, list[str]]:
+    """(the digest to check the page against, or None when read just now; cameras; zone names)
+    of an account's own text search on PostgreSQL."""
+    owner = auth.owners[0]
+    kept = _TEXT_NAMES.get(owner)
+    if kept is not None:
+        return kept
+    sql, params = _names_sql([owner], with_zones=True)
     with connection.cursor() as cursor:
-        cursor.execute(sql + " ORDER BY 1, 3", params)
+        digest = _names_fingerprint_sql(sql)
+        cursor.execute(f"SELECT n.*, {digest} FROM ({sql}) n ORDER BY 1, 3", params * 2)  # noqa: S608
         rows = cursor.fetchall()
+    cameras, zones = _cameras_of_rows([row[:4] for row in rows], auth)
+    if len(_TEXT_NAMES) >= _TEXT_NAMES_KEPT:
+        _TEXT_NAMES.clear()
+    if rows:
+        _TEXT_NAMES[owner] = (rows[0][4], cameras, zones)
+    return None, cameras, zones
+
+
+def _cameras_of_rows(rows: list[tuple], auth: SearchAuth) -> tuple[list[_Cam], list[str]]:
+    """``_cameras`` of the rows of ``_names_sql``."""
     cameras = [_Cam(pk, name, owner_id) for kind, pk, name, owner_id in rows if kind == 0]
     zone_rows = [(pk, name) for kind, pk, name, _ in rows if kind == 1]
     if auth.via_view_tokens and zone_rows:
@@ -608,7 +653,9 @@ def _events_for_display(ids: list[int], *, scope_key: tuple | None, whole_q: Cal
     return _EVENT_READS.rows(router.db_for_read(Event), shape=shape, values=ids, build=build)
 
 
-def search_run(*, auth: SearchAuth, params, now: datetime | None = None, by_name: bool = True) -> SearchPage:
+def search_run(
+    *, auth: SearchAuth, params, now: datetime | None = None, by_name: bool = True, names_kept: bool = True
+) -> SearchPage:
     """Run ``GET /api/search`` (``params``: ``search.serializers.SearchParams``) inside ``auth``.
 
     Filters are SQL: the scope (owner, or the union of the Camios' slices), cameras by id, each
@@ -649,7 +696,23 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None, by_name
         and not params.text
         and not auth.via_view_tokens
     )
-    if (params.sources and not by_name) or params.text:
+    # An account's own text search parses with the names its last one read (``_TEXT_NAMES``),
+    # checked by the page's own statement: one round trip, not two.
+    names_check = None
+    alias = router.db_for_read(Event)
+    kept_names = (
+        names_kept
+        and bool(params.text)
+        and not params.sources
+        and not auth.via_view_tokens
+        and params.object_type == "events"
+        and not params.event
+        and not params.event_as_date
+        and connections[alias].vendor == "postgresql"
+    )
+    if kept_names:
+        names_check, cameras, zones = _text_names(auth)
+    elif (params.sources and not by_name) or params.text:
         cameras, zones = _cameras(auth, with_zones=bool(params.text))
     if by_name:
         flt.add("camera named", auth.owners[0], one_name.pop())
@@ -762,7 +825,13 @@ def search_run(*, auth: SearchAuth, params, now: datetime | None = None, by_name
             images=image_columns,
             content_q=content_q if auth.via_view_tokens else None,
             item_camio=_item_camio(auth) if auth.via_view_tokens else None,
+            names_of=auth.owners[0] if names_check is not None else None,
         )
+        if names_check is not None:
+            seen = [row.pop(_HEAD_NAMES) for row in head]
+            if not seen or seen[0] != names_check:  # renamed since (or no row to tell): read again
+                _TEXT_NAMES.pop(auth.owners[0], None)
+                return search_run(auth=auth, params=params, now=now, by_name=by_name, names_kept=False)
         rows, page.more_results, next_date = _page(
             display, "earliest_date", params.sort, params.num_results, head=head, start=start
         )
@@ -1096,6 +1165,7 @@ def _page_head(
     images: tuple[str, ...] | None = None,
     content_q: Callable[[], Q] | None = None,
     item_camio: int | Expression | None = None,
+    names_of: int | None = None,
 ) -> list:
     """The first ``n + 1`` rows of a search's events page (``_page``'s ``head``), ``_for_display``.
 
@@ -1103,6 +1173,8 @@ def _page_head(
     under ``_HEAD_IMAGES`` (``_bucket_images_of_head``), read by the same statement: a page is then
     one round trip to the database instead of two. In a Camio search, only the items of its slice
     (``content_q``), each with the Camio holding it (``item_camio``), as ``_bucket_images`` reads.
+    ``names_of`` (PostgreSQL): each row also carries the digest of that account's camera and zone
+    names under ``_HEAD_NAMES`` (``_text_names``).
     """
     values, shape, events = _searched_events(
         auth, scope_key, flt, kind=kind, relax_excluded=relax_excluded, sort=sort, date=date
@@ -1112,9 +1184,16 @@ def _page_head(
         values = [*values, kind]  # after the events' own values, which ``events`` reads by index
     else:
         images = None
+    if names_of is not None:
+        values = [*values, names_of, names_of]  # (the names query names its owner twice)
 
     def build(vals: Sequence) -> QuerySet:
         qs = _for_display(events(vals), whole=_whole_q(auth))
+        if names_of is not None:
+            names_sql, _ = _names_sql([names_of], with_zones=True)
+            digest = RawSQL(_names_fingerprint_sql(names_sql), vals[-2:], output_field=TextField())  # noqa: S611
+            qs = qs.annotate(**{_HEAD_NAMES: digest})
+            vals = vals[:-2]  # the kind (below) comes before them
         if images is not None and content_q is None:
             qs = qs.annotate(**{_HEAD_IMAGES: _event_images_json(images, kind=vals[-1])})
         elif images is not None:
@@ -1122,7 +1201,7 @@ def _page_head(
             qs = qs.annotate(**{_HEAD_IMAGES: _ItemsJson(items, keys=_item_keys(images, item_camio))})
         return qs.order_by(*_page_order("earliest_date", sort))[: n + 1]
 
-    return _EVENT_PAGE.rows(alias, shape=(n, images, *shape), values=values, build=build)
+    return _EVENT_PAGE.rows(alias, shape=(n, images, names_of is not None, *shape), values=values, build=build)
 
 
 def _summarize_cut_events(page: SearchPage, *, min_level: int, required: list[str], excluded: list[str]) -> None:
@@ -1443,8 +1522,10 @@ def _bucket_image(row: Sequence, labels: list | None, *, files: bool) -> BucketI
     return item
 
 
-# The column of ``_page_head``'s rows holding their items (``_event_images_json``).
+# The columns of ``_page_head``'s rows holding their items (``_event_images_json``) and the digest
+# of the account's names (``_text_names``).
 _HEAD_IMAGES = "images_json"
+_HEAD_NAMES = "names_digest"
 
 
 def _bucket_images_of_head(rows: list[dict]) -> dict[int, list[BucketImage]]:

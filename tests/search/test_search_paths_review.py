@@ -346,3 +346,48 @@ def test_one_source_finds_what_pythons_lower_case_finds_even_for_names_beyond_as
     b = event(kelvin, T0 + timedelta(minutes=1))
     body = search(api, sources="k")
     assert [bucket["bucket_id"] for bucket in body["result"]["buckets"]] == [b.public_id, a.public_id]
+
+
+# --- text searches parse with the names the last one read, checked by the page's own statement --
+
+
+def test_a_text_search_sees_cameras_and_zones_renamed_added_or_removed_since_the_last(api, user):
+    from cameras.models import Camera, Zone
+
+    front, gate = camera(user, "front"), camera(user, "gate")
+    at_front = event(front, T0, labels=["people"])
+    at_gate = event(gate, T0 + timedelta(minutes=1), labels=["people", "mailbox"])
+    assert ids(search(api, text="front people")) == [at_front.public_id]
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert ids(search(api, text="front people")) == [at_front.public_id]
+    names_reads = [q["sql"] for q in queries.captured_queries if '"cameras_zone"' in q["sql"]]
+    if connection.vendor == "postgresql":  # the names kept, checked inside the page's statement
+        assert len(names_reads) == 1 and '"search_event"' in names_reads[0], names_reads
+    # Renamed: the old name is now a word (a label nothing carries), the new one the camera.
+    Camera.objects.filter(pk=front.pk).update(name="porch")
+    body = search(api, text="front people")
+    assert ids(body) == [] and body["query"]["parsed"]["sources"] == []
+    body = search(api, text="porch people")
+    assert ids(body) == [at_front.public_id] and body["query"]["parsed"]["sources"] == ["porch"]
+    # A zone added: its name is now a zone (a required label), not a plain one.
+    Zone.objects.create(camera=gate, name="mailbox", polygons=[[[0, 0], [1, 0], [1, 1]]])
+    body = search(api, text="mailbox")
+    assert ids(body) == [at_gate.public_id] and body["query"]["parsed"]["zones"] == ["mailbox"]
+    # A camera removed: its name is a word again.
+    event(gate, T0 + timedelta(minutes=2), labels=["gate"])
+    Camera.objects.filter(pk=front.pk).delete()
+    body = search(api, text="porch")
+    assert ids(body) == [] and body["query"]["parsed"]["labels"] == ["porch"]
+    assert ids(search(api, text="gate")) != []
+
+
+def test_another_accounts_names_never_stand_for_the_searchers(api, other_api, user, other_user):
+    mine, theirs = camera(user, "front"), camera(other_user, "yard")
+    event(mine, T0, labels=["people"])
+    at_yard = event(theirs, T0, labels=["people"])
+    assert search(other_api, text="yard people")["query"]["parsed"]["sources"] == ["yard"]
+    body = search(api, text="yard people")
+    assert ids(body) == [] and body["query"]["parsed"]["sources"] == []
+    assert ids(search(other_api, text="yard people")) == [at_yard.public_id]
