@@ -17,24 +17,10 @@ from accounts.models import Guest
 from search.access_tokens import item_access_check
 from search.models import Camio
 from search.selectors import decode_json_texts
+from tests.search.test_search_api import ids, search
 from tests.search.test_search_factories import T0, camera, event
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def search(client, **params):
-    response = client.get("/api/search", params)
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def ids(body):
-    return [b["bucket_id"] for b in body["result"]["buckets"]]
 
 
 def walk(client, sort, n, **extra):
