@@ -60,7 +60,8 @@ def make_content(
 
 
 def make_event(owner, camera: Camera, items: list[Content], *, labels=("walkway",), level: int = 2) -> Event:
-    """An event grouping ``items`` (as analysis would), so search can find them."""
+    """An event grouping ``items`` (as analysis would), so search can find them: a video event when
+    they are all videos, else an image event (backed by any video among them)."""
     event = Event.objects.create(
         owner=owner,
         camera=camera,
@@ -72,6 +73,7 @@ def make_event(owner, camera: Camera, items: list[Content], *, labels=("walkway"
         cover=items[0],
         item_count=len(items),
         has_video=any(c.kind == "video" for c in items),
+        basis="video" if all(c.kind == "video" for c in items) else "image",
     )
     for label in labels:
         event.label_rows.create(owner=owner, label=label)

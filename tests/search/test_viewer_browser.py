@@ -94,9 +94,7 @@ def shared(transactional_db, user):
         kind="video",
         size=(160, 120),
     )
-    event = make_event(user, front, [video], labels=("driveway",))
-    event.basis, event.has_video = "video", True
-    event.save(update_fields=["basis", "has_video"])
+    make_event(user, front, [video], labels=("driveway",))
     camio = make_camio(user, cameras=["front"], name="Kody the dog")
     app, _ = oauth_application_create(name="Partner", redirect_uris=["https://partner.example.com/cb"])
     return camio, app.client_id
