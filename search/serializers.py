@@ -11,8 +11,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
+import orjson
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -24,6 +25,9 @@ from search.models import Camio, InterestLevel
 from search.querylang import MAX_YEAR, MIN_YEAR, label_canonical
 from uploads.models import Content
 from uploads.renditions import RenditionError, content_image_bytes, rendition_params
+
+if TYPE_CHECKING:
+    from search.selectors import AnswerItems
 
 logger = logging.getLogger(__name__)
 
@@ -358,11 +362,41 @@ def _image_json(item: dict, p: SearchParams, *, with_bytes: bool, sign: ItemSign
 
 
 def _event_bucket(
-    event: dict, images: list[dict], p: SearchParams, *, sign: ItemSigner | None, score: float | None
+    event: dict,
+    images: list[dict],
+    p: SearchParams,
+    *,
+    sign: ItemSigner | None,
+    score: float | None,
+    answer: AnswerItems | None = None,
 ) -> dict:
-    """One event bucket, from a ``search.selectors.EventRow``."""
-    cover_id = event["cover_public_id"] or (images[0]["public_id"] if images else None)
-    bucket: dict[str, Any] = {
+    """One event bucket, from a ``search.selectors.EventRow``; ``answer``: its items as the
+    database wrote them for the answer (``search.selectors.AnswerItems``), instead of ``images``."""
+    if answer is not None:
+        bucket = _bucket_head(event, cover_id=event["cover_public_id"] or answer.first_id)
+        bucket["images"] = orjson.Fragment(answer.json) if answer.count else []
+        bucket["count"] = answer.count
+    else:
+        bucket = _bucket_head(event, cover_id=event["cover_public_id"] or (images[0]["public_id"] if images else None))
+        bucket["images"] = [
+            _image_json(
+                item,
+                p,
+                with_bytes=p.fetch_all_thumbnails
+                or (p.fetch_cover_thumbnails and item["public_id"] == bucket["cover_image_id"]),
+                sign=sign,
+            )
+            for item in images
+        ]
+        bucket["count"] = len(images)
+    if score is not None:
+        bucket["similarity"] = score
+    return bucket
+
+
+def _bucket_head(event: dict, *, cover_id: str | None) -> dict[str, Any]:
+    """A bucket's fields before its images, in the answer's order."""
+    return {
         "bucket_id": event["public_id"],
         "source": event["source_name"],
         "labels": list(event["labels"] or []),
@@ -372,20 +406,7 @@ def _event_bucket(
         "cover_image_id": cover_id,
         # Camio's annotations are side-by-side (sxs) tags, which this service does not keep.
         "annotations": [],
-        "images": [
-            _image_json(
-                item,
-                p,
-                with_bytes=p.fetch_all_thumbnails or (p.fetch_cover_thumbnails and item["public_id"] == cover_id),
-                sign=sign,
-            )
-            for item in images
-        ],
-        "count": len(images),
     }
-    if score is not None:
-        bucket["similarity"] = score
-    return bucket
 
 
 def _timeline_bucket(row: dict) -> dict:
@@ -429,7 +450,14 @@ def search_response_json(
     )
     if page.bucket_type == "event":
         buckets = [
-            _event_bucket(e, page.images.get(e["id"], []), p, sign=sign, score=page.scores.get(e["id"]))
+            _event_bucket(
+                e,
+                page.images.get(e["id"], []),
+                p,
+                sign=sign,
+                score=page.scores.get(e["id"]),
+                answer=None if page.answer_items is None else page.answer_items[e["id"]],
+            )
             for e in page.rows
         ]
     elif page.bucket_type == "camio":

@@ -17,11 +17,24 @@ import orjson
 from rest_framework.renderers import JSONRenderer as DRFJSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
+
+class _FragmentEncoder(JSONEncoder):
+    """DRF's encoder, which also takes an ``orjson.Fragment`` (JSON text the database wrote for
+    the answer, e.g. a search page's items): an indented answer is written by the standard library."""
+
+    def default(self, obj):
+        if isinstance(obj, orjson.Fragment):
+            return orjson.loads(orjson.dumps(obj))  # (a Fragment shows its text to orjson only)
+        return super().default(obj)
+
+
 _drf_default = JSONEncoder().default
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 
 
 class JSONRenderer(DRFJSONRenderer):
+    encoder_class = _FragmentEncoder
+
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
         if data is None:
             return b""
