@@ -3,7 +3,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
+import accounts.urls
+import cameras.device_urls
+import cameras.urls
+import cameras.zone_urls
+import hooks.urls
+import search.share_urls
+import search.urls
+import uploads.urls
 from config.api import fallback, health
+from config.api.routing import SegmentIndexedResolver
 from config.api.schema import CachedSchemaView
 
 
@@ -15,15 +24,15 @@ class DocsView(SpectacularSwaggerView):
 
 
 api_patterns = [
-    # First: cameras poll every 30 s, so their route is matched before any other is tried.
-    path("", include("cameras.device_urls")),
-    path("", include("accounts.urls")),
-    path("", include("cameras.urls")),
-    path("", include("cameras.zone_urls")),
-    path("", include("uploads.urls")),
-    path("", include("search.urls")),
-    path("", include("search.share_urls")),
-    path("", include("hooks.urls")),
+    # The apps' routes, in this order (SegmentIndexedResolver keeps it among the routes it tries).
+    *cameras.device_urls.urlpatterns,
+    *accounts.urls.urlpatterns,
+    *cameras.urls.urlpatterns,
+    *cameras.zone_urls.urlpatterns,
+    *uploads.urls.urlpatterns,
+    *search.urls.urlpatterns,
+    *search.share_urls.urlpatterns,
+    *hooks.urls.urlpatterns,
     path("schema/", CachedSchemaView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
     # Last: any other /api/ path is a JSON 404, whatever DEBUG says.
@@ -31,7 +40,7 @@ api_patterns = [
 ]
 
 urlpatterns = [
-    path("api/", include(api_patterns)),
+    SegmentIndexedResolver("api/", api_patterns),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
