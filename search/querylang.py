@@ -75,6 +75,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 COLORS = (
@@ -303,6 +304,7 @@ def _tokens(text: str) -> list[tuple[str, bool]]:
     return [(term, quoted) for term, quoted, _, _ in _token_spans(text)]
 
 
+@lru_cache(maxsize=8192)  # an account's names, again at each of its text searches and hook checks
 def _name_key(name: str) -> str:
     """A camera or zone name as the words of a query are compared with it: lower case, one space
     between words, no punctuation ending a word."""

@@ -1184,7 +1184,8 @@ def _page_head(
     (``content_q``), each with the Camio holding it (``item_camio``), as ``_bucket_images`` reads.
     ``names_of`` (PostgreSQL): each row also carries the digest of that account's camera and zone
     names under ``_HEAD_NAMES`` (``_text_names``). ``answer_items`` (an account's own search, no
-    thumbnails): the items come as the answer writes them (``_answer_items_sql``), not as rows.
+    thumbnails): the items come as the answer writes them (``_answer_items_sql``), not as rows,
+    and the labels as their JSON text (``_for_display``'s ``labels_json``).
     """
     values, shape, events = _searched_events(
         auth, scope_key, flt, kind=kind, relax_excluded=relax_excluded, sort=sort, date=date
@@ -1198,7 +1199,7 @@ def _page_head(
         values = [*values, names_of, names_of]  # (the names query names its owner twice)
 
     def build(vals: Sequence) -> QuerySet:
-        qs = _for_display(events(vals), whole=_whole_q(auth))
+        qs = _for_display(events(vals), whole=_whole_q(auth), labels_json=answer_items)
         if names_of is not None:
             names_sql, _ = _names_sql([names_of], with_zones=True)
             digest = RawSQL(_names_fingerprint_sql(names_sql), vals[-2:], output_field=TextField())  # noqa: S611
@@ -1285,7 +1286,8 @@ class EventRow(TypedDict):
 
     id: int
     public_id: str
-    labels: list
+    labels: NotRequired[list]
+    labels_json: NotRequired[str]  # instead of ``labels``, where the answer takes their text
     earliest_date: datetime
     earliest_text: str
     latest_text: str
@@ -1294,19 +1296,22 @@ class EventRow(TypedDict):
     cover_public_id: str | None
 
 
-def _for_display(events: QuerySet[Event], *, whole: Q | None = None) -> QuerySet:
+def _for_display(events: QuerySet[Event], *, whole: Q | None = None, labels_json: bool = False) -> QuerySet:
     """Events as ``EventRow``s: the camera's name and the cover's public id joined in, one query.
 
     ``whole`` (Camio searches whose dates may cut events): adds ``whole``, whether a Camio holds the
-    event whole (see ``_summarize_cut_events``).
+    event whole (see ``_summarize_cut_events``). ``labels_json``: the labels as their JSON text
+    (``labels_json``), which the answer takes as it is, instead of ``labels``.
     """
-    extra = {}
+    extra: dict[str, Any] = {}
     if whole is not None:
         extra["whole"] = Case(When(whole, then=Value(True)), default=Value(False), output_field=BooleanField())
+    if labels_json:
+        extra["labels_json"] = Cast("labels", TextField())
     return events.values(
         "id",
         "public_id",
-        "labels",
+        *(() if labels_json else ("labels",)),
         "earliest_date",
         "max_interest_level",
         earliest_text=CamioDate("earliest_date"),

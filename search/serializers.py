@@ -399,7 +399,7 @@ def _bucket_head(event: dict, *, cover_id: str | None) -> dict[str, Any]:
     return {
         "bucket_id": event["public_id"],
         "source": event["source_name"],
-        "labels": list(event["labels"] or []),
+        "labels": orjson.Fragment(event["labels_json"]) if "labels_json" in event else list(event["labels"] or []),
         "earliest_date": event["earliest_text"],
         "latest_date": event["latest_text"],
         "max_interest_level": event["max_interest_level"],

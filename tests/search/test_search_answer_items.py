@@ -54,6 +54,8 @@ def awkward_event(cam, at):
     first = ev.items.order_by("content__captured_at").first().content
     first.content_type = 'image/jpeg; name="a\\b"'
     first.save(update_fields=["content_type"])
+    ev.labels = ["people", 'say "hi"', "café", "\u2028"]  # the bucket's labels are written as stored
+    ev.save(update_fields=["labels"])
     return ev
 
 
@@ -117,6 +119,7 @@ def test_values_of_the_database_written_items(api, user):
     assert items[3]["labels"] == ["\u2028line"]
     assert items[0]["content_type"] == 'image/jpeg; name="a\\b"'
     assert items[2]["motion_boxes"] == [{"x": 1e-7, "y": 0, "w": 1, "h": 0.5}]
+    assert buckets[ev.public_id]["labels"] == ["people", 'say "hi"', "café", "\u2028"]
     assert [list(i) for i in items[:1]] == [
         ["id", "content_type", "date_created", "labels", "interest_level", "interest_score", "motion_boxes"]
     ]
