@@ -102,3 +102,62 @@ def test_a_camera_holding_more_items_than_a_statement_may_bind_is_deleted(postgr
     camera_delete(camera=front)
     assert not Camera.objects.filter(pk=front.pk).exists()
     assert not Content.objects.filter(camera_id=front.pk).exists()
+
+
+# --- dates loaded by psycopg's C loader (FastTzLoader) ------------------------------------------
+
+_DATES = [
+    "2026-11-20 12:00:00+00",
+    "2026-11-20 12:00:00.123456+00",
+    "2026-11-20 12:00:00.1+05:30",
+    "1999-12-31 23:59:59.999999-08",
+    "2026-03-29 01:30:00+01",
+    "0001-01-02 00:00:00+00",
+    "9999-12-30 23:59:59+00",
+    "2024-02-29 06:07:08.000900-03:15",
+]
+
+
+def _loaded_both_ways(sql_time_zone: str | None) -> tuple[list, list]:
+    """The dates as the project's loader and as Django's own load them, on the same connection."""
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+
+    connection.ensure_connection()
+    select = "SELECT v::timestamptz FROM unnest(%s::text[]) v"
+    with connection.cursor() as cursor:
+        if sql_time_zone:
+            cursor.execute(f"SET TIME ZONE '{sql_time_zone}'")
+        cursor.execute(select, [_DATES])
+        fast = [row[0] for row in cursor.fetchall()]
+    raw = connection.connection.cursor()
+    register_tzloader(connection.timezone, raw)
+    raw.execute(select, [_DATES])
+    django = [row[0] for row in raw.fetchall()]
+    if sql_time_zone:
+        with connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+    return fast, django
+
+
+@pytest.mark.parametrize("sql_time_zone", [None, "America/New_York", "Asia/Kolkata"])
+def test_dates_load_as_djangos_loader_loads_them(postgresql, sql_time_zone):
+    from config.postgresql.base import FastTzLoader
+
+    connection.ensure_connection()
+    loader = connection.connection.adapters.get_loader(connection.connection.adapters.types["timestamptz"].oid, 0)
+    assert issubclass(loader, FastTzLoader) and loader.timezone == connection.timezone
+    fast, django = _loaded_both_ways(sql_time_zone)
+    assert fast == django
+    assert [d.tzinfo for d in fast] == [d.tzinfo for d in django]
+    assert [d.isoformat() for d in fast] == [d.isoformat() for d in django]
+
+
+def test_a_model_read_gives_the_dates_it_saved(postgresql, user):
+    from django.utils import timezone
+
+    from cameras.models import Camera
+
+    seen = timezone.now()
+    camera = Camera.objects.create(owner=user, name="front", last_seen_at=seen)
+    again = Camera.objects.get(pk=camera.pk)
+    assert again.last_seen_at == seen and again.last_seen_at.utcoffset() == timedelta(0)
