@@ -45,14 +45,12 @@ def cache_redis_client(backend: RedisCache) -> Redis:
 def window_hit(backend: BaseCache, key: str, timeout: int) -> int:
     """Count one hit in the window ``key``; returns the count so far, the key expiring after ``timeout``.
 
-    On Redis: INCR and EXPIRE NX (Redis >= 7) pipelined, one round trip and atomic per command,
+    On Redis: INCR and EXPIRE NX (Redis >= 7) in one script (``_HIT``), one round trip, atomic,
     so concurrent first hits cannot reset each other's count. Elsewhere: add then incr.
     """
     if isinstance(backend, RedisCache):
-        pipe = cache_redis_client(backend).pipeline(transaction=False)
-        window_hit_queue(pipe, backend, key, timeout)
-        count, _ = pipe.execute()
-        return int(count)
+        count, _ = _run_hit(backend, [backend.make_key(key)], timeout)
+        return count
     backend.add(key, 0, timeout=timeout)
     try:
         return backend.incr(key)
@@ -61,38 +59,38 @@ def window_hit(backend: BaseCache, key: str, timeout: int) -> int:
         return 1
 
 
-def window_hit_queue(pipe, backend: RedisCache, key: str, timeout: int) -> None:
-    """Queue one hit in ``key`` on a Redis pipeline: its answers are the count, then the EXPIRE's."""
-    full_key = backend.make_key(key)
-    pipe.incr(full_key)
-    pipe.expire(full_key, timeout, nx=True)
-
-
-# ``window_hit`` and a GET in one command. Every authenticated API call makes it (the token's
-# entry, ``config.api.authentication``): one command to pack, send and parse, and one for Redis to
-# run, instead of a pipeline of three. ``false``: a missing value (a nil would end the Lua table).
-_HIT_AND_GET = """
+# One hit in a window and, when a second key is given, that key's value, in one command: every
+# API call makes it (authenticated ones read their token's entry with it,
+# ``config.api.authentication``). ``false``: a missing value (a nil would end the Lua table).
+_HIT = """
 local count = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
-return {count, redis.call('GET', KEYS[2]) or false}
+if KEYS[2] then
+  return {count, redis.call('GET', KEYS[2]) or false}
+end
+return {count, false}
 """
-_hit_and_get_scripts: WeakKeyDictionary[Redis, Script] = WeakKeyDictionary()
+_hit_scripts: WeakKeyDictionary[Redis, Script] = WeakKeyDictionary()
 
 
 def window_hit_and_get(backend: RedisCache, key: str, timeout: int, *, full_key: str) -> tuple[int, bytes | None]:
     """``window_hit`` on Redis (atomic, as there) and the value of ``full_key`` (a key already made
     by the backend), in one round trip and one command: (the count so far, the value or None)."""
+    return _run_hit(backend, [backend.make_key(key), full_key], timeout)
+
+
+def _run_hit(backend: RedisCache, keys: list[str], timeout: int) -> tuple[int, bytes | None]:
     client = cache_redis_client(backend)
-    script = _hit_and_get_scripts.get(client)
+    script = _hit_scripts.get(client)
     if script is None:
         # register_script: EVALSHA, and the script loaded again if Redis lost it (a restart).
-        script = _hit_and_get_scripts[client] = client.register_script(_HIT_AND_GET)
-    count, value = _evalsha_on_held_connection(client, script, [backend.make_key(key), full_key], [timeout])
+        script = _hit_scripts[client] = client.register_script(_HIT)
+    count, value = _evalsha_on_held_connection(client, script, keys, [timeout])
     return int(count), value
 
 
 class _HeldConnection(threading.local):
-    """The connection this thread's token-and-throttle commands go on (``window_hit_and_get``)."""
+    """The connection this thread's throttle commands go on (``_run_hit``)."""
 
     connection: Connection | None = None
     pool: ConnectionPool | None = None

@@ -129,3 +129,13 @@ def test_a_forked_child_uses_a_connection_of_its_own(on_redis):
 def _client_id(connection) -> int:
     connection.send_command("CLIENT", "ID")
     return int(connection.read_response())
+
+
+def test_a_hit_without_a_value_counts_on_the_same_connection(on_redis, redis_url):
+    from config.api.throttling import window_hit
+
+    backend = on_redis
+    assert [window_hit(backend, "throttle:addr:1", 61) for _ in range(3)] == [1, 2, 3]
+    held = throttling._held.connection
+    assert _hit(backend, key="throttle:addr:1")[0] == 4 and throttling._held.connection is held
+    assert redis.Redis.from_url(redis_url).ttl(backend.make_key("throttle:addr:1")) in (60, 61)
