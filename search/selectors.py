@@ -1461,16 +1461,19 @@ def _answer_items_sql(*, boxes: bool, kind: str) -> RawSQL:
         f"THEN trunc({thousandths} / 1000)::bigint::text || '.0' "
         f"ELSE ({thousandths} / 1000)::text END"
     )
+    def json_list(path: str) -> str:  # as ``list(value or [])``: a JSON null (or other non-list) is []
+        return f"CASE WHEN jsonb_typeof({column(path)}) = 'array' THEN {column(path)}::text ELSE '[]' END"
+
     # Every column is NOT NULL (a NULL would drop the item from string_agg); ids and content
     # types are escaped by to_json, dates are digits, the JSON columns are JSON already.
     item = (
         f"""'{{"id":' || to_json({column("public_id")})::text"""
         f""" || ',"content_type":' || to_json({column("content_type")})::text"""
         f""" || ',"date_created":"' || {column("captured_at")}"""
-        f""" || '","labels":' || {column("analysis__labels")}::text"""
+        f""" || '","labels":' || {json_list("analysis__labels")}"""
         f""" || ',"interest_level":' || {column("analysis__interest_level")}::text"""
         f""" || ',"interest_score":' || {score_json}"""
-        + (f""" || ',"motion_boxes":' || {column("analysis__motion_boxes")}::text""" if boxes else "")
+        + (f""" || ',"motion_boxes":' || {json_list("analysis__motion_boxes")}""" if boxes else "")
         + " || '}'"
     )
     where, order = _image_from_sql(lambda col: f"{col} = {event}")

@@ -394,12 +394,20 @@ def _event_bucket(
     return bucket
 
 
+def _labels_json(event: dict) -> list | orjson.Fragment:
+    """An event's labels; as their JSON text (``labels_json``) when the page read them so."""
+    text = event.get("labels_json")
+    if text is None:
+        return list(event["labels"] or [])
+    return orjson.Fragment(text) if text.startswith("[") else list(orjson.loads(text) or [])
+
+
 def _bucket_head(event: dict, *, cover_id: str | None) -> dict[str, Any]:
     """A bucket's fields before its images, in the answer's order."""
     return {
         "bucket_id": event["public_id"],
         "source": event["source_name"],
-        "labels": orjson.Fragment(event["labels_json"]) if "labels_json" in event else list(event["labels"] or []),
+        "labels": _labels_json(event),
         "earliest_date": event["earliest_text"],
         "latest_date": event["latest_text"],
         "max_interest_level": event["max_interest_level"],

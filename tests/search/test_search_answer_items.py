@@ -176,7 +176,8 @@ def test_a_score_rounds_as_pythons_on_real_scores(user):
     may differ."""
     scores = [math.sqrt(k / 7919) for k in range(7920)] + [k / 1000 for k in range(1001)]
     sql = selectors._answer_items_sql(boxes=False, kind="image").sql
-    score_sql = sql[sql.index("CASE WHEN") : sql.index(" END ||") + 4].replace('a."interest_score"', "v")
+    start = sql.index('CASE WHEN a."interest_score"')
+    score_sql = sql[start : sql.index(" END", start) + 4].replace('a."interest_score"', "v")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT v, {score_sql} FROM unnest(%s::float8[]) v", [scores])  # noqa: S608
         rows = cursor.fetchall()
