@@ -1461,6 +1461,7 @@ def _answer_items_sql(*, boxes: bool, kind: str) -> RawSQL:
         f"THEN trunc({thousandths} / 1000)::bigint::text || '.0' "
         f"ELSE ({thousandths} / 1000)::text END"
     )
+
     def json_list(path: str) -> str:  # as ``list(value or [])``: a JSON null (or other non-list) is []
         return f"CASE WHEN jsonb_typeof({column(path)}) = 'array' THEN {column(path)}::text ELSE '[]' END"
 
