@@ -93,8 +93,24 @@ def motion_alert_for_event(*, event: Event) -> str | None:
 
 
 # The method of a claim whose alert is being sent: it counts towards the camera's cooldown as a
-# sent alert does (and stays so if the worker dies while sending: the event never alerts).
+# sent alert does. A claim still being sent after ``_send_lease()`` was left by a run that died
+# while sending (a worker killed, a machine lost): the next run takes it over and sends.
 _SENDING = "SENDING"
+
+
+def _send_lease() -> timedelta:
+    """How long a claim may stay "being sent": a send (SMTP: connecting and a few commands, each
+    within ``EMAIL_TIMEOUT``; a push is a row) ends well within it."""
+    return timedelta(seconds=max(600, 10 * settings.EMAIL_TIMEOUT))
+
+
+class AlertInFlight(Exception):
+    """Another run claimed the event's alert and may still be sending it: look again in
+    ``retry_in`` seconds, when its claim lapses if that run died (``hooks.tasks``)."""
+
+    def __init__(self, retry_in: float) -> None:
+        super().__init__(f"motion alert being sent by another run; look again in {retry_in:.0f} s")
+        self.retry_in = retry_in
 
 
 def _motion_alert_claim(*, event: Event) -> bool:
@@ -104,11 +120,27 @@ def _motion_alert_claim(*, event: Event) -> bool:
     this one (a late item bridged them: the row now stands for this event), or when the camera
     alerted within the cooldown. Decided under the camera's row lock: the hooks worker runs the
     hand-offs of a backlog's events side by side, and each must see the other's claim being sent.
+    A claim another run is still sending raises ``AlertInFlight``; one left longer than the send
+    lease (its run died) is taken over.
     """
     cooldown = settings.MOTION_ALERT_COOLDOWN_SECONDS
     with transaction.atomic():
         if Camera.objects.select_for_update().filter(pk=event.camera_id).values_list("pk").first() is None:
             return False  # deleted meanwhile, with its events
+        own = MotionAlert.objects.filter(event=event).values_list("method", "created_at").first()
+        if own is not None:
+            method, claimed_at = own
+            if method != _SENDING:
+                return False  # sent, or decided not to (alerts off, cooling down, alerted before)
+            now = timezone.now()
+            lapses_at = claimed_at + _send_lease()
+            if lapses_at > now:
+                raise AlertInFlight((lapses_at - now).total_seconds())
+            # Its run died while sending (a sent alert has its method): this run sends it. The
+            # claim's date moves on, as the cooldown counts from a send.
+            MotionAlert.objects.filter(event=event, method=_SENDING).update(created_at=now)
+            logger.warning("motion alert for event %s: taking over a claim left at %s", event.pk, claimed_at)
+            return True
         alerts = MotionAlert.objects.filter(camera_id=event.camera_id)
         already = alerts.filter(earliest_date__lte=event.latest_date, latest_date__gte=event.earliest_date).exists()
         # A busy afternoon (or a backlog uploaded after an outage) is one mail per cooldown, not one

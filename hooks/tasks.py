@@ -31,6 +31,10 @@ MOTION_ALERT_RETRIES = (300, 1800, 7200)
 def _motion_alert(event: Event, *, attempt: int) -> None:
     try:
         alerts.motion_alert_for_event(event=event)
+    except alerts.AlertInFlight as in_flight:
+        # Another run is sending it (a redelivered hand-off, a relabel): if that run died, its
+        # claim lapses and the look-again sends; if it sent, the look-again finds it sent.
+        motion_alert.apply_async((event.pk, attempt), countdown=in_flight.retry_in + 1)
     except Exception:
         logger.exception("motion alert for event %s failed (attempt %d)", event.pk, attempt + 1)
         if attempt < len(MOTION_ALERT_RETRIES):
@@ -39,7 +43,8 @@ def _motion_alert(event: Event, *, attempt: int) -> None:
 
 @shared_task(name="hooks.motion_alert", ignore_result=True)
 def motion_alert(event_id: int, attempt: int) -> None:
-    """A motion alert again, after its mail failed (``attempt``: how many failed so far)."""
+    """A motion alert again, after its mail failed (``attempt``: how many failed so far), or after
+    another run's claim on it lapses (``alerts.AlertInFlight``)."""
     event = Event.objects.select_related("camera", "owner").filter(pk=event_id).first()
     if event is not None:
         _motion_alert(event, attempt=attempt)

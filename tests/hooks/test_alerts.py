@@ -4,12 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from accounts.models import Notification
 from accounts.services import account_settings_update
 from cameras.models import Camera, Zone
 from hooks import alerts
-from hooks.models import DailySummary
+from hooks.models import DailySummary, MotionAlert
 from hooks.tasks import event_labels_changed
 from search.models import Event, InterestLevel
 from tests.factories import make_user
@@ -107,3 +108,63 @@ def test_daily_summary_once_per_day(user, camera):
     assert "people (2)" in mail.outbox[0].body
     assert not DailySummary.objects.filter(user=silent).exists()
     assert DailySummary.objects.get(user=user).event_count == 2
+
+
+# --- a claim left by a run that died while sending ------------------------------------------------
+
+
+def _claimed(event, *, ago: timedelta, method: str = "SENDING") -> MotionAlert:
+    """The event's alert as a run left it: claimed ``ago``, still being sent (its worker died)."""
+    alert = MotionAlert.objects.create(
+        event=event,
+        camera=event.camera,
+        earliest_date=event.earliest_date,
+        latest_date=event.latest_date,
+        method=method,
+    )
+    MotionAlert.objects.filter(pk=alert.pk).update(created_at=timezone.now() - ago)
+    return alert
+
+
+def test_a_claim_left_longer_than_the_send_lease_is_taken_over_and_sent_once(user, camera):
+    motion_alerts(user, "EMAIL")
+    event = make_event(camera, ["people"])
+    _claimed(event, ago=alerts._send_lease() + timedelta(seconds=5))
+    event_labels_changed(event.pk)  # the hand-off, redelivered after the worker died
+    assert len(mail.outbox) == 1 and "front" in mail.outbox[0].subject
+    assert MotionAlert.objects.get(event=event).method == "EMAIL"
+    event_labels_changed(event.pk)  # and once only
+    assert len(mail.outbox) == 1
+
+
+def test_a_claim_being_sent_is_looked_at_again_when_its_lease_ends(user, camera, monkeypatch):
+    from hooks import tasks
+
+    motion_alerts(user, "EMAIL")
+    event = make_event(camera, ["people"])
+    _claimed(event, ago=timedelta(seconds=30))
+    queued: list[tuple] = []
+    monkeypatch.setattr(tasks.motion_alert, "apply_async", lambda args, countdown: queued.append((args, countdown)))
+    event_labels_changed(event.pk)
+    assert not mail.outbox  # the other run may still be sending it
+    [(args, countdown)] = queued
+    assert args == (event.pk, 0)
+    assert alerts._send_lease().total_seconds() - 40 < countdown <= alerts._send_lease().total_seconds()
+
+    # That run died: when the look-again runs, its claim has lapsed.
+    MotionAlert.objects.filter(event=event).update(created_at=timezone.now() - alerts._send_lease())
+    tasks.motion_alert(*args)
+    assert len(mail.outbox) == 1 and MotionAlert.objects.get(event=event).method == "EMAIL"
+
+
+def test_a_look_again_after_the_other_run_sent_sends_nothing(user, camera, monkeypatch):
+    from hooks import tasks
+
+    motion_alerts(user, "EMAIL")
+    event = make_event(camera, ["people"])
+    _claimed(event, ago=alerts._send_lease() * 2, method="EMAIL")  # sent long ago
+    queued: list[tuple] = []
+    monkeypatch.setattr(tasks.motion_alert, "apply_async", lambda args, countdown: queued.append((args, countdown)))
+    event_labels_changed(event.pk)
+    tasks.motion_alert(event.pk, 0)
+    assert not mail.outbox and not queued
