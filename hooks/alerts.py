@@ -169,7 +169,7 @@ def daily_summary_send(*, user, day: date) -> str | None:
         .select_related("camera")
         .only("camera__name", "labels")
     )
-    if not _claim_once(DailySummary, user=user, day=day, event_count=len(events)):
+    if not _summary_claim(user=user, day=day, event_count=len(events)):
         return None
     if not events:
         return None
@@ -193,9 +193,23 @@ def daily_summary_send(*, user, day: date) -> str | None:
         # The mail server failed: release the claim so the next hourly run sends it.
         DailySummary.objects.filter(user=user, day=day).delete()
         raise
-    if method:
-        DailySummary.objects.filter(user=user, day=day).update(method=method)
+    DailySummary.objects.filter(user=user, day=day).update(method=method or "")
     return method
+
+
+def _summary_claim(*, user, day: date, event_count: int) -> bool:
+    """Claim the day's summary (its row, committed; "being sent" when there is something to send);
+    whether this run is to send it. A claim still being sent after the send lease was left by a
+    run that died while sending: taken over, as a motion alert's is."""
+    if _claim_once(DailySummary, user=user, day=day, event_count=event_count, method=_SENDING if event_count else ""):
+        return True
+    now = timezone.now()
+    # One run wins the takeover: the update names the lapsed claim it replaces.
+    return bool(
+        DailySummary.objects.filter(user=user, day=day, method=_SENDING, created_at__lt=now - _send_lease()).update(
+            created_at=now, event_count=event_count, method=_SENDING if event_count else ""
+        )
+    )
 
 
 def daily_summaries_send(*, now: datetime | None = None) -> int:
@@ -205,9 +219,11 @@ def daily_summaries_send(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     day = (now.astimezone(UTC) - timedelta(days=1)).date()
+    # Not those summarized already, or being summarized (a claim left by a run that died is not).
+    done = DailySummary.objects.filter(day=day).exclude(method=_SENDING, created_at__lt=timezone.now() - _send_lease())
     user_ids = list(
         AccountSettings.objects.filter(notifications__camio_daily__state="ON", user__is_active=True)
-        .exclude(user__in=DailySummary.objects.filter(day=day).values("user"))
+        .exclude(user__in=done.values("user"))
         .values_list("user_id", flat=True)
     )
     sent = 0

@@ -211,7 +211,8 @@ class MotionAlert(models.Model):
 
 
 class DailySummary(models.Model):
-    """The camio_daily summary of one account for one day (sent at most once)."""
+    """The camio_daily summary of one account for one day: sent once (``method`` SENDING while a
+    run sends it; ``hooks.alerts`` takes over a claim whose run died)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()

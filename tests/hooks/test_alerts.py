@@ -168,3 +168,41 @@ def test_a_look_again_after_the_other_run_sent_sends_nothing(user, camera, monke
     event_labels_changed(event.pk)
     tasks.motion_alert(event.pk, 0)
     assert not mail.outbox and not queued
+
+
+def _yesterdays_events(camera, now):
+    yesterday = now - timedelta(hours=12)
+    for labels in (["people"], ["people", "dog"]):
+        e = make_event(camera, labels)
+        Event.objects.filter(pk=e.pk).update(earliest_date=yesterday, latest_date=yesterday)
+    return yesterday.date()
+
+
+def test_a_daily_summary_left_being_sent_is_sent_by_a_later_run(user, camera):
+    account_settings_update(user=user, data={"notifications": {"camio_daily": {"state": "ON", "method": "EMAIL"}}})
+    now = datetime(2026, 11, 21, 0, 30, tzinfo=UTC)
+    day = _yesterdays_events(camera, now)
+    claim = DailySummary.objects.create(user=user, day=day, event_count=2, method="SENDING")
+    # A run claimed it moments ago and may be sending it: not sent twice.
+    assert alerts.daily_summaries_send(now=now) == 0 and not mail.outbox
+    # That run died: past the lease, the next hourly run sends it, once.
+    DailySummary.objects.filter(pk=claim.pk).update(created_at=timezone.now() - alerts._send_lease())
+    assert alerts.daily_summaries_send(now=now + timedelta(hours=1)) == 1
+    assert alerts.daily_summaries_send(now=now + timedelta(hours=2)) == 0
+    assert len(mail.outbox) == 1 and "2 interesting events" in mail.outbox[0].subject
+    assert DailySummary.objects.get(user=user, day=day).method == "EMAIL"
+
+
+def test_a_daily_summary_sent_or_with_nothing_to_send_is_never_sent_again(user, camera):
+    account_settings_update(user=user, data={"notifications": {"camio_daily": {"state": "ON", "method": "EMAIL"}}})
+    now = datetime(2026, 11, 21, 0, 30, tzinfo=UTC)
+    day = _yesterdays_events(camera, now)
+    DailySummary.objects.create(user=user, day=day, event_count=2, method="EMAIL")
+    DailySummary.objects.filter(user=user).update(created_at=timezone.now() - alerts._send_lease() * 2)
+    assert alerts.daily_summaries_send(now=now) == 0 and not mail.outbox
+    other = make_user("erin", email="erin@example.com")
+    account_settings_update(user=other, data={"notifications": {"camio_daily": {"state": "ON", "method": "EMAIL"}}})
+    assert alerts.daily_summaries_send(now=now) == 0  # erin had no events: claimed with nothing to send
+    assert DailySummary.objects.get(user=other, day=day).method == ""
+    DailySummary.objects.filter(user=other).update(created_at=timezone.now() - alerts._send_lease() * 2)
+    assert alerts.daily_summaries_send(now=now + timedelta(hours=1)) == 0 and not mail.outbox
