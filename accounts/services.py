@@ -93,6 +93,14 @@ def oauth_application_create(
     return app, secret
 
 
+def notification_send_lease() -> timedelta:
+    """How long one ``notification_send`` may take, with margin: a claim to send a notification
+    (a motion alert, a daily summary, an offline alert) still "being sent" after this was left by
+    a run that died while sending, and is taken over. A send is SMTP's connection and a few
+    commands, each within ``EMAIL_TIMEOUT``, or one row (PUSH)."""
+    return timedelta(seconds=max(600, 10 * settings.EMAIL_TIMEOUT))
+
+
 def notification_send(
     *, user: AbstractBaseUser, kind: str, title: str, body: str = "", data: dict | None = None
 ) -> str | None:

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.services import camera_is_muted, muted_names, notification_send
+from accounts.services import camera_is_muted, muted_names, notification_send, notification_send_lease
 from cameras.models import Camera, StatusTransition
 from cameras.polling import polled_at
 from config.api.dates import camio_date
@@ -55,9 +55,16 @@ def _record(*, camera_pk: int, online: bool, at: datetime, seen: datetime | None
 
 
 def _alert(transition: StatusTransition, *, now: datetime) -> bool:
-    """Tell the owner their camera is offline; at most once per outage. True when something was sent."""
-    claimed = StatusTransition.objects.filter(pk=transition.pk, alert=StatusTransition.ALERT_PENDING).update(
-        alert=StatusTransition.ALERT_SENT, alerted_at=now
+    """Tell the owner their camera is offline; once per outage. True when something was sent.
+
+    The outage is claimed ("sending") before the send: two sweeps send it once. A claim still
+    "sending" after the send lease was left by a sweep that died while sending: taken over.
+    """
+    claimable = Q(alert=StatusTransition.ALERT_PENDING) | Q(
+        alert=StatusTransition.ALERT_SENDING, alerted_at__lt=now - notification_send_lease()
+    )
+    claimed = StatusTransition.objects.filter(claimable, pk=transition.pk).update(
+        alert=StatusTransition.ALERT_SENDING, alerted_at=now
     )
     if not claimed:
         return False
@@ -71,7 +78,9 @@ def _alert(transition: StatusTransition, *, now: datetime) -> bool:
     holdoff = timedelta(seconds=settings.CAMERA_ALERT_HOLDOFF_SECONDS)
     if (
         StatusTransition.objects.filter(
-            camera_id=camera.pk, alert=StatusTransition.ALERT_SENT, alerted_at__gte=now - holdoff
+            camera_id=camera.pk,
+            alert__in=(StatusTransition.ALERT_SENT, StatusTransition.ALERT_SENDING),
+            alerted_at__gte=now - holdoff,
         )
         .exclude(pk=transition.pk)
         .exists()
@@ -100,6 +109,7 @@ def _alert(transition: StatusTransition, *, now: datetime) -> bool:
     if method is None:  # notifications off, or no address to write to
         StatusTransition.objects.filter(pk=transition.pk).update(alert=StatusTransition.ALERT_SKIPPED)
         return False
+    StatusTransition.objects.filter(pk=transition.pk).update(alert=StatusTransition.ALERT_SENT)
     return True
 
 
@@ -131,9 +141,10 @@ def heartbeat_sweep(*, now: datetime | None = None) -> SweepResult:
             result.offline.append(camera.pk)
 
     grace = timedelta(seconds=settings.CAMERA_ALERT_GRACE_SECONDS)
-    due = StatusTransition.objects.filter(alert=StatusTransition.ALERT_PENDING, at__lte=now - grace).select_related(
-        "camera__owner"
-    )
+    due = StatusTransition.objects.filter(
+        Q(alert=StatusTransition.ALERT_PENDING, at__lte=now - grace)
+        | Q(alert=StatusTransition.ALERT_SENDING, alerted_at__lt=now - notification_send_lease())
+    ).select_related("camera__owner")
     for transition in due:
         if _alert(transition, now=now):
             result.alerted.append(transition.camera_id)

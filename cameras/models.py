@@ -172,6 +172,7 @@ class StatusTransition(models.Model):
 
     ALERT_NONE = "none"  # online transitions: nothing to tell
     ALERT_PENDING = "pending"  # offline, grace period running
+    ALERT_SENDING = "sending"  # being sent; taken over if still so after the send lease (its run died)
     ALERT_SENT = "sent"
     ALERT_SKIPPED = "skipped"  # back online within the grace period, or muted / notifications off
 
@@ -183,7 +184,7 @@ class StatusTransition(models.Model):
     alert = models.CharField(
         max_length=8,
         default=ALERT_NONE,
-        choices=[(v, v) for v in (ALERT_NONE, ALERT_PENDING, ALERT_SENT, ALERT_SKIPPED)],
+        choices=[(v, v) for v in (ALERT_NONE, ALERT_PENDING, ALERT_SENDING, ALERT_SENT, ALERT_SKIPPED)],
     )
     alerted_at = models.DateTimeField(null=True, blank=True)
 

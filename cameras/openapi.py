@@ -75,9 +75,9 @@ class TransitionSerializer(serializers.Serializer):
         allow_null=True, help_text="The sight that decided it: the last one before going offline, the first one back."
     )
     alert = serializers.ChoiceField(
-        choices=["none", "pending", "sent", "skipped"],
+        choices=["none", "pending", "sending", "sent", "skipped"],
         help_text="The offline alert to the owner: `none` for online transitions, `pending` during the grace "
-        "period, then `sent` or `skipped` (back online in time, or muted).",
+        "period, `sending` while it is sent, then `sent` or `skipped` (back online in time, or muted).",
     )
     date_alerted = serializers.CharField(allow_null=True)
 

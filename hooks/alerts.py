@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import AccountSettings
-from accounts.services import camera_is_muted, muted_names, notification_send
+from accounts.services import camera_is_muted, muted_names, notification_send, notification_send_lease
 from cameras.models import Camera, Zone
 from config.api.dates import camio_date
 from hooks.models import DailySummary, MotionAlert
@@ -93,15 +93,9 @@ def motion_alert_for_event(*, event: Event) -> str | None:
 
 
 # The method of a claim whose alert is being sent: it counts towards the camera's cooldown as a
-# sent alert does. A claim still being sent after ``_send_lease()`` was left by a run that died
-# while sending (a worker killed, a machine lost): the next run takes it over and sends.
+# sent alert does. A claim still being sent after ``notification_send_lease()`` was left by a run
+# that died while sending (a worker killed, a machine lost): the next run takes it over and sends.
 _SENDING = "SENDING"
-
-
-def _send_lease() -> timedelta:
-    """How long a claim may stay "being sent": a send (SMTP: connecting and a few commands, each
-    within ``EMAIL_TIMEOUT``; a push is a row) ends well within it."""
-    return timedelta(seconds=max(600, 10 * settings.EMAIL_TIMEOUT))
 
 
 class AlertInFlight(Exception):
@@ -133,7 +127,7 @@ def _motion_alert_claim(*, event: Event) -> bool:
             if method != _SENDING:
                 return False  # sent, or decided not to (alerts off, cooling down, alerted before)
             now = timezone.now()
-            lapses_at = claimed_at + _send_lease()
+            lapses_at = claimed_at + notification_send_lease()
             if lapses_at > now:
                 raise AlertInFlight((lapses_at - now).total_seconds())
             # Its run died while sending (a sent alert has its method): this run sends it. The
@@ -204,12 +198,11 @@ def _summary_claim(*, user, day: date, event_count: int) -> bool:
     if _claim_once(DailySummary, user=user, day=day, event_count=event_count, method=_SENDING if event_count else ""):
         return True
     now = timezone.now()
-    # One run wins the takeover: the update names the lapsed claim it replaces.
-    return bool(
-        DailySummary.objects.filter(user=user, day=day, method=_SENDING, created_at__lt=now - _send_lease()).update(
-            created_at=now, event_count=event_count, method=_SENDING if event_count else ""
-        )
+    lapsed = DailySummary.objects.filter(
+        user=user, day=day, method=_SENDING, created_at__lt=now - notification_send_lease()
     )
+    # One run wins the takeover: the update names the lapsed claim it replaces.
+    return bool(lapsed.update(created_at=now, event_count=event_count, method=_SENDING if event_count else ""))
 
 
 def daily_summaries_send(*, now: datetime | None = None) -> int:
@@ -220,7 +213,8 @@ def daily_summaries_send(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     day = (now.astimezone(UTC) - timedelta(days=1)).date()
     # Not those summarized already, or being summarized (a claim left by a run that died is not).
-    done = DailySummary.objects.filter(day=day).exclude(method=_SENDING, created_at__lt=timezone.now() - _send_lease())
+    lapsed_before = timezone.now() - notification_send_lease()
+    done = DailySummary.objects.filter(day=day).exclude(method=_SENDING, created_at__lt=lapsed_before)
     user_ids = list(
         AccountSettings.objects.filter(notifications__camio_daily__state="ON", user__is_active=True)
         .exclude(user__in=done.values("user"))

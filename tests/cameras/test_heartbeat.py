@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Guest, Notification
-from accounts.services import account_settings_update
+from accounts.services import account_settings_update, notification_send_lease
 from cameras.devices import device_claim
 from cameras.heartbeat import heartbeat_sweep
 from cameras.models import Camera, StatusTransition
@@ -224,3 +224,20 @@ def test_sweep_on_a_real_worker(monkeypatch, request, settings, redis_url):
     wait_for(lambda: "succeeded" in worker.output().split("cameras.heartbeat_sweep[")[-1], timeout=30)
     assert Notification.objects.filter(user=owner).count() == 1
     assert StatusTransition.objects.get(camera=going).alert == "sent"
+
+
+def test_an_alert_left_being_sent_by_a_sweep_that_died_is_sent_by_a_later_one(front, base, settings):
+    grace = settings.CAMERA_ALERT_GRACE_SECONDS
+    heartbeat_sweep(now=at(base + 10))
+    went = base + 1 + settings.CAMERA_OFFLINE_AFTER_SECONDS + 30
+    heartbeat_sweep(now=at(went))
+    # A sweep claimed the alert and died while sending it.
+    claimed_at = at(went + grace)
+    StatusTransition.objects.filter(camera=front, alert="pending").update(alert="sending", alerted_at=claimed_at)
+    assert heartbeat_sweep(now=at(went + grace + 60)).alerted == []  # it may still be sending
+    assert mail.outbox == [] and states(front) == [(True, "none"), (False, "sending")]
+    lapsed = went + grace + notification_send_lease().total_seconds() + 1
+    assert heartbeat_sweep(now=at(lapsed)).alerted == [front.pk]
+    heartbeat_sweep(now=at(lapsed + 60))
+    assert len(mail.outbox) == 1 and mail.outbox[0].subject == "Camera front is offline"
+    assert states(front) == [(True, "none"), (False, "sent")]

@@ -7,7 +7,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import Notification
-from accounts.services import account_settings_update
+from accounts.services import account_settings_update, notification_send_lease
 from cameras.models import Camera, Zone
 from hooks import alerts
 from hooks.models import DailySummary, MotionAlert
@@ -129,7 +129,7 @@ def _claimed(event, *, ago: timedelta, method: str = "SENDING") -> MotionAlert:
 def test_a_claim_left_longer_than_the_send_lease_is_taken_over_and_sent_once(user, camera):
     motion_alerts(user, "EMAIL")
     event = make_event(camera, ["people"])
-    _claimed(event, ago=alerts._send_lease() + timedelta(seconds=5))
+    _claimed(event, ago=notification_send_lease() + timedelta(seconds=5))
     event_labels_changed(event.pk)  # the hand-off, redelivered after the worker died
     assert len(mail.outbox) == 1 and "front" in mail.outbox[0].subject
     assert MotionAlert.objects.get(event=event).method == "EMAIL"
@@ -149,10 +149,10 @@ def test_a_claim_being_sent_is_looked_at_again_when_its_lease_ends(user, camera,
     assert not mail.outbox  # the other run may still be sending it
     [(args, countdown)] = queued
     assert args == (event.pk, 0)
-    assert alerts._send_lease().total_seconds() - 40 < countdown <= alerts._send_lease().total_seconds()
+    assert notification_send_lease().total_seconds() - 40 < countdown <= notification_send_lease().total_seconds()
 
     # That run died: when the look-again runs, its claim has lapsed.
-    MotionAlert.objects.filter(event=event).update(created_at=timezone.now() - alerts._send_lease())
+    MotionAlert.objects.filter(event=event).update(created_at=timezone.now() - notification_send_lease())
     tasks.motion_alert(*args)
     assert len(mail.outbox) == 1 and MotionAlert.objects.get(event=event).method == "EMAIL"
 
@@ -162,7 +162,7 @@ def test_a_look_again_after_the_other_run_sent_sends_nothing(user, camera, monke
 
     motion_alerts(user, "EMAIL")
     event = make_event(camera, ["people"])
-    _claimed(event, ago=alerts._send_lease() * 2, method="EMAIL")  # sent long ago
+    _claimed(event, ago=notification_send_lease() * 2, method="EMAIL")  # sent long ago
     queued: list[tuple] = []
     monkeypatch.setattr(tasks.motion_alert, "apply_async", lambda args, countdown: queued.append((args, countdown)))
     event_labels_changed(event.pk)
@@ -186,7 +186,7 @@ def test_a_daily_summary_left_being_sent_is_sent_by_a_later_run(user, camera):
     # A run claimed it moments ago and may be sending it: not sent twice.
     assert alerts.daily_summaries_send(now=now) == 0 and not mail.outbox
     # That run died: past the lease, the next hourly run sends it, once.
-    DailySummary.objects.filter(pk=claim.pk).update(created_at=timezone.now() - alerts._send_lease())
+    DailySummary.objects.filter(pk=claim.pk).update(created_at=timezone.now() - notification_send_lease())
     assert alerts.daily_summaries_send(now=now + timedelta(hours=1)) == 1
     assert alerts.daily_summaries_send(now=now + timedelta(hours=2)) == 0
     assert len(mail.outbox) == 1 and "2 interesting events" in mail.outbox[0].subject
@@ -198,11 +198,11 @@ def test_a_daily_summary_sent_or_with_nothing_to_send_is_never_sent_again(user, 
     now = datetime(2026, 11, 21, 0, 30, tzinfo=UTC)
     day = _yesterdays_events(camera, now)
     DailySummary.objects.create(user=user, day=day, event_count=2, method="EMAIL")
-    DailySummary.objects.filter(user=user).update(created_at=timezone.now() - alerts._send_lease() * 2)
+    DailySummary.objects.filter(user=user).update(created_at=timezone.now() - notification_send_lease() * 2)
     assert alerts.daily_summaries_send(now=now) == 0 and not mail.outbox
     other = make_user("erin", email="erin@example.com")
     account_settings_update(user=other, data={"notifications": {"camio_daily": {"state": "ON", "method": "EMAIL"}}})
     assert alerts.daily_summaries_send(now=now) == 0  # erin had no events: claimed with nothing to send
     assert DailySummary.objects.get(user=other, day=day).method == ""
-    DailySummary.objects.filter(user=other).update(created_at=timezone.now() - alerts._send_lease() * 2)
+    DailySummary.objects.filter(user=other).update(created_at=timezone.now() - notification_send_lease() * 2)
     assert alerts.daily_summaries_send(now=now + timedelta(hours=1)) == 0 and not mail.outbox
