@@ -54,15 +54,18 @@ def _record(*, camera_pk: int, online: bool, at: datetime, seen: datetime | None
     return True
 
 
+def _lapsed_claim_q(now: datetime) -> Q:
+    """Outages whose alert a sweep claimed and did not finish within the send lease (it died)."""
+    return Q(alert=StatusTransition.ALERT_SENDING, alerted_at__lt=now - notification_send_lease())
+
+
 def _alert(transition: StatusTransition, *, now: datetime) -> bool:
     """Tell the owner their camera is offline; once per outage. True when something was sent.
 
     The outage is claimed ("sending") before the send: two sweeps send it once. A claim still
     "sending" after the send lease was left by a sweep that died while sending: taken over.
     """
-    claimable = Q(alert=StatusTransition.ALERT_PENDING) | Q(
-        alert=StatusTransition.ALERT_SENDING, alerted_at__lt=now - notification_send_lease()
-    )
+    claimable = Q(alert=StatusTransition.ALERT_PENDING) | _lapsed_claim_q(now)
     claimed = StatusTransition.objects.filter(claimable, pk=transition.pk).update(
         alert=StatusTransition.ALERT_SENDING, alerted_at=now
     )
@@ -142,8 +145,7 @@ def heartbeat_sweep(*, now: datetime | None = None) -> SweepResult:
 
     grace = timedelta(seconds=settings.CAMERA_ALERT_GRACE_SECONDS)
     due = StatusTransition.objects.filter(
-        Q(alert=StatusTransition.ALERT_PENDING, at__lte=now - grace)
-        | Q(alert=StatusTransition.ALERT_SENDING, alerted_at__lt=now - notification_send_lease())
+        Q(alert=StatusTransition.ALERT_PENDING, at__lte=now - grace) | _lapsed_claim_q(now)
     ).select_related("camera__owner")
     for transition in due:
         if _alert(transition, now=now):
