@@ -18,6 +18,7 @@ from rest_framework.request import Request
 
 from config.api.throttling import cache_redis_client, throttle_window, token_throttle_ident, window_hit_and_get
 from config.api.token_cache import token_cache_backend, token_entry_dumps, token_entry_key, token_entry_loads
+from config.api.token_near_cache import token_near_cache
 from config.precompiled import RowConverters, column_converters, row_convert
 
 _SCHEMES = {"token", "bearer"}
@@ -131,21 +132,39 @@ def access_token_get(*, checksum: str) -> AbstractAccessToken | None:
 def access_token_for_request(request: Request, *, checksum: str) -> AbstractAccessToken | None:
     """The request's access token, with its user.
 
-    On Redis, the cached entry and the throttle's count for this token come back in one round
-    trip (the count is left on the request for ``TokenRateThrottle``), and the database is asked
-    only when there is no entry (``config.api.token_cache`` says when entries are dropped).
-    Elsewhere, one query, as ``access_token_get``.
+    On Redis, the process's held row and a hit from its block of counted hits when it has them
+    (``config.api.token_near_cache``: no round trip); otherwise the cached entry and the
+    throttle's count for this token in one round trip. The count is left on the request for
+    ``TokenRateThrottle``. The database is asked only when Redis has no entry
+    (``config.api.token_cache`` says when entries are dropped). Elsewhere, one query, as
+    ``access_token_get``.
     """
     backend = token_cache_backend()
     if backend is None:
         return access_token_get(checksum=checksum)
     window = throttle_window(token_throttle_ident(checksum))
     entry_key = token_entry_key(backend, checksum)
-    count, raw = window_hit_and_get(backend, window.key, window.timeout, full_key=entry_key)
-    request.throttle_hit = (window.key, count)
-
     alias = router.db_for_read(get_access_token_model())
     query = _token_query(alias)
+
+    client = cache_redis_client(backend)
+    near = token_near_cache(client, prefix=token_entry_key(backend, ""))
+    held = near.read(checksum, window.key, window.limit)
+    if held.values is not None and held.count is not None:
+        request.throttle_hit = (window.key, held.count)
+        return query.instances(alias, held.values)
+    # One round trip: a new block of hits unless the process has a hit left, and the token's
+    # entry unless the process holds its row.
+    new_hits = 0 if held.count is not None else held.hits
+    count, raw, ttl_ms = window_hit_and_get(
+        backend, window.key, window.timeout, full_key=entry_key if held.values is None else None, hits=new_hits
+    )
+    if new_hits:
+        near.counted(checksum, window.key, hits=new_hits, count=count)
+    request.throttle_hit = (window.key, held.count if held.count is not None else count - new_hits + 1)
+    if held.values is not None:
+        return query.instances(alias, held.values)
+
     values = token_entry_loads(backend, raw)
     if values is None:
         values = query.fetch_row(alias, checksum)
@@ -156,8 +175,11 @@ def access_token_for_request(request: Request, *, checksum: str) -> AbstractAcce
         ttl = min(settings.API_TOKEN_CACHE_SECONDS, lifetime)
         if raw is None and ttl > 0:
             # NX: a tombstone written meanwhile (the token changed) wins over this older read.
-            cache_redis_client(backend).set(entry_key, token_entry_dumps(backend, values), ex=ttl, nx=True)
+            # (The process holds the row from the next request's Redis read, not from this one.)
+            client.set(entry_key, token_entry_dumps(backend, values), ex=ttl, nx=True)
         return token
+    if ttl_ms is not None:
+        near.hold(checksum, values, ttl_ms=ttl_ms, epoch=held.epoch)
     return query.instances(alias, values)
 
 

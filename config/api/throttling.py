@@ -49,7 +49,7 @@ def window_hit(backend: BaseCache, key: str, timeout: int) -> int:
     so concurrent first hits cannot reset each other's count. Elsewhere: add then incr.
     """
     if isinstance(backend, RedisCache):
-        count, _ = _run_hit(backend, [backend.make_key(key)], timeout)
+        count, _, _ = _run_hit(backend, [backend.make_key(key)], timeout)
         return count
     backend.add(key, 0, timeout=timeout)
     try:
@@ -59,34 +59,45 @@ def window_hit(backend: BaseCache, key: str, timeout: int) -> int:
         return 1
 
 
-# One hit in a window and, when a second key is given, that key's value, in one command: every
-# API call makes it (authenticated ones read their token's entry with it,
-# ``config.api.authentication``). ``false``: a missing value (a nil would end the Lua table).
+# ``ARGV[2]`` hits (default 1; 0 counts none) in a window and, when a second key is given, that
+# key's value and its remaining time in ms, in one command: API calls make it (authenticated ones
+# read their token's entry with it, ``config.api.authentication``). ``false``: a missing value (a
+# nil would end the Lua table).
 _HIT = """
-local count = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
-if KEYS[2] then
-  return {count, redis.call('GET', KEYS[2]) or false}
+local hits = tonumber(ARGV[2] or 1)
+local count = 0
+if hits > 0 then
+  count = redis.call('INCRBY', KEYS[1], hits)
+  redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
 end
-return {count, false}
+if KEYS[2] then
+  return {count, redis.call('GET', KEYS[2]) or false, redis.call('PTTL', KEYS[2])}
+end
+return {count, false, false}
 """
 _hit_scripts: WeakKeyDictionary[Redis, Script] = WeakKeyDictionary()
 
 
-def window_hit_and_get(backend: RedisCache, key: str, timeout: int, *, full_key: str) -> tuple[int, bytes | None]:
-    """``window_hit`` on Redis (atomic, as there) and the value of ``full_key`` (a key already made
-    by the backend), in one round trip and one command: (the count so far, the value or None)."""
-    return _run_hit(backend, [backend.make_key(key), full_key], timeout)
+def window_hit_and_get(
+    backend: RedisCache, key: str, timeout: int, *, full_key: str | None, hits: int = 1
+) -> tuple[int, bytes | None, int | None]:
+    """``hits`` hits in the window ``key`` on Redis (atomic, as ``window_hit``) and, unless
+    ``full_key`` (a key already made by the backend) is None, its value and remaining time in ms,
+    in one round trip and one command: (the count so far, the value or None, the time or None).
+    With ``hits=0`` nothing is counted and the count is 0."""
+    keys = [backend.make_key(key)] if full_key is None else [backend.make_key(key), full_key]
+    return _run_hit(backend, keys, timeout, hits)
 
 
-def _run_hit(backend: RedisCache, keys: list[str], timeout: int) -> tuple[int, bytes | None]:
+def _run_hit(backend: RedisCache, keys: list[str], timeout: int, hits: int = 1) -> tuple[int, bytes | None, int | None]:
     client = cache_redis_client(backend)
     script = _hit_scripts.get(client)
     if script is None:
         # register_script: EVALSHA, and the script loaded again if Redis lost it (a restart).
         script = _hit_scripts[client] = client.register_script(_HIT)
-    count, value = _evalsha_on_held_connection(client, script, keys, [timeout])
-    return int(count), value
+    args = [timeout] if hits == 1 else [timeout, hits]
+    count, value, ttl_ms = _evalsha_on_held_connection(client, script, keys, args)
+    return int(count), value or None, None if ttl_ms is False or ttl_ms is None else int(ttl_ms)
 
 
 class _HeldConnection(threading.local):

@@ -1,5 +1,6 @@
-"""Access tokens cached on Redis, so that an API call costs one Redis round trip and no query
-before the view's own work.
+"""Access tokens cached on Redis, so that an API call costs at most one Redis round trip and no
+query before the view's own work (and no round trip at all once its process holds the token:
+``config.api.token_near_cache``, kept true by the same tombstones).
 
 Every API request has to know its token and user. Looking them up in PostgreSQL costs a round
 trip per request, and on Redis the throttle already makes one, so the token entry comes back with

@@ -45,10 +45,13 @@ def test_counts_and_values_are_exact_on_the_held_connection(on_redis):
     backend.set("entry", b"row")
     assert [_hit(backend)[0] for _ in range(5)] == [1, 2, 3, 4, 5]
     first = _held_id(backend)
-    count, value = _hit(backend)
+    count, value, ttl_ms = _hit(backend)
     assert count == 6 and backend._cache._serializer.loads(value) == b"row"
+    assert 0 < ttl_ms <= 300_000  # the entry's remaining time (the cache's default timeout)
     assert _held_id(backend) == first  # one connection, kept
-    assert _hit(backend, entry="missing") == (7, None)
+    assert _hit(backend, entry="missing") == (7, None, -2)
+    # A block of hits counts at once; without a value asked for, none comes back.
+    assert window_hit_and_get(backend, "throttle:t:1", 61, full_key=None, hits=10) == (17, None, None)
     assert redis.Redis.from_url(backend._cache._servers[0]).ttl(backend.make_key("throttle:t:1")) in (60, 61)
 
 
@@ -77,9 +80,7 @@ def test_a_new_cache_closes_the_old_connection(settings, redis_url):
     before = _clients(redis_url)
     for _ in range(4):
         # Each override makes a new cache, pool and client: a held connection must not pile up.
-        settings.CACHES = {
-            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
-        }
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
         _hit(caches["default"], key="throttle:new:1")
     assert _clients(redis_url) <= before + 2
 

@@ -1,5 +1,6 @@
-"""Access tokens cached on Redis (config.api.token_cache): one round trip per API call, and a token
-revoked, refreshed or whose user is deactivated or deleted gets 401 on the very next request."""
+"""Access tokens cached on Redis (config.api.token_cache): at most one round trip per API call
+(none once the process holds the token, config.api.token_near_cache), and a token revoked,
+refreshed or whose user is deactivated or deleted gets 401 on the very next request."""
 
 from __future__ import annotations
 
@@ -155,7 +156,8 @@ def test_the_cache_can_be_turned_off(on_redis, anon, token, django_assert_num_qu
         assert _get(anon, token) == 200
 
 
-def test_a_cached_token_and_its_throttle_count_cost_one_redis_command(on_redis, anon, token, monkeypatch):
+def test_a_token_not_held_in_the_process_costs_one_redis_command(on_redis, anon, token, monkeypatch):
+    # (Once the process holds it, config.api.token_near_cache: none; tests/config/test_token_near_cache.py.)
     from redis.connection import AbstractConnection
 
     sent: list = []
@@ -165,9 +167,9 @@ def test_a_cached_token_and_its_throttle_count_cost_one_redis_command(on_redis, 
         sent.append(command)
         return original(self, command, check_health)
 
-    assert _get(anon, token) == 200  # read from the database, then cached
+    assert _get(anon, token) == 200  # read from the database, then cached on Redis
     monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
-    assert _get(anon, token) == 200
+    assert _get(anon, token) == 200  # the entry read on Redis with the hits
     # One command (a pipeline would pack several into one send): the token's entry and the hit.
     packed = b"".join(b"".join(part) if isinstance(part, list | tuple) else part for part in sent)
     assert packed.startswith(b"*") and packed.count(b"\r\n*") == 0, packed
