@@ -18,7 +18,7 @@ from rest_framework.request import Request
 
 from config.api.throttling import cache_redis_client, throttle_window, token_throttle_ident, window_hit_and_get
 from config.api.token_cache import token_cache_backend, token_entry_dumps, token_entry_key, token_entry_loads
-from config.api.token_near_cache import token_near_cache
+from config.api.token_near_cache import NOTHING_HELD, token_near_cache
 from config.precompiled import RowConverters, column_converters, row_convert
 
 _SCHEMES = {"token", "bearer"}
@@ -148,8 +148,11 @@ def access_token_for_request(request: Request, *, checksum: str) -> AbstractAcce
     query = _token_query(alias)
 
     client = cache_redis_client(backend)
-    near = token_near_cache(client, prefix=token_entry_key(backend, ""))
-    held = near.read(checksum, window.key, window.limit)
+    prefix = token_entry_key(backend, "")
+    near = token_near_cache(client, prefix=prefix)
+    # (A KEY_FUNCTION that does not make keys as prefix + checksum: tracking the prefix would
+    # miss the entries' changes, so nothing is held.)
+    held = near.read(checksum, window.key, window.limit) if entry_key == prefix + checksum else NOTHING_HELD
     if held.values is not None and held.count is not None:
         request.throttle_hit = (window.key, held.count)
         return query.instances(alias, held.values)

@@ -13,15 +13,23 @@ whole dispatch. What this module adds, per process:
   connection (a poll of the socket, no round trip) and drops the rows it names. Redis writes the
   message to that socket before it answers the command that made the change, so the very next
   request, in any process, sees a revocation, as with the Redis entries alone.
+- **Held rows are trusted only while the connection is heard from.** A connection can die
+  without a word (a NAT or a balancer forgetting it, a partition): the process sends a ``PING``
+  on it every half second of use, and uses its rows only while the last answer is to a ping sent
+  less than a second ago (an answer comes after every message sent before it, on the same
+  connection). Silence beyond that, and requests read Redis as without this module; no answer
+  for five seconds, and the connection is dropped and made again. So a change reaches a process
+  whose connection silently died within a second, and the very next request otherwise.
 - A row is held only from a Redis read made while the connection was tracking (``epoch``), and
   no longer than the Redis entry had left to live (its ``PTTL``), so a ``QuerySet.update()``
   still reaches it within ``API_TOKEN_CACHE_SECONDS``.
 - The connection lost (Redis restarted, the client killed, its output buffer over the limit), the
   process drops everything it holds and connects again on a later request (at most once a
   second); meanwhile each request makes its one Redis command as before. A Redis that refuses
-  ``CLIENT TRACKING`` (older than 6, or the command disabled) leaves the module off.
-- **Hits counted in blocks.** A process counts a block of hits in the token's window at once
-  (``INCRBY``) and hands the block's counts out, one per request, each compared with the limit as
+  ``CLIENT TRACKING`` (older than 6, or the command disabled) is asked again a minute later.
+- **Hits counted in blocks.** For a token whose row it holds, a process counts a block of hits in
+  the token's window at once (``INCRBY``; one thread at a time, the others meanwhile count their
+  own hit) and hands the block's counts out, one per request, each compared with the limit as
   before. A block is 1/64 of what the process last saw left of the window (at most 100, at least
   1), so near the limit every request counts on Redis: a token never gets more than its limit.
   Hits a process took and was not asked to use (a client whose requests all reach another
@@ -48,10 +56,18 @@ logger = logging.getLogger(__name__)
 # A block is this share of what is left of the window, capped.
 HITS_BLOCK_SHARE = 64
 HITS_BLOCK_MAX = 100
+# A thread counting a block on Redis is waited for this long before another may.
+BLOCK_FETCH_SECONDS = 1.0
 # Rows and blocks held per process at most (each a few hundred bytes); past it, the oldest go.
 MAX_HELD = 10_000
-# A lost tracking connection is made again at most this often.
+# A lost tracking connection is made again at most this often; a refused one, this often.
 RECONNECT_AFTER_SECONDS = 1.0
+REFUSED_RETRY_SECONDS = 60.0
+# The tracking connection's liveness: a PING this often while in use; held rows trusted while the
+# last answer is to a ping this recent; the connection dropped when a ping goes unanswered this long.
+PING_EVERY_SECONDS = 0.5
+TRUST_SECONDS = 1.0
+DEAD_AFTER_SECONDS = 5.0
 INVALIDATION_CHANNEL = "__redis__:invalidate"
 # The tracking connections' name in Redis's CLIENT LIST.
 TRACKING_CLIENT_NAME = "camhub-token-tracking"
@@ -67,7 +83,8 @@ class _HeldRow:
 class _HitsBlock:
     window_key: str
     next: int  # the count the next request takes
-    last: int  # the block's last count
+    last: int  # the block's last count (the window's count as this process last saw it)
+    fetching_until: float = 0.0  # a thread is counting the next block on Redis
 
 
 @dataclass(frozen=True)
@@ -85,8 +102,11 @@ class NearRead:
     epoch: int | None  # None: nothing may be held
 
 
+NOTHING_HELD = NearRead(values=None, count=None, hits=1, epoch=None)
+
+
 class TokenNearCache:
-    """One process's held token rows and hit blocks for one Redis cache (see the module's doc)."""
+    """One process's held token rows and hit blocks for one Redis server (see the module's doc)."""
 
     def __init__(self, connection_class: type[Connection], connection_kwargs: dict[str, Any], prefix: str) -> None:
         # RESP2: the invalidations come as messages of a subscribed channel, read in order.
@@ -99,32 +119,51 @@ class TokenNearCache:
         self._listener: Connection | None = None
         self._pid = 0
         self._retry_at = 0.0
+        self._ping_sent_at: float | None = None  # the unanswered ping's time
+        self._last_ping_at = 0.0
+        self._trusted_until = 0.0
         # Moves on every invalidation read and every (re)connection: a row read on Redis before
         # a move may be one a message has already dropped, so it is not held.
         self._epoch = 0
-        self.refused = False  # Redis refused CLIENT TRACKING: nothing is ever held
         self.tracking_client_id: int | None = None  # (CLIENT LIST's id of the tracking connection)
+
+    @property
+    def tracking(self) -> bool:
+        """Whether the process has its tracking connection (and so may hold rows)."""
+        return self._listener is not None
 
     # --- what a request asks ----------------------------------------------------------------------
     def read(self, checksum: str, window_key: str, limit: int) -> NearRead:
         """This process's row and hit for the token. With no tracking connection nothing is
         held: one hit and the entry on Redis, as without this module."""
         with self._lock:
-            if not self._sync():
-                return NearRead(values=None, count=None, hits=1, epoch=None)
+            now = time.monotonic()
+            if not self._sync(now):
+                return NOTHING_HELD
             row = self._rows.get(checksum)
-            if row is not None and row.until <= time.monotonic():
+            if row is not None and row.until <= now:
                 del self._rows[checksum]
                 row = None
+            # (Rows stay held while the connection is not heard from; they are not used.)
+            values = row.values if row is not None and now < self._trusted_until else None
             block = self._blocks.get(checksum)
             if block is not None and block.window_key != window_key:
                 block = None
-            values = row.values if row is not None else None
             if block is not None and block.next <= block.last:
                 block.next += 1
                 return NearRead(values=values, count=block.next - 1, hits=0, epoch=self._epoch)
-            known = block.last if block is not None else 0
-            hits = max(1, min(HITS_BLOCK_MAX, (limit - known) // HITS_BLOCK_SHARE))
+            hits = 1
+            # Blocks only for a token the process holds (an unknown token gets none), and one
+            # thread at a time counts the next one.
+            if values is not None and (block is None or block.fetching_until <= now):
+                known = block.last if block is not None else 0
+                hits = max(1, min(HITS_BLOCK_MAX, (limit - known) // HITS_BLOCK_SHARE))
+                if hits > 1:
+                    if block is None:
+                        if len(self._blocks) >= MAX_HELD:
+                            self._blocks.pop(next(iter(self._blocks)))
+                        block = self._blocks[checksum] = _HitsBlock(window_key=window_key, next=1, last=0)
+                    block.fetching_until = now + BLOCK_FETCH_SECONDS
             return NearRead(values=values, count=None, hits=hits, epoch=self._epoch)
 
     def counted(self, checksum: str, window_key: str, *, hits: int, count: int) -> None:
@@ -133,9 +172,9 @@ class TokenNearCache:
         if hits <= 1:
             return
         with self._lock:
-            if len(self._blocks) >= MAX_HELD:
-                self._blocks.pop(next(iter(self._blocks)))
-            self._blocks[checksum] = _HitsBlock(window_key=window_key, next=count - hits + 2, last=count)
+            block = self._blocks.get(checksum)
+            if block is not None and block.window_key == window_key:
+                block.next, block.last, block.fetching_until = count - hits + 2, count, 0.0
 
     def hold(self, checksum: str, values: list[Any], *, ttl_ms: int, epoch: int | None) -> None:
         """Hold a row read on Redis (with its entry's remaining time), unless an invalidation or a
@@ -150,8 +189,8 @@ class TokenNearCache:
             self._rows[checksum] = _HeldRow(values=values, until=time.monotonic() + ttl_ms / 1000)
 
     # --- the tracking connection ------------------------------------------------------------------
-    def _sync(self) -> bool:
-        """Apply the invalidations waiting; False when there is no tracking connection."""
+    def _sync(self, now: float) -> bool:
+        """Apply the invalidations waiting, and ping; False when there is no tracking connection."""
         pid = os.getpid()
         if self._pid != pid:
             # A forked child: the parent's socket and rows are the parent's (redis-py shuts a
@@ -160,9 +199,9 @@ class TokenNearCache:
             self._forget()
         listener = self._listener
         if listener is None:
-            if self.refused or time.monotonic() < self._retry_at:
+            if now < self._retry_at:
                 return False
-            listener = self._connect()
+            listener = self._connect(now)
             if listener is None:
                 return False
         try:
@@ -170,13 +209,20 @@ class TokenNearCache:
             while listener.is_connected and listener.can_read(timeout=0):
                 self._apply(listener.read_response())
             if listener.is_connected:
-                return True
+                if self._ping_sent_at is None:
+                    if now - self._last_ping_at >= PING_EVERY_SECONDS:
+                        listener.send_command("PING")
+                        self._ping_sent_at = self._last_ping_at = now
+                    return True
+                if now - self._ping_sent_at < DEAD_AFTER_SECONDS:
+                    return True
+                logger.warning("token tracking connection silent for %.0f s; dropped", DEAD_AFTER_SECONDS)
         except Exception:
             logger.warning("token tracking connection lost; held tokens dropped", exc_info=True)
         self._drop_listener()
         return False
 
-    def _connect(self) -> Connection | None:
+    def _connect(self, now: float) -> Connection | None:
         listener = self._connection_class(**self._connection_kwargs)
         try:
             listener.connect()
@@ -187,17 +233,23 @@ class TokenNearCache:
             listener.send_command("SUBSCRIBE", INVALIDATION_CHANNEL)
             listener.read_response()
         except ResponseError:
-            logger.warning("Redis refused CLIENT TRACKING: API tokens are not held in the process", exc_info=True)
-            self.refused = True
+            logger.warning(
+                "Redis refused CLIENT TRACKING: API tokens are not held in the process (asking again in %.0f s)",
+                REFUSED_RETRY_SECONDS,
+                exc_info=True,
+            )
             listener.disconnect()
+            self._retry_at = now + REFUSED_RETRY_SECONDS
             return None
         except Exception:
             logger.warning("no token tracking connection to Redis; retrying later", exc_info=True)
             listener.disconnect()
-            self._retry_at = time.monotonic() + RECONNECT_AFTER_SECONDS
+            self._retry_at = now + RECONNECT_AFTER_SECONDS
             return None
         self._forget()
         self._listener, self.tracking_client_id = listener, int(client_id)
+        # The subscription's answer: everything sent before it has arrived.
+        self._ping_sent_at, self._last_ping_at, self._trusted_until = None, now, now + TRUST_SECONDS
         return listener
 
     def _drop_listener(self) -> None:
@@ -205,6 +257,7 @@ class TokenNearCache:
             self._listener.disconnect()
         self._listener = None
         self._retry_at = time.monotonic() + RECONNECT_AFTER_SECONDS
+        self._trusted_until = 0.0
         self._forget()
 
     def _forget(self) -> None:
@@ -213,9 +266,16 @@ class TokenNearCache:
         self._epoch += 1
 
     def _apply(self, message: Any) -> None:
-        # [b"message", channel, [key, …]], or a None list for a flush; the subscription's own
-        # confirmation comes first and is not an invalidation.
-        if not isinstance(message, list) or len(message) != 3 or message[0] != b"message":
+        # [b"message", channel, [key, …]], or a None list for a flush; [b"pong", b""] answers a
+        # ping; the subscription's own confirmation comes first and is neither.
+        if not isinstance(message, list):
+            return
+        if message and message[0] == b"pong":
+            if self._ping_sent_at is not None:
+                self._trusted_until = self._ping_sent_at + TRUST_SECONDS
+                self._ping_sent_at = None
+            return
+        if len(message) != 3 or message[0] != b"message":
             return
         self._epoch += 1
         keys = message[2]

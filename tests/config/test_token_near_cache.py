@@ -183,7 +183,7 @@ def test_a_redis_refusing_tracking_costs_one_command_per_request(settings, redis
         sent.clear()
         assert [_get(anon, token) for _ in range(3)] == [200, 200, 200]
         assert sum(b"EVALSHA" in c.upper() for c in sent) == 3 and len(sent) == 3
-        assert _near(caches["default"]).refused
+        assert not _near(caches["default"]).tracking
         AccessToken.objects.get().revoke()
         assert _get(anon, token) == 401
     finally:
@@ -281,3 +281,37 @@ def test_a_forked_child_holds_nothing_of_its_parent(on_redis, anon, token, redis
     assert near.tracking_client_id in _tracking_ids(redis_url)
     _revoke_elsewhere(redis_url, token)
     assert _get(anon, token) == 401
+
+
+def test_a_process_not_heard_from_reads_redis_until_its_ping_is_answered(on_redis, anon, token, sent):
+    _held(anon, token)
+    near = _near(caches["default"])
+    near._trusted_until = 0.0  # as if its last ping's answer were older than a second
+    near._last_ping_at = 0.0
+    sent.clear()
+    assert _get(anon, token) == 200
+    assert any(b"PING" in c.upper() for c in sent)  # asked on the tracking connection
+    assert sum(b"EVALSHA" in c.upper() for c in sent) == 1  # and the entry read on Redis
+    time.sleep(0.05)  # the answer arrives; the process trusts its rows again
+    sent.clear()
+    assert _get(anon, token) == 200
+    assert sent == []
+
+
+def test_one_thread_at_a_time_counts_a_block(on_redis, anon, token):
+    _held(anon, token)
+    near, checksum = _near(caches["default"]), _checksum(token)
+    first = near.read(checksum, "window", 6400)
+    assert first.count is None and first.hits == 100  # this thread counts the next block…
+    second = near.read(checksum, "window", 6400)
+    assert second.count is None and second.hits == 1  # …another meanwhile counts its own hit
+    near.counted(checksum, "window", hits=100, count=100)
+    assert near.read(checksum, "window", 6400).count == 2
+
+
+def test_an_unknown_token_counts_one_hit_per_request(on_redis, anon, redis_url, throttle_clock):
+    for _ in range(5):
+        assert _get(anon, "no-such-token") == 401
+    server = redis.Redis.from_url(redis_url)
+    [window] = server.keys("*throttle:token:*")
+    assert int(server.get(window)) == 5  # no block parked for a token nobody holds
