@@ -152,6 +152,13 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+@pytest.fixture
+def redis_cache(settings, redis_url):
+    """The default cache on the test Redis (flushed first), as in production; returns settings."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    return settings
+
+
 def _database_url_for_subprocess() -> str:
     """A DATABASE_URL naming the test database this process uses, for a worker to share."""
     from django.db import connection

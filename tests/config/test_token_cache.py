@@ -22,8 +22,8 @@ PATH = "/api/users/me/cameras"
 
 
 @pytest.fixture
-def on_redis(settings, redis_url):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+def on_redis(redis_cache):
+    settings = redis_cache
     settings.API_TOKEN_CACHE_SECONDS = 60
     return settings
 
