@@ -119,6 +119,7 @@ class TokenNearCache:
         self._listener: Connection | None = None
         self._pid = 0
         self._retry_at = 0.0
+        self._connecting = False  # a thread is opening the tracking connection
         self._ping_sent_at: float | None = None  # the unanswered ping's time
         self._last_ping_at = 0.0
         self._trusted_until = 0.0
@@ -136,35 +137,44 @@ class TokenNearCache:
     def read(self, checksum: str, window_key: str, limit: int) -> NearRead:
         """This process's row and hit for the token. With no tracking connection nothing is
         held: one hit and the entry on Redis, as without this module."""
+        now = time.monotonic()
         with self._lock:
-            now = time.monotonic()
-            if not self._sync(now):
-                return NOTHING_HELD
-            row = self._rows.get(checksum)
-            if row is not None and row.until <= now:
-                del self._rows[checksum]
-                row = None
-            # (Rows stay held while the connection is not heard from; they are not used.)
-            values = row.values if row is not None and now < self._trusted_until else None
-            block = self._blocks.get(checksum)
-            if block is not None and block.window_key != window_key:
-                block = None
-            if block is not None and block.next <= block.last:
-                block.next += 1
-                return NearRead(values=values, count=block.next - 1, hits=0, epoch=self._epoch)
-            hits = 1
-            # Blocks only for a token the process holds (an unknown token gets none), and one
-            # thread at a time counts the next one.
-            if values is not None and (block is None or block.fetching_until <= now):
-                known = block.last if block is not None else 0
-                hits = max(1, min(HITS_BLOCK_MAX, (limit - known) // HITS_BLOCK_SHARE))
-                if hits > 1:
-                    if block is None:
-                        if len(self._blocks) >= MAX_HELD:
-                            self._blocks.pop(next(iter(self._blocks)))
-                        block = self._blocks[checksum] = _HitsBlock(window_key=window_key, next=1, last=0)
-                    block.fetching_until = now + BLOCK_FETCH_SECONDS
-            return NearRead(values=values, count=None, hits=hits, epoch=self._epoch)
+            if self._sync(now):
+                return self._read_held(checksum, window_key, limit, now)
+            connect = self._listener is None and not self._connecting and now >= self._retry_at
+            if connect:
+                self._connecting = True
+        if connect:  # (outside the lock: a Redis slow to answer holds up this request only)
+            self._connect(now)
+        return NOTHING_HELD
+
+    def _read_held(self, checksum: str, window_key: str, limit: int, now: float) -> NearRead:
+        # (Called with the lock held.)
+        row = self._rows.get(checksum)
+        if row is not None and row.until <= now:
+            del self._rows[checksum]
+            row = None
+        # (Rows stay held while the connection is not heard from; they are not used.)
+        values = row.values if row is not None and now < self._trusted_until else None
+        block = self._blocks.get(checksum)
+        if block is not None and block.window_key != window_key:
+            block = None
+        if block is not None and block.next <= block.last:
+            block.next += 1
+            return NearRead(values=values, count=block.next - 1, hits=0, epoch=self._epoch)
+        hits = 1
+        # Blocks only for a token the process holds (an unknown token gets none), and one
+        # thread at a time counts the next one.
+        if values is not None and (block is None or block.fetching_until <= now):
+            known = block.last if block is not None else 0
+            hits = max(1, min(HITS_BLOCK_MAX, (limit - known) // HITS_BLOCK_SHARE))
+            if hits > 1:
+                if block is None:
+                    if len(self._blocks) >= MAX_HELD:
+                        self._blocks.pop(next(iter(self._blocks)))
+                    block = self._blocks[checksum] = _HitsBlock(window_key=window_key, next=1, last=0)
+                block.fetching_until = now + BLOCK_FETCH_SECONDS
+        return NearRead(values=values, count=None, hits=hits, epoch=self._epoch)
 
     def counted(self, checksum: str, window_key: str, *, hits: int, count: int) -> None:
         """Redis counted ``hits`` hits for this process, up to ``count``: the request took the
@@ -195,15 +205,11 @@ class TokenNearCache:
         if self._pid != pid:
             # A forked child: the parent's socket and rows are the parent's (redis-py shuts a
             # socket down only in the process that opened it).
-            self._listener, self._pid = None, pid
+            self._listener, self._pid, self._connecting = None, pid, False
             self._forget()
         listener = self._listener
         if listener is None:
-            if now < self._retry_at:
-                return False
-            listener = self._connect(now)
-            if listener is None:
-                return False
+            return False
         try:
             # (can_read would connect a dropped connection again, without tracking.)
             while listener.is_connected and listener.can_read(timeout=0):
@@ -222,8 +228,10 @@ class TokenNearCache:
         self._drop_listener()
         return False
 
-    def _connect(self, now: float) -> Connection | None:
+    def _connect(self, now: float) -> None:
+        """Open the tracking connection (called without the lock, by one thread at a time)."""
         listener = self._connection_class(**self._connection_kwargs)
+        retry_after = None
         try:
             listener.connect()
             listener.send_command("CLIENT", "ID")
@@ -238,19 +246,20 @@ class TokenNearCache:
                 REFUSED_RETRY_SECONDS,
                 exc_info=True,
             )
-            listener.disconnect()
-            self._retry_at = now + REFUSED_RETRY_SECONDS
-            return None
+            retry_after = REFUSED_RETRY_SECONDS
         except Exception:
             logger.warning("no token tracking connection to Redis; retrying later", exc_info=True)
-            listener.disconnect()
-            self._retry_at = now + RECONNECT_AFTER_SECONDS
-            return None
-        self._forget()
-        self._listener, self.tracking_client_id = listener, int(client_id)
-        # The subscription's answer: everything sent before it has arrived.
-        self._ping_sent_at, self._last_ping_at, self._trusted_until = None, now, now + TRUST_SECONDS
-        return listener
+            retry_after = RECONNECT_AFTER_SECONDS
+        with self._lock:
+            self._connecting = False
+            if retry_after is not None or self._pid != os.getpid():
+                listener.disconnect()
+                self._retry_at = now + (retry_after or 0.0)
+                return
+            self._forget()
+            self._listener, self.tracking_client_id = listener, int(client_id)
+            # The subscription's answer: everything sent before it has arrived.
+            self._ping_sent_at, self._last_ping_at, self._trusted_until = None, now, now + TRUST_SECONDS
 
     def _drop_listener(self) -> None:
         if self._listener is not None:

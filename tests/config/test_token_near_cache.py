@@ -271,8 +271,10 @@ def test_a_forked_child_holds_nothing_of_its_parent(on_redis, anon, token, redis
     pid = os.fork()
     if pid == 0:  # the child: its own tracking connection, nothing held
         try:
-            held = near.read(checksum, "window", 6400)
-            os.write(write, b"ok" if held.values is None and held.epoch is not None else b"held")
+            first = near.read(checksum, "window", 6400)  # (connects its own)
+            then = near.read(checksum, "window", 6400)
+            fine = first.values is None and then.values is None and then.epoch is not None and near.tracking
+            os.write(write, b"ok" if fine else b"held")
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
@@ -315,3 +317,27 @@ def test_an_unknown_token_counts_one_hit_per_request(on_redis, anon, redis_url, 
     server = redis.Redis.from_url(redis_url)
     [window] = server.keys("*throttle:token:*")
     assert int(server.get(window)) == 5  # no block parked for a token nobody holds
+
+
+def test_a_redis_slow_to_answer_the_tracking_connection_holds_up_no_other_request():
+    import socket
+    import threading
+
+    from redis.connection import Connection
+
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    try:
+        port = silent.getsockname()[1]
+        near = token_near_cache.TokenNearCache(
+            Connection, {"host": "127.0.0.1", "port": port, "socket_timeout": 1.5}, ":1:auth:token:"
+        )
+        connecting = threading.Thread(target=near.read, args=("a" * 64, "window", 6400))
+        connecting.start()
+        time.sleep(0.2)  # that thread now waits on the silent server
+        started = time.monotonic()
+        assert near.read("b" * 64, "window", 6400) is token_near_cache.NOTHING_HELD
+        assert time.monotonic() - started < 0.5
+        connecting.join(5)
+        assert not near.tracking  # the attempt failed; another is made a second later
+    finally:
+        silent.close()
