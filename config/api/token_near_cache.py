@@ -109,9 +109,15 @@ class TokenNearCache:
     """One process's held token rows and hit blocks for one Redis server (see the module's doc)."""
 
     def __init__(self, connection_class: type[Connection], connection_kwargs: dict[str, Any], prefix: str) -> None:
-        # RESP2: the invalidations come as messages of a subscribed channel, read in order.
+        # RESP2: the invalidations come as messages of a subscribed channel, read in order; as
+        # bytes, whatever the cache's options say (``_apply`` compares bytes).
         self._connection_class = connection_class
-        self._connection_kwargs = {**connection_kwargs, "protocol": 2, "client_name": TRACKING_CLIENT_NAME}
+        self._connection_kwargs = {
+            **connection_kwargs,
+            "protocol": 2,
+            "client_name": TRACKING_CLIENT_NAME,
+            "decode_responses": False,
+        }
         self._prefix = prefix.encode()
         self._lock = threading.Lock()
         self._rows: dict[str, _HeldRow] = {}

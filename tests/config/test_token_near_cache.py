@@ -341,3 +341,19 @@ def test_a_redis_slow_to_answer_the_tracking_connection_holds_up_no_other_reques
         assert not near.tracking  # the attempt failed; another is made a second later
     finally:
         silent.close()
+
+
+def test_invalidations_are_read_whatever_the_cache_decodes(redis_url):
+    from redis.connection import Connection
+
+    kwargs = redis.Redis.from_url(redis_url, decode_responses=True).connection_pool.connection_kwargs
+    near = token_near_cache.TokenNearCache(Connection, kwargs, ":1:auth:token:")
+    checksum = "c" * 64
+    assert near.read(checksum, "window", 6400) is token_near_cache.NOTHING_HELD  # connects
+    epoch = near.read(checksum, "window", 6400).epoch
+    near.hold(checksum, ["row"], ttl_ms=60_000, epoch=epoch)
+    assert near.read(checksum, "window", 6400).values == ["row"]
+    redis.Redis.from_url(redis_url).set(":1:auth:token:" + checksum, b"-")
+    time.sleep(0.05)
+    assert near.read(checksum, "window", 6400).values is None
+    near._drop_listener()
