@@ -128,11 +128,11 @@ def _evalsha_on_held_connection(client: Redis, script: Script, keys: list[str], 
             connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
             return connection.read_response()
         except Exception:  # any failure: drop the connection, go redis-py's way
-            connection.disconnect()
+            _give_back(connection, pool)
             held.connection = None
     elif connection is not None:
         if held.pid == pid:  # (a parent's socket is the parent's to close)
-            connection.disconnect()
+            _give_back(connection, held.pool)
         held.connection = None
     result = script(keys=keys, args=args)
     try:
@@ -140,6 +140,14 @@ def _evalsha_on_held_connection(client: Redis, script: Script, keys: list[str], 
     except Exception:  # Redis gone since: the next call tries again
         held.connection = None
     return result
+
+
+def _give_back(connection: Connection, pool: ConnectionPool | None) -> None:
+    """Close a held connection and return it to its pool: the pool counts every connection it
+    made, and one never returned would count against its ``max_connections`` for ever."""
+    connection.disconnect()
+    if pool is not None:
+        pool.release(connection)  # (redis-py ignores a connection the pool does not know)
 
 
 @dataclass(frozen=True)

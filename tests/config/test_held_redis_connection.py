@@ -12,6 +12,7 @@ import threading
 import pytest
 import redis
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 
 from config.api import throttling
 from config.api.throttling import cache_redis_client, window_hit_and_get
@@ -140,3 +141,16 @@ def test_a_hit_without_a_value_counts_on_the_same_connection(on_redis, redis_url
     held = throttling._held.connection
     assert _hit(backend, key="throttle:addr:1")[0] == 4 and throttling._held.connection is held
     assert redis.Redis.from_url(redis_url).ttl(backend.make_key("throttle:addr:1")) in (60, 61)
+
+
+def test_dropped_connections_go_back_to_their_pool(on_redis, redis_url, settings):
+    # Every drop (an error, another pool) returns the connection: the pool's count of connections
+    # it made must not creep towards max_connections (redis-py 8: 100), or the cache stops working.
+    backend = on_redis
+    pool = cache_redis_client(backend).connection_pool
+    other = RedisCache(redis_url, {})
+    for _ in range(150):  # alternate two pools: each call drops the other's held connection
+        _hit(backend)
+        window_hit_and_get(other, "throttle:t:2", 61, full_key=None)
+    assert _hit(backend)[0] == 151
+    assert pool._created_connections <= 3

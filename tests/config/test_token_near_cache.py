@@ -213,26 +213,42 @@ def _as_processes(monkeypatch, redis_url: str, count: int):
 
 @pytest.mark.parametrize("spread", ["round robin", "one process"])
 def test_never_more_than_the_limit_across_processes(
-    on_redis, anon, token, redis_url, throttle_clock, monkeypatch, spread
+    on_redis, anon, user, redis_url, throttle_clock, monkeypatch, spread
 ):
     on_redis.API_RATE_LIMIT = "640/minute"
     reach, nears = _as_processes(monkeypatch, redis_url, 4)
+    # A flush of the Redis server (another test run's, any database) drops every block, so the
+    # hits they held are lost: a run that saw one is made again with a new token.
+    flushes: list = []
+    apply = token_near_cache.TokenNearCache._apply
+
+    def recording(self, message):
+        if isinstance(message, list) and len(message) == 3 and message[0] == b"message" and message[2] is None:
+            flushes.append(message)
+        return apply(self, message)
+
+    monkeypatch.setattr(token_near_cache.TokenNearCache, "_apply", recording)
     try:
-        # Every process holds the token and a block of hits first.
-        for index in range(4):
-            reach(index)
-            _held(anon, token)
-        order = itertools.cycle(range(4)) if spread == "round robin" else itertools.repeat(0)
-        answers = []
-        for index in itertools.islice(order, 700):
-            reach(index)
-            answers.append(_get(anon, token))
+        for _ in range(3):
+            token, seen = make_token(user), len(flushes)
+            # Every process holds the token and a block of hits first.
+            for index in range(4):
+                reach(index)
+                _held(anon, token)
+            order = itertools.cycle(range(4)) if spread == "round robin" else itertools.repeat(0)
+            answers = []
+            for index in itertools.islice(order, 700):
+                reach(index)
+                answers.append(_get(anon, token))
+            if len(flushes) == seen:
+                break
         allowed = answers.count(200) + 12  # the requests that made every process hold the token
         assert set(answers) == {200, 429}
         assert allowed <= 640
-        # Hits other processes took and were not asked to use: at most a block each.
-        assert allowed >= 640 - (3 * 10 if spread == "one process" else 4)
         assert answers.index(429) == answers.count(200) or spread == "round robin"
+        if len(flushes) == seen:  # (flushed in every run: the blocks lost are the flush's doing)
+            # Hits other processes took and were not asked to use: at most a block each.
+            assert allowed >= 640 - (3 * 10 if spread == "one process" else 4)
     finally:
         for near in nears:
             near._drop_listener()
