@@ -95,9 +95,9 @@ def _run_hit(backend: RedisCache, keys: list[str], timeout: int, hits: int = 1) 
     if script is None:
         # register_script: EVALSHA, and the script loaded again if Redis lost it (a restart).
         script = _hit_scripts[client] = client.register_script(_HIT)
-    args = [timeout] if hits == 1 else [timeout, hits]
-    count, value, ttl_ms = _evalsha_on_held_connection(client, script, keys, args)
-    return int(count), value or None, None if ttl_ms is False or ttl_ms is None else int(ttl_ms)
+    count, value, ttl_ms = _evalsha_on_held_connection(client, script, keys, [timeout, hits])
+    # (Lua's false arrives as None.)
+    return int(count), value, None if ttl_ms is None else int(ttl_ms)
 
 
 class _HeldConnection(threading.local):

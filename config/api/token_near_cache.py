@@ -46,6 +46,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from redis import Redis
 from redis.connection import Connection
@@ -118,6 +119,7 @@ class TokenNearCache:
             "client_name": TRACKING_CLIENT_NAME,
             "decode_responses": False,
         }
+        self.prefix = prefix
         self._prefix = prefix.encode()
         self._lock = threading.Lock()
         self._rows: dict[str, _HeldRow] = {}
@@ -306,12 +308,21 @@ class TokenNearCache:
 
 _near_caches: dict[tuple, TokenNearCache] = {}
 _near_caches_lock = threading.Lock()
+# Each client's, found once: the server's key below is built from the connection settings.
+_near_cache_of_client: WeakKeyDictionary[Redis, TokenNearCache] = WeakKeyDictionary()
 
 
 def token_near_cache(client: Redis, *, prefix: str) -> TokenNearCache:
     """The process's near cache for the token entries (keys ``prefix`` + checksum) on the Redis
     server ``client`` talks to: one per process and server, shared by its threads (Django gives
     each thread a cache client of its own)."""
+    near = _near_cache_of_client.get(client)
+    if near is None or near.prefix != prefix:
+        near = _near_cache_of_client[client] = _server_near_cache(client, prefix)
+    return near
+
+
+def _server_near_cache(client: Redis, prefix: str) -> TokenNearCache:
     pool = client.connection_pool
     kwargs = pool.connection_kwargs
     key = (
