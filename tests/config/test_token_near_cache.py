@@ -105,7 +105,8 @@ def test_a_block_spent_costs_one_command_for_the_next_block(on_redis, anon, toke
     for _ in range(30):
         assert _get(anon, token) == 200
     evalshas = [c for c in sent if b"EVALSHA" in c.upper()]
-    assert 2 <= len(evalshas) <= 4 and len(sent) == len(evalshas)
+    # (and the tracking connection's PING every half second, if the requests took that long)
+    assert 2 <= len(evalshas) <= 4 and all(b"PING" in c.upper() for c in sent if c not in evalshas)
     # Each one counts hits only: the row is held, its entry is not read again.
     assert all(c.count(b"auth:token:") == 0 for c in evalshas)
     # Redis counted the 33 requests, and at most one block more that waits for the next ones.
